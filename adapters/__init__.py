@@ -1,0 +1,1 @@
+"""Platform adapters: each translates platform events to core events and actions back."""

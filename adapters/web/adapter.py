@@ -1,0 +1,249 @@
+"""The story room's I/O: HTTP routes, the websocket per reader, broadcasting to a room."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from adapters.web import convert
+from core.adapter import Capabilities, Dispatch
+from core.events import (
+    Accepted,
+    Action,
+    Author,
+    ChannelList,
+    ChannelsRequested,
+    MessageRef,
+    PostError,
+    StoryPage,
+    StoryRequested,
+)
+
+log = logging.getLogger("inkwell.web")
+
+STATIC_DIR = Path(__file__).parent / "static"
+MAX_MESSAGE_BYTES = 1024 * 1024
+ImageLoader = Callable[[str], Awaitable[bytes | None]]
+
+
+class _Reader:
+    """One open page: its socket, the room it joined and who is writing."""
+
+    def __init__(self, socket: web.WebSocketResponse) -> None:
+        self.socket = socket
+        self.room: str | None = None
+        self.author = "Writer"
+        self._lock = asyncio.Lock()
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        async with self._lock:
+            if not self.socket.closed:
+                await self.socket.send_str(json.dumps(payload))
+
+
+class WebAdapter:
+    name = convert.PLATFORM
+    capabilities = Capabilities(edits=True, threads=False, buttons=True)
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        token: str,
+        load_image: ImageLoader,
+        profile_name: str,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._token = token
+        self._load_image = load_image
+        self._profile = profile_name
+        self._dispatch: Dispatch | None = None
+        self._rooms: dict[str, set[_Reader]] = defaultdict(set)
+        self._runner: web.AppRunner | None = None
+        self.app = self._build_app()
+        self.bound_port: int | None = None
+
+    def _build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._require_token], client_max_size=MAX_MESSAGE_BYTES)
+        app.router.add_get("/", self._index)
+        app.router.add_get("/health", self._health)
+        app.router.add_get("/api/rooms", self._rooms_list)
+        app.router.add_get("/images/{image_id}.png", self._image)
+        app.router.add_get("/ws", self._websocket)
+        app.router.add_static("/static/", STATIC_DIR)
+        return app
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self.bound_port}/"
+
+    async def start(self, dispatch: Dispatch) -> None:
+        self._dispatch = dispatch
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # noqa: SLF001
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
+        log.info("story room listening on %s (models: %s)", self.url, self._profile)
+
+    async def stop(self) -> None:
+        for readers in list(self._rooms.values()):
+            for reader in list(readers):
+                await reader.socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def send(self, action: Action) -> MessageRef | None:
+        await self.send_to_room(action.channel.channel_id, convert.action_json(action))
+        return None
+
+    # ------------------------------------------------------------------ HTTP
+
+    @web.middleware
+    async def _require_token(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        # The page and its assets hold no story data; everything else needs the token when set.
+        if self._token and not request.path.startswith("/static/") and request.path not in {
+            "/",
+            "/health",
+        }:
+            given = request.query.get("token", "")
+            if not hmac.compare_digest(given.encode(), self._token.encode()):
+                return web.json_response(
+                    {"error": "This story room needs its access token in the link."}, status=401
+                )
+        return await handler(request)
+
+    async def _index(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC_DIR / "index.html")
+
+    async def _health(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"ok": True, "profile": self._profile})
+
+    async def _rooms_list(self, request: web.Request) -> web.StreamResponse:
+        replies = await self._core(ChannelsRequested(convert.channel(""), Author("web", "web")))
+        listing = next((r for r in replies if isinstance(r, ChannelList)), None)
+        if listing is None:
+            return web.json_response({"error": _first_error(replies)}, status=500)
+        rooms = [
+            {"id": c.channel_id, "title": c.title, "paragraphs": c.paragraphs}
+            for c in listing.channels
+        ]
+        return web.json_response({"rooms": rooms, "profile": self._profile})
+
+    async def _image(self, request: web.Request) -> web.StreamResponse:
+        png = await self._load_image(request.match_info["image_id"])
+        if png is None:
+            return web.json_response({"error": "That picture no longer exists."}, status=404)
+        return web.Response(
+            body=png,
+            content_type="image/png",
+            headers={"Cache-Control": "private, max-age=31536000, immutable"},
+        )
+
+    # ------------------------------------------------------------------ websocket
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_MESSAGE_BYTES)
+        await socket.prepare(request)
+        reader = _Reader(socket)
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.TEXT:
+                    await self._on_text(reader, message.data)
+                elif message.type == WSMsgType.BINARY:
+                    await reader.send(
+                        convert.error_json("The room only reads text; paste your paragraph.")
+                    )
+                elif message.type == WSMsgType.ERROR:
+                    log.warning("websocket error: %s", socket.exception())
+        finally:
+            self._leave(reader)
+        return socket
+
+    async def _on_text(self, reader: _Reader, raw: str) -> None:
+        client_id = None
+        try:
+            message = convert.parse_client_message(raw)
+            client_id = _client_id(message.data)
+            if message.type == "join":
+                await self._join(reader, message.data)
+                return
+            if reader.room is None:
+                raise convert.ClientMessageError("Open a room before posting.")
+            event = convert.to_event(message, reader.room, reader.author)
+        except convert.ClientMessageError as error:
+            await reader.send(convert.error_json(str(error), client_id))
+            return
+        replies = await self._core(event)
+        await self._reply(reader, replies, client_id, getattr(event, "before_seq", None))
+
+    async def _join(self, reader: _Reader, data: dict[str, Any]) -> None:
+        room = convert.room_name(data.get("room"))
+        self._leave(reader)
+        reader.room = room
+        reader.author = convert.author_name(data.get("author"))
+        self._rooms[room].add(reader)
+        await reader.send({"type": "joined", "room": room, "profile": self._profile})
+        replies = await self._core(StoryRequested(convert.channel(room), Author("web", "web")))
+        await self._reply(reader, replies, None, None)
+
+    async def _reply(
+        self, reader: _Reader, replies: list[Action], client_id: str | None, before: int | None
+    ) -> None:
+        for action in replies:
+            payload = convert.action_json(action, client_id)
+            if isinstance(action, StoryPage):
+                payload["before_seq"] = before
+            await reader.send(payload)
+            if isinstance(action, Accepted):
+                await self.send_to_room(action.channel.channel_id, {
+                    "type": "posted",
+                    "entry": convert.entry_json(action.entry),
+                })
+
+    async def send_to_room(self, room: str, payload: dict[str, Any]) -> None:
+        readers = list(self._rooms.get(room, ()))
+        await asyncio.gather(*(self._deliver(reader, payload) for reader in readers))
+
+    async def _deliver(self, reader: _Reader, payload: dict[str, Any]) -> None:
+        try:
+            await reader.send(payload)
+        except (ConnectionError, RuntimeError) as error:
+            log.info("dropping a closed reader in %s: %s", reader.room, error)
+            self._leave(reader)
+
+    def _leave(self, reader: _Reader) -> None:
+        if reader.room is not None:
+            readers = self._rooms.get(reader.room)
+            if readers is not None:
+                readers.discard(reader)
+                if not readers:
+                    del self._rooms[reader.room]
+
+    async def _core(self, event: Any) -> list[Action]:
+        if self._dispatch is None:
+            raise RuntimeError("the story room is not started")
+        return await self._dispatch(event)
+
+
+def _client_id(data: dict[str, Any]) -> str | None:
+    value = data.get("client_id")
+    return value[:64] if isinstance(value, str) else None
+
+
+def _first_error(replies: list[Action]) -> str:
+    for action in replies:
+        if isinstance(action, PostError):
+            return f"{action.message} (ref {action.reference})"
+    return "Inkwell couldn't list the rooms."

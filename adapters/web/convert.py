@@ -1,0 +1,180 @@
+"""Pure translations between the story room's JSON messages and core events and actions."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from core.events import (
+    Accepted,
+    Action,
+    Author,
+    CancelRequested,
+    ChannelRef,
+    Event,
+    ParagraphPosted,
+    PostError,
+    PostIllustrations,
+    PostText,
+    Progress,
+    StoryEntry,
+    StoryPage,
+    StoryRequested,
+)
+
+PLATFORM = "web"
+MAX_ROOM_NAME = 64
+MAX_AUTHOR_NAME = 40
+
+# Letters and digits of any script, spaces and a little punctuation; never path separators.
+_ROOM_NAME = re.compile(r"^[^\W_][\w '&!?,.-]*$")
+
+
+class ClientMessageError(ValueError):
+    """The browser sent something we can't act on; the message is for the writer."""
+
+
+@dataclass(frozen=True)
+class ClientMessage:
+    type: str
+    data: dict[str, Any]
+
+
+def parse_client_message(raw: str) -> ClientMessage:
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
+        raise ClientMessageError("The room couldn't read that message; reload the page.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ClientMessageError("The room couldn't read that message; reload the page.")
+    if data["type"] not in {"join", "paragraph", "history", "cancel"}:
+        raise ClientMessageError(f"The room doesn't know the request {data['type'][:40]!r}.")
+    return ClientMessage(data["type"], data)
+
+
+def room_name(raw: Any) -> str:
+    """A clean room name, or `ClientMessageError` saying what a valid one looks like."""
+    if not isinstance(raw, str):
+        raise ClientMessageError("Give the room a name.")
+    name = " ".join(raw.split())
+    if not name:
+        raise ClientMessageError("Give the room a name.")
+    if len(name) > MAX_ROOM_NAME or ".." in name or not _ROOM_NAME.match(name):
+        raise ClientMessageError(
+            f"Room names use letters, numbers, spaces and - ' & ! ? , . (up to {MAX_ROOM_NAME} "
+            "characters), starting with a letter or number; no slashes."
+        )
+    return name
+
+
+def author_name(raw: Any) -> str:
+    name = " ".join(raw.split()) if isinstance(raw, str) else ""
+    name = "".join(ch for ch in name if ch.isprintable())[:MAX_AUTHOR_NAME]
+    return name or "Writer"
+
+
+def channel(room: str) -> ChannelRef:
+    return ChannelRef(PLATFORM, room)
+
+
+def to_event(message: ClientMessage, room: str, author: str) -> Event:
+    """The core event for a message from a writer who has joined `room`."""
+    who = Author(f"web:{author}", author)
+    if message.type == "paragraph":
+        text = message.data.get("text")
+        if not isinstance(text, str):
+            raise ClientMessageError("A paragraph must be text.")
+        return ParagraphPosted(channel(room), who, text=text)
+    if message.type == "history":
+        before = message.data.get("before_seq")
+        if before is not None and (not isinstance(before, int) or isinstance(before, bool)):
+            raise ClientMessageError("The room couldn't read that message; reload the page.")
+        return StoryRequested(channel(room), who, before_seq=before)
+    if message.type == "cancel":
+        return CancelRequested(channel(room), who)
+    raise ClientMessageError(f"The room doesn't know the request {message.type!r}.")
+
+
+def image_url(image_id: str) -> str:
+    return f"/images/{image_id}.png"
+
+
+def entry_json(entry: StoryEntry) -> dict[str, Any]:
+    return {
+        "paragraph_id": entry.paragraph_id,
+        "seq": entry.seq,
+        "author": entry.author,
+        "text": entry.text,
+        "status": entry.status,
+        "posted_at": entry.posted_at.isoformat(),
+        "illustrations": [
+            {"url": image_url(image_id), "caption": caption}
+            for image_id, caption in entry.illustrations
+        ],
+        "note": entry.note,
+    }
+
+
+def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
+    """The JSON a browser receives for an action; `client_id` ties replies to a post."""
+    if isinstance(action, Accepted):
+        return {
+            "type": "accepted",
+            "client_id": client_id,
+            "paragraph_id": action.entry.paragraph_id,
+            "seq": action.entry.seq,
+            "queue_position": action.queue_position,
+        }
+    if isinstance(action, Progress):
+        return {
+            "type": "progress",
+            "paragraph_id": action.paragraph_id,
+            "stage": action.stage,
+            "fraction": action.fraction,
+            "queue_position": action.queue_position,
+            "detail": action.detail,
+        }
+    if isinstance(action, PostIllustrations):
+        return {
+            "type": "illustrations",
+            "paragraph_id": action.paragraph_id,
+            "profile": action.profile,
+            "images": [
+                {
+                    "illustration_id": image.illustration_id,
+                    "url": image_url(image.image_id),
+                    "caption": image.caption,
+                    "score": round(image.score, 4),
+                }
+                for image in action.images
+            ],
+        }
+    if isinstance(action, PostText):
+        return {"type": "text", "paragraph_id": action.paragraph_id, "text": action.text}
+    if isinstance(action, PostError):
+        return {
+            "type": "error",
+            "client_id": client_id,
+            "paragraph_id": action.paragraph_id,
+            "message": action.message,
+            "reference": action.reference,
+        }
+    if isinstance(action, StoryPage):
+        return {
+            "type": "story",
+            "entries": [entry_json(entry) for entry in action.entries],
+            "has_more": action.has_more,
+        }
+    raise TypeError(f"the web room can't show {type(action).__name__}")
+
+
+def error_json(message: str, client_id: str | None = None) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "client_id": client_id,
+        "paragraph_id": None,
+        "message": message,
+        "reference": "",
+    }

@@ -1,0 +1,1 @@
+"""Inkwell's composition root: configuration, wiring and the command line."""

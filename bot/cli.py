@@ -1,0 +1,74 @@
+"""Command-line verbs and the flags that override config.toml."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, ConfigError, load_config
+
+DEFAULT_CONFIG = Path("config.toml")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Inkwell: illustrations for collaborative stories."
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("INKWELL_CONFIG", DEFAULT_CONFIG)),
+        help="config file (default: ./config.toml when present, or $INKWELL_CONFIG)",
+    )
+    parser.add_argument("--profile", help="model profile, e.g. tiny, sd-turbo, sd15")
+    parser.add_argument("--data-dir", help="where models, the database and images live")
+    parser.add_argument("--host", help="address the web story room binds to")
+    parser.add_argument("--port", type=int, help="port of the web story room")
+    verbs = parser.add_subparsers(dest="verb")
+    verbs.add_parser("serve", help="run the bot and the web story room (the default)")
+    return parser
+
+
+def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
+    flags = {
+        "models.profile": args.profile,
+        "bot.data_dir": args.data_dir,
+        "web.host": args.host,
+        "web.port": args.port,
+    }
+    return {key: value for key, value in flags.items() if value is not None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config_path: Path | None = args.config
+    if config_path == DEFAULT_CONFIG and not config_path.exists():
+        config_path = None
+    try:
+        config = load_config(config_path, overrides_from(args))
+    except ConfigError as error:
+        print(f"inkwell: configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(config)
+    from bot.serve import serve
+
+    try:
+        asyncio.run(serve(config))
+    except ConfigError as error:
+        print(f"inkwell: configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def configure_logging(config: Config) -> None:
+    logging.basicConfig(
+        level=config.bot.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

@@ -1,0 +1,171 @@
+"""Reads config.toml into frozen dataclasses; unknown keys and bad values fail loudly."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the offending key."""
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    data_dir: str = "data"
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    profile: str = "sd-turbo"
+    device: str = "auto"
+    max_batch: int = 16
+    # Each override replaces the named field of the chosen profile (see core/models/profiles.py).
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoryConfig:
+    candidates: int = 4
+    max_sentences: int = 12
+    max_paragraph_chars: int = 4000
+    progress_interval_s: float = 0.25
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    backend: str = "sqlite"
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Never in the file: read from INKWELL_WEB_TOKEN.
+    token: str = field(default="", metadata={"secret": "INKWELL_WEB_TOKEN"})
+
+
+@dataclass(frozen=True)
+class Config:
+    bot: BotConfig = field(default_factory=BotConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    story: StoryConfig = field(default_factory=StoryConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.bot.data_dir).expanduser()
+
+
+_CHECKS: dict[str, tuple[Any, str]] = {
+    "bot.log_level": (lambda v: v in {"DEBUG", "INFO", "WARNING", "ERROR"}, "one of DEBUG, INFO, WARNING, ERROR"),
+    "models.device": (lambda v: v == "auto" or v == "cpu" or v.startswith("cuda"), "auto, cpu or cuda[:N]"),
+    "models.max_batch": (lambda v: v >= 1, "at least 1"),
+    "story.candidates": (lambda v: 1 <= v <= 64, "between 1 and 64"),
+    "story.max_sentences": (lambda v: v >= 1, "at least 1"),
+    "story.max_paragraph_chars": (lambda v: v >= 1, "at least 1"),
+    "story.progress_interval_s": (lambda v: v >= 0, "zero or more"),
+    "web.port": (lambda v: 0 <= v <= 65535, "a port number (0-65535)"),
+}
+
+
+def load_config(
+    path: Path | None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the config from the file (if any), then secrets from `environ`, then `overrides`.
+
+    `overrides` maps dotted keys ("models.profile") to values, as given on the command line.
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        raw.setdefault(section, {})[key] = value
+    config = _build(Config, raw, "")
+    config = _with_secrets(config, os.environ if environ is None else environ)
+    _check_web_exposure(config.web)
+    return config
+
+
+def _build(cls: type, raw: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"[{prefix.rstrip('.')}] must be a table")
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        dotted = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(f"unknown config key {dotted!r}; known here: {', '.join(known)}")
+        if known[key].metadata.get("secret"):
+            env = known[key].metadata["secret"]
+            raise ConfigError(f"{dotted!r} is a secret: set the {env} environment variable instead")
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind):
+            values[key] = _build(kind, value, f"{dotted}.")
+        else:
+            values[key] = _coerce(dotted, kind, value)
+    return cls(**values)
+
+
+def _coerce(dotted: str, kind: Any, value: Any) -> Any:
+    origin = getattr(kind, "__origin__", kind)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{dotted!r} must be a table, got {value!r}")
+        return dict(value)
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ConfigError(f"{dotted!r} must be a {kind.__name__}, got {value!r}")
+    check = _CHECKS.get(dotted)
+    if check is not None and not check[0](value):
+        raise ConfigError(f"{dotted!r} must be {check[1]}, got {value!r}")
+    return value
+
+
+def _with_secrets(config: Config, environ: Mapping[str, str]) -> Config:
+    token = environ.get("INKWELL_WEB_TOKEN", "")
+    return replace(config, web=replace(config.web, token=token))
+
+
+def _check_web_exposure(web: WebConfig) -> None:
+    if web.enabled and not _is_loopback(web.host) and not web.token:
+        raise ConfigError(
+            f"'web.host' is {web.host!r}, reachable from other machines: set the "
+            "INKWELL_WEB_TOKEN environment variable so only people with the token can post"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

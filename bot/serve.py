@@ -1,0 +1,99 @@
+"""Wires storage, the engine, the core and the adapters together and runs until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+
+from bot.config import Config, ConfigError
+from core.inkwell import Inkwell
+from core.story.loop import StorySettings
+from storage import open_storage
+
+log = logging.getLogger("inkwell.bot")
+
+
+def story_settings(config: Config) -> StorySettings:
+    story = config.story
+    return StorySettings(
+        candidates=story.candidates,
+        max_sentences=story.max_sentences,
+        max_paragraph_chars=story.max_paragraph_chars,
+        progress_interval_s=story.progress_interval_s,
+    )
+
+
+async def build_engine(config: Config):  # -> LocalEngine, imported lazily (torch)
+    from core.models.local_engine import LocalEngine
+    from core.models.profiles import resolve_profile
+    from core.models.runner import ModelRunner
+
+    try:
+        profile = resolve_profile(config.models.profile, config.models.overrides)
+    except ValueError as error:
+        raise ConfigError(f"'models.profile': {error}") from None
+    models_dir = config.data_path / "models"
+    log.info(
+        "model profile %r: generator %s, scorer %s/%s%s",
+        profile.name,
+        profile.generator or "(built locally, random weights)",
+        profile.clip_model,
+        profile.clip_pretrained or "random",
+        " -- images will be noise" if profile.name == "tiny" else "",
+    )
+    engine = LocalEngine(
+        lambda: ModelRunner.load(profile, models_dir, config.models.device),
+        profile.name,
+        max_batch=config.models.max_batch,
+    )
+    await engine.start()
+    return engine
+
+
+async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
+    """Run Inkwell until SIGINT/SIGTERM; `ready` is set once every adapter listens."""
+    config.data_path.mkdir(parents=True, exist_ok=True)
+    async with AsyncExitStack() as stack:
+        options = {"path": config.storage.path}
+        try:
+            storage = await open_storage(config.storage.backend, config.data_path, options)
+        except ValueError as error:
+            raise ConfigError(f"'storage.backend': {error}") from None
+        stack.push_async_callback(storage.close)
+        engine = await build_engine(config)
+        stack.push_async_callback(engine.close)
+
+        inkwell = Inkwell(engine, storage, story_settings(config))
+        if config.web.enabled:
+            from adapters.web.adapter import WebAdapter
+
+            web = WebAdapter(
+                config.web.host,
+                config.web.port,
+                config.web.token,
+                storage.images.get,
+                engine.profile_name,
+            )
+            inkwell.attach(web)
+        await inkwell.start()
+        stack.push_async_callback(inkwell.stop)
+        if config.web.enabled:
+            log.info("Inkwell is ready: story room at %s", web.url)
+        if ready is not None:
+            ready.set()
+        await _until_stopped()
+        log.info("stopping")
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,1 @@
+"""Inkwell's platform-agnostic core: events, routing, the illustration loop and contracts."""

@@ -1,0 +1,126 @@
+"""The engine protocol: batched model calls and their request, result and provenance types."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One prompt to draw as len(seeds) candidates, each from its own seed."""
+
+    prompt: str
+    seeds: tuple[int, ...]
+    negative_prompt: str = ""
+    steps: int | None = None  # None: the profile's default
+    width: int | None = None
+    height: int | None = None
+    guidance_scale: float | None = None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Everything needed to draw the same image again from the same latent."""
+
+    profile: str
+    prompt: str
+    negative_prompt: str
+    seed: int
+    steps: int
+    width: int
+    height: int
+    guidance_scale: float
+    style_ref: str | None = None
+    edit_chain: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "profile": self.profile,
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "seed": self.seed,
+            "steps": self.steps,
+            "width": self.width,
+            "height": self.height,
+            "guidance_scale": self.guidance_scale,
+            "style_ref": self.style_ref,
+            "edit_chain": list(self.edit_chain),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Provenance:
+        return cls(**{**data, "edit_chain": tuple(data.get("edit_chain", ()))})
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    png: bytes
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """Reported from the model worker: `step` of `total` denoising steps are done."""
+
+    step: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return self.step / self.total if self.total else 1.0
+
+
+ProgressCallback = Callable[[StepProgress], None]
+
+
+class GenerationCancelled(Exception):
+    """Raised by an engine call whose cancel token was set."""
+
+
+@dataclass
+class CancelToken:
+    """Set from any thread; the model worker checks it between denoising steps."""
+
+    _event: threading.Event = field(default_factory=threading.Event)
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class Engine(Protocol):
+    """Model work behind one interface: every call takes a batch.
+
+    Implementations: `core.models.local_engine.LocalEngine` (in-process worker thread).
+    Screening, editing, style features and restoration join this protocol with their issues.
+    """
+
+    @property
+    def profile_name(self) -> str: ...
+
+    async def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[list[GeneratedImage]]:
+        """One list of candidates per request, in seed order."""
+        ...
+
+    async def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised CLIP text features, shape (len(texts), dim), float32."""
+        ...
+
+    async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
+        """L2-normalised CLIP image features of encoded images, shape (len(images), dim)."""
+        ...
+
+    async def close(self) -> None: ...

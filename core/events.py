@@ -1,0 +1,168 @@
+"""Typed inbound events and outbound actions exchanged between adapters and the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """A story's home: one channel (or thread) on one platform."""
+
+    platform: str
+    channel_id: str
+    thread_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable, storage-friendly identifier for the story."""
+        parts = [self.platform, self.channel_id]
+        if self.thread_id:
+            parts.append(self.thread_id)
+        return ":".join(parts)
+
+
+@dataclass(frozen=True)
+class Author:
+    user_id: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a posted message lives on its platform, so it can be edited or replied to."""
+
+    channel: ChannelRef
+    message_id: str
+
+
+# ---------------------------------------------------------------- inbound events
+
+
+@dataclass(frozen=True)
+class Event:
+    channel: ChannelRef
+    author: Author
+    received_at: datetime = field(default_factory=utc_now, kw_only=True)
+
+
+@dataclass(frozen=True)
+class ParagraphPosted(Event):
+    """A writer added a paragraph to the story."""
+
+    text: str
+    message: MessageRef | None = None
+
+
+@dataclass(frozen=True)
+class StoryRequested(Event):
+    """A reader pages back through the story: paragraphs posted before `before_seq`."""
+
+    before_seq: int | None = None
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class ChannelsRequested(Event):
+    """A reader wants the list of stories on this platform (the web room picker)."""
+
+
+@dataclass(frozen=True)
+class CancelRequested(Event):
+    """Stop the paragraph currently being illustrated in this channel."""
+
+
+# ---------------------------------------------------------------- outbound actions
+
+
+@dataclass(frozen=True)
+class Action:
+    channel: ChannelRef
+
+
+@dataclass(frozen=True)
+class StoryEntry:
+    paragraph_id: str
+    seq: int
+    author: str
+    text: str
+    status: str
+    posted_at: datetime
+    illustrations: tuple[tuple[str, str], ...]  # (image_id, caption)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Accepted(Action):
+    """Immediate reply: the paragraph is stored and queued behind `queue_position` others."""
+
+    entry: StoryEntry
+    queue_position: int
+
+
+@dataclass(frozen=True)
+class Progress(Action):
+    """Where a paragraph's illustration stands: queued, generating, scoring, done."""
+
+    paragraph_id: str
+    stage: str
+    fraction: float
+    queue_position: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class IllustrationImage:
+    illustration_id: str
+    image_id: str
+    png: bytes
+    caption: str
+    score: float
+
+
+@dataclass(frozen=True)
+class PostIllustrations(Action):
+    """The chosen illustrations for a paragraph, one per illustrated sentence, in story order."""
+
+    paragraph_id: str
+    images: tuple[IllustrationImage, ...]
+    profile: str
+    reply_to: MessageRef | None = None
+
+
+@dataclass(frozen=True)
+class PostText(Action):
+    text: str
+    paragraph_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PostError(Action):
+    """A failure told in words a writer understands, with a reference id for the logs."""
+
+    message: str
+    reference: str
+    paragraph_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoryPage(Action):
+    entries: tuple[StoryEntry, ...]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class ChannelSummary:
+    channel_id: str
+    title: str
+    paragraphs: int
+
+
+@dataclass(frozen=True)
+class ChannelList(Action):
+    channels: tuple[ChannelSummary, ...]

@@ -1,0 +1,1 @@
+"""The story loop: paragraphs in, consistent illustrations out."""

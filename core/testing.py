@@ -1,0 +1,64 @@
+"""An in-process adapter for tests, so a core conversation reads like a chat transcript."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import TypeVar
+
+from core.adapter import Capabilities, Dispatch
+from core.events import Action, Author, ChannelRef, Event, MessageRef, ParagraphPosted
+
+ActionT = TypeVar("ActionT", bound=Action)
+
+
+class FakeAdapter:
+    """Records every action the core sends; `post` plays a writer."""
+
+    name = "fake"
+    capabilities = Capabilities(edits=True, threads=True, buttons=True)
+
+    def __init__(self) -> None:
+        self.sent: list[Action] = []
+        self._dispatch: Dispatch | None = None
+        self._changed = asyncio.Condition()
+        self._ids = itertools.count(1)
+
+    async def start(self, dispatch: Dispatch) -> None:
+        self._dispatch = dispatch
+
+    async def stop(self) -> None:
+        self._dispatch = None
+
+    async def send(self, action: Action) -> MessageRef:
+        async with self._changed:
+            self.sent.append(action)
+            self._changed.notify_all()
+        return MessageRef(action.channel, f"m{next(self._ids)}")
+
+    def channel(self, name: str = "story") -> ChannelRef:
+        return ChannelRef(self.name, name)
+
+    async def dispatch(self, event: Event) -> list[Action]:
+        assert self._dispatch is not None, "adapter not started"
+        return await self._dispatch(event)
+
+    async def post(self, text: str, channel: str = "story", author: str = "ana") -> list[Action]:
+        message = MessageRef(self.channel(channel), f"in{next(self._ids)}")
+        event = ParagraphPosted(
+            self.channel(channel), Author(author, author.title()), text=text, message=message
+        )
+        return await self.dispatch(event)
+
+    def of_type(self, kind: type[ActionT]) -> list[ActionT]:
+        return [action for action in self.sent if isinstance(action, kind)]
+
+    async def wait_for(self, kind: type[ActionT], count: int = 1, timeout: float = 30) -> list[ActionT]:
+        """Wait until at least `count` actions of `kind` were sent; returns them all."""
+
+        async def enough() -> list[ActionT]:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.of_type(kind)) >= count)
+            return self.of_type(kind)
+
+        return await asyncio.wait_for(enough(), timeout)

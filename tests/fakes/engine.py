@@ -1,0 +1,95 @@
+"""A scripted engine for core tests: chosen similarities in, predictable choices out.
+
+The real tiny engine runs in the end-to-end tests; this one exists so a test can say
+"candidate 2 matches best" and assert exactly which image the loop kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from core.engine import (
+    CancelToken,
+    GeneratedImage,
+    GenerationCancelled,
+    GenerationRequest,
+    ProgressCallback,
+    Provenance,
+    StepProgress,
+)
+
+DIM = 8
+
+
+def _png(prompt_index: int, candidate: int, seed: int) -> bytes:
+    image = Image.new("RGB", (8, 8), (prompt_index % 256, candidate % 256, seed % 256))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class ScriptedEngine:
+    """`similarities[prompt]` lists each candidate's cosine to its prompt (default: 0.1 * j)."""
+
+    profile_name = "scripted"
+
+    def __init__(self, similarities: dict[str, list[float]] | None = None, steps: int = 3):
+        self.similarities = similarities or {}
+        self.steps = steps
+        self.generate_calls: list[list[GenerationRequest]] = []
+        self.fail_next: Exception | None = None
+        self.gate: asyncio.Event | None = None  # when set, generate waits for it
+        self._features: dict[bytes, np.ndarray] = {}
+
+    async def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[list[GeneratedImage]]:
+        self.generate_calls.append(list(requests))
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        for step in range(1, self.steps + 1):
+            if cancel is not None and cancel.cancelled:
+                raise GenerationCancelled
+            if progress is not None:
+                progress(StepProgress(step, self.steps))
+            await asyncio.sleep(0)
+        results = []
+        for index, request in enumerate(requests):
+            scripted = self.similarities.get(request.prompt)
+            group = []
+            for candidate, seed in enumerate(request.seeds):
+                png = _png(index, candidate, seed)
+                similarity = scripted[candidate] if scripted else 0.1 * candidate
+                self._features[png] = np.array(
+                    [similarity, np.sqrt(max(0.0, 1 - similarity**2))] + [0.0] * (DIM - 2),
+                    dtype=np.float32,
+                )
+                provenance = Provenance(
+                    self.profile_name, request.prompt, request.negative_prompt, seed,
+                    self.steps, 8, 8, 0.0,
+                )
+                group.append(GeneratedImage(png, provenance))
+            results.append(group)
+        return results
+
+    async def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        features = np.zeros((len(texts), DIM), dtype=np.float32)
+        features[:, 0] = 1.0
+        return features
+
+    async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
+        return np.stack([self._features[png] for png in images])
+
+    async def close(self) -> None:
+        return None
