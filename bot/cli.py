@@ -72,3 +72,11 @@ def configure_logging(config: Config) -> None:
         level=config.bot.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # open_clip reports every loading step on the root logger; keep its warnings only.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_QuietRootInfo())
+
+
+class _QuietRootInfo(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name != "root" or record.levelno >= logging.WARNING

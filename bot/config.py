@@ -68,8 +68,14 @@ class Config:
 
 
 _CHECKS: dict[str, tuple[Any, str]] = {
-    "bot.log_level": (lambda v: v in {"DEBUG", "INFO", "WARNING", "ERROR"}, "one of DEBUG, INFO, WARNING, ERROR"),
-    "models.device": (lambda v: v == "auto" or v == "cpu" or v.startswith("cuda"), "auto, cpu or cuda[:N]"),
+    "bot.log_level": (
+        lambda v: v in {"DEBUG", "INFO", "WARNING", "ERROR"},
+        "one of DEBUG, INFO, WARNING, ERROR",
+    ),
+    "models.device": (
+        lambda v: v == "auto" or v == "cpu" or v.startswith("cuda"),
+        "auto, cpu or cuda[:N]",
+    ),
     "models.max_batch": (lambda v: v >= 1, "at least 1"),
     "story.candidates": (lambda v: 1 <= v <= 64, "between 1 and 64"),
     "story.max_sentences": (lambda v: v >= 1, "at least 1"),

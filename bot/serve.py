@@ -8,6 +8,7 @@ import signal
 from contextlib import AsyncExitStack
 
 from bot.config import Config, ConfigError
+from core.engine import Engine
 from core.inkwell import Inkwell
 from core.story.loop import StorySettings
 from storage import open_storage
@@ -25,10 +26,10 @@ def story_settings(config: Config) -> StorySettings:
     )
 
 
-async def build_engine(config: Config):  # -> LocalEngine, imported lazily (torch)
+async def build_engine(config: Config) -> Engine:
+    """The local engine for the configured profile; torch is imported only here."""
     from core.models.local_engine import LocalEngine
     from core.models.profiles import resolve_profile
-    from core.models.runner import ModelRunner
 
     try:
         profile = resolve_profile(config.models.profile, config.models.overrides)
@@ -43,10 +44,8 @@ async def build_engine(config: Config):  # -> LocalEngine, imported lazily (torc
         profile.clip_pretrained or "random",
         " -- images will be noise" if profile.name == "tiny" else "",
     )
-    engine = LocalEngine(
-        lambda: ModelRunner.load(profile, models_dir, config.models.device),
-        profile.name,
-        max_batch=config.models.max_batch,
+    engine = LocalEngine.for_profile(
+        profile, models_dir, config.models.device, config.models.max_batch
     )
     await engine.start()
     return engine

@@ -129,9 +129,7 @@ class Inkwell:
 
     async def _on_channels_requested(self, event: Event) -> list[Action]:
         records = await self.storage.channels.list_for_platform(event.channel.platform)
-        summaries = tuple(
-            ChannelSummary(r.channel_id, r.title, r.paragraph_count) for r in records
-        )
+        summaries = tuple(ChannelSummary(r.channel_id, r.title, r.paragraph_count) for r in records)
         return [ChannelList(event.channel, channels=summaries)]
 
     async def _on_cancel(self, event: Event) -> list[Action]:
@@ -181,4 +179,3 @@ def _entry(record: ParagraphRecord, illustrations: list[tuple[str, str]]) -> Sto
         illustrations=tuple(illustrations),
         note=record.note,
     )
-

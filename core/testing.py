@@ -53,7 +53,9 @@ class FakeAdapter:
     def of_type(self, kind: type[ActionT]) -> list[ActionT]:
         return [action for action in self.sent if isinstance(action, kind)]
 
-    async def wait_for(self, kind: type[ActionT], count: int = 1, timeout: float = 30) -> list[ActionT]:
+    async def wait_for(
+        self, kind: type[ActionT], count: int = 1, timeout: float = 30
+    ) -> list[ActionT]:
         """Wait until at least `count` actions of `kind` were sent; returns them all."""
 
         async def enough() -> list[ActionT]:

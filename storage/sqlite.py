@@ -192,8 +192,7 @@ class SQLiteParagraphs:
     ) -> list[ParagraphRecord]:
         bound = before_seq if before_seq is not None else 2**62
         async with self._db.execute(
-            "SELECT * FROM paragraphs WHERE channel_key = ? AND seq < ?"
-            " ORDER BY seq DESC LIMIT ?",
+            "SELECT * FROM paragraphs WHERE channel_key = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
             (channel_key, bound, limit),
         ) as cursor:
             rows = await cursor.fetchall()

@@ -92,7 +92,7 @@ class WebAdapter:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # noqa: SLF001
+        sockets = site._server.sockets if site._server else []
         self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
         log.info("story room listening on %s (models: %s)", self.url, self._profile)
 
@@ -113,10 +113,15 @@ class WebAdapter:
     @web.middleware
     async def _require_token(self, request: web.Request, handler: Any) -> web.StreamResponse:
         # The page and its assets hold no story data; everything else needs the token when set.
-        if self._token and not request.path.startswith("/static/") and request.path not in {
-            "/",
-            "/health",
-        }:
+        if (
+            self._token
+            and not request.path.startswith("/static/")
+            and request.path
+            not in {
+                "/",
+                "/health",
+            }
+        ):
             given = request.query.get("token", "")
             if not hmac.compare_digest(given.encode(), self._token.encode()):
                 return web.json_response(
@@ -207,10 +212,13 @@ class WebAdapter:
                 payload["before_seq"] = before
             await reader.send(payload)
             if isinstance(action, Accepted):
-                await self.send_to_room(action.channel.channel_id, {
-                    "type": "posted",
-                    "entry": convert.entry_json(action.entry),
-                })
+                await self.send_to_room(
+                    action.channel.channel_id,
+                    {
+                        "type": "posted",
+                        "entry": convert.entry_json(action.entry),
+                    },
+                )
 
     async def send_to_room(self, room: str, payload: dict[str, Any]) -> None:
         readers = list(self._rooms.get(room, ()))

@@ -198,7 +198,9 @@ class IllustrationLoop:
     ) -> list[IllustrationImage]:
         images = []
         offset = 0
-        for index, (sentence, group, choice) in enumerate(zip(sentences, candidates, choices)):
+        for index, (sentence, group, choice) in enumerate(
+            zip(sentences, candidates, choices, strict=True)
+        ):
             chosen = group[choice.index]
             image_id = await self._storage.images.put(chosen.png)
             illustration_id = uuid.uuid4().hex

@@ -31,7 +31,9 @@ def clean_paragraph(text: str, max_chars: int) -> str:
             "Split it into shorter paragraphs and post them one by one."
         )
     if not any(unicodedata.category(ch).startswith("L") for ch in kept):
-        raise RejectedParagraph("I couldn't find any words to illustrate. Write the paragraph in words.")
+        raise RejectedParagraph(
+            "I couldn't find any words to illustrate. Write the paragraph in words."
+        )
     return kept
 
 

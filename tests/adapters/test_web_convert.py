@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -65,10 +65,20 @@ def test_author_names_are_tidied() -> None:
 
 
 def test_actions_become_browser_messages() -> None:
-    entry = StoryEntry("p1", 3, "Ana", "A gull.", "queued",
-                       datetime(2026, 1, 1, tzinfo=timezone.utc), (("img1", "A gull."),))
+    entry = StoryEntry(
+        "p1",
+        3,
+        "Ana",
+        "A gull.",
+        "queued",
+        datetime(2026, 1, 1, tzinfo=UTC),
+        (("img1", "A gull."),),
+    )
     assert convert.action_json(Accepted(ROOM, entry, 2), "c9") == {
-        "type": "accepted", "client_id": "c9", "paragraph_id": "p1", "seq": 3,
+        "type": "accepted",
+        "client_id": "c9",
+        "paragraph_id": "p1",
+        "seq": 3,
         "queue_position": 2,
     }
     assert convert.entry_json(entry)["illustrations"] == [
@@ -79,7 +89,11 @@ def test_actions_become_browser_messages() -> None:
     image = IllustrationImage("ill1", "img1", b"png", "A gull.", 0.312345)
     shown = convert.action_json(PostIllustrations(ROOM, "p1", (image,), "tiny"))
     assert shown["images"] == [
-        {"illustration_id": "ill1", "url": "/images/img1.png", "caption": "A gull.",
-         "score": 0.3123}
+        {
+            "illustration_id": "ill1",
+            "url": "/images/img1.png",
+            "caption": "A gull.",
+            "score": 0.3123,
+        }
     ]
     assert shown["profile"] == "tiny"

@@ -103,11 +103,16 @@ async def test_joining_later_shows_the_story_so_far(room: Room) -> None:
     await late.expect("joined", room="Harbor")
     story = await late.expect("story")
     [entry] = story["entries"]
-    assert (entry["text"], entry["status"], len(entry["illustrations"])) == ("Fog rolls in.", "done", 1)
+    assert (entry["text"], entry["status"], len(entry["illustrations"])) == (
+        "Fog rolls in.",
+        "done",
+        1,
+    )
     async with room.session.get(f"{room.base}/api/rooms") as response:
         listing = await response.json()
     assert listing == {
-        "rooms": [{"id": "Harbor", "title": "Harbor", "paragraphs": 1}], "profile": "scripted"
+        "rooms": [{"id": "Harbor", "title": "Harbor", "paragraphs": 1}],
+        "profile": "scripted",
     }
 
 

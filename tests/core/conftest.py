@@ -28,9 +28,13 @@ async def engine() -> ScriptedEngine:
 
 @pytest_asyncio.fixture
 async def chat(storage: SQLiteStorage, engine: ScriptedEngine) -> AsyncIterator[FakeAdapter]:
-    inkwell = Inkwell(engine, storage, StorySettings(candidates=3, max_sentences=4,
-                                                     max_paragraph_chars=200,
-                                                     progress_interval_s=0))
+    inkwell = Inkwell(
+        engine,
+        storage,
+        StorySettings(
+            candidates=3, max_sentences=4, max_paragraph_chars=200, progress_interval_s=0
+        ),
+    )
     adapter = FakeAdapter()
     inkwell.attach(adapter)
     await inkwell.start()

@@ -23,7 +23,11 @@ def test_abbreviations_do_not_end_sentences() -> None:
 
 
 def test_chinese_sentences_without_spaces() -> None:
-    assert split_sentences("他拔出剑。月光照在湖面上！“谁？”") == ["他拔出剑。", "月光照在湖面上！", "“谁？”"]
+    assert split_sentences("他拔出剑。月光照在湖面上！“谁？”") == [
+        "他拔出剑。",
+        "月光照在湖面上！",
+        "“谁？”",
+    ]
 
 
 def test_blank_lines_separate_sentences_without_punctuation() -> None:

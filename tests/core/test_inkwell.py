@@ -8,6 +8,7 @@ import pytest
 
 from core.events import (
     Accepted,
+    Author,
     CancelRequested,
     ChannelList,
     ChannelsRequested,
@@ -17,7 +18,6 @@ from core.events import (
     Progress,
     StoryPage,
     StoryRequested,
-    Author,
 )
 from core.inkwell import Inkwell
 from core.story.loop import StorySettings
@@ -32,7 +32,10 @@ WHO = Author("ana", "Ana")
 async def test_a_paragraph_gets_the_best_candidate_per_sentence(
     chat: FakeAdapter, engine: ScriptedEngine
 ) -> None:
-    engine.similarities = {"A fox in the snow.": [0.2, 0.9, 0.5], "An owl watches.": [0.7, 0.1, 0.3]}
+    engine.similarities = {
+        "A fox in the snow.": [0.2, 0.9, 0.5],
+        "An owl watches.": [0.7, 0.1, 0.3],
+    }
     replies = await chat.post("A fox in the snow. An owl watches.")
     assert isinstance(replies[0], Accepted)
     assert replies[0].entry.seq == 1
@@ -57,7 +60,10 @@ async def test_the_story_remembers_paragraphs_and_illustrations(chat: FakeAdapte
     await chat.inkwell.idle()
     page = (await chat.dispatch(StoryRequested(chat.channel(), WHO)))[0]
     assert isinstance(page, StoryPage)
-    assert [entry.text for entry in page.entries] == ["The harbour at dawn.", "Gulls over the boats."]
+    assert [entry.text for entry in page.entries] == [
+        "The harbour at dawn.",
+        "Gulls over the boats.",
+    ]
     assert all(entry.status == "done" for entry in page.entries)
     assert all(len(entry.illustrations) == 1 for entry in page.entries)
 
@@ -76,12 +82,16 @@ async def test_paging_back_through_a_story(chat: FakeAdapter) -> None:
 
 
 @pytest.mark.asyncio
-async def test_two_posts_at_once_keep_their_order(chat: FakeAdapter, engine: ScriptedEngine) -> None:
+async def test_two_posts_at_once_keep_their_order(
+    chat: FakeAdapter, engine: ScriptedEngine
+) -> None:
     first, second = await asyncio.gather(chat.post("First light."), chat.post("Second wind."))
     assert {first[0].entry.seq, second[0].entry.seq} == {1, 2}
     posted = await chat.wait_for(PostIllustrations, count=2)
-    by_seq = {first[0].entry.paragraph_id: first[0].entry.seq,
-              second[0].entry.paragraph_id: second[0].entry.seq}
+    by_seq = {
+        first[0].entry.paragraph_id: first[0].entry.seq,
+        second[0].entry.paragraph_id: second[0].entry.seq,
+    }
     assert [by_seq[p.paragraph_id] for p in posted] == [1, 2]
 
 
@@ -135,7 +145,9 @@ async def test_an_engine_failure_keeps_the_paragraph_and_explains(
 
 
 @pytest.mark.asyncio
-async def test_cancel_stops_the_running_paragraph(chat: FakeAdapter, engine: ScriptedEngine) -> None:
+async def test_cancel_stops_the_running_paragraph(
+    chat: FakeAdapter, engine: ScriptedEngine
+) -> None:
     engine.gate = asyncio.Event()
     await chat.post("A long procession of lanterns.")
     while not engine.generate_calls:

@@ -8,7 +8,9 @@ from core.story.paragraphs import RejectedParagraph, clean_paragraph
 
 
 def test_keeps_ordinary_text_and_normalises_line_ends() -> None:
-    assert clean_paragraph("  The fox ran.\r\nThe owl slept.  ", 100) == "The fox ran.\nThe owl slept."
+    assert (
+        clean_paragraph("  The fox ran.\r\nThe owl slept.  ", 100) == "The fox ran.\nThe owl slept."
+    )
 
 
 def test_keeps_non_latin_scripts() -> None:

@@ -76,8 +76,14 @@ class ScriptedEngine:
                     dtype=np.float32,
                 )
                 provenance = Provenance(
-                    self.profile_name, request.prompt, request.negative_prompt, seed,
-                    self.steps, 8, 8, 0.0,
+                    self.profile_name,
+                    request.prompt,
+                    request.negative_prompt,
+                    seed,
+                    self.steps,
+                    8,
+                    8,
+                    0.0,
                 )
                 group.append(GeneratedImage(png, provenance))
             results.append(group)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ from storage import open_storage
 from storage.base import IllustrationRecord
 from storage.sqlite import SQLiteStorage
 
-NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 async def _open(tmp_path: Path) -> SQLiteStorage:
@@ -21,7 +21,9 @@ async def _open(tmp_path: Path) -> SQLiteStorage:
 
 
 @pytest.mark.asyncio
-async def test_paragraphs_are_numbered_per_channel_even_when_posted_together(tmp_path: Path) -> None:
+async def test_paragraphs_are_numbered_per_channel_even_when_posted_together(
+    tmp_path: Path,
+) -> None:
     store = await _open(tmp_path)
     for key in ("web:a", "web:b"):
         await store.channels.ensure(key, "web", key[4:], None, key[4:])
@@ -43,9 +45,16 @@ async def test_everything_survives_reopening(tmp_path: Path) -> None:
     feature = np.linspace(-1, 1, 512, dtype=np.float32)
     await store.illustrations.add(
         IllustrationRecord(
-            id="ill-1", channel_key="web:tale", paragraph_id=paragraph.id, sentence_index=0,
-            text="A fox.", image_id=image_id, score=0.31, provenance={"seed": 7},
-            clip_feature=feature, created_at=NOW,
+            id="ill-1",
+            channel_key="web:tale",
+            paragraph_id=paragraph.id,
+            sentence_index=0,
+            text="A fox.",
+            image_id=image_id,
+            score=0.31,
+            provenance={"seed": 7},
+            clip_feature=feature,
+            created_at=NOW,
         )
     )
     await store.paragraphs.set_status(paragraph.id, "done", "a note")
@@ -54,7 +63,10 @@ async def test_everything_survives_reopening(tmp_path: Path) -> None:
     store = await _open(tmp_path)
     [again] = await store.paragraphs.page("web:tale", None, 10)
     assert (again.text, again.status, again.note, again.message_id) == (
-        "A fox.", "done", "a note", "msg-1",
+        "A fox.",
+        "done",
+        "a note",
+        "msg-1",
     )
     [illustration] = (await store.illustrations.for_paragraphs([paragraph.id]))[paragraph.id]
     np.testing.assert_array_equal(illustration.clip_feature, feature)
@@ -88,5 +100,5 @@ async def test_image_ids_never_become_paths(tmp_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_unknown_backend_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="'mysql'.*sqlite"):
+    with pytest.raises(ValueError, match=r"'mysql'.*sqlite"):
         await open_storage("mysql", tmp_path, {})

@@ -1,0 +1,112 @@
+"""Model profiles: which generator and CLIP model to load, with their default sampling settings."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# The registry name of the tiny open_clip config that `core.models.tiny` writes and registers.
+TINY_CLIP_MODEL = "inkwell-tiny-clip"
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """A generator (hub id or local path; None = the locally built tiny one) and a CLIP model.
+
+    `clip_pretrained` is an open_clip pretrained tag or a weights file; None with
+    `clip_model == TINY_CLIP_MODEL` means the locally built tiny weights.
+    """
+
+    name: str
+    generator: str | None
+    clip_model: str
+    clip_pretrained: str | None
+    steps: int
+    guidance_scale: float
+    width: int
+    height: int
+
+    @property
+    def is_tiny_generator(self) -> bool:
+        return self.generator is None
+
+    @property
+    def is_tiny_clip(self) -> bool:
+        return self.clip_model == TINY_CLIP_MODEL and self.clip_pretrained is None
+
+
+PROFILES: dict[str, ModelProfile] = {
+    # Guidance above 1 keeps classifier-free guidance (and so negative prompts) on the tiny
+    # path too, so it exercises the same pipeline branch as sd15 for almost no cost.
+    "tiny": ModelProfile(
+        name="tiny",
+        generator=None,
+        clip_model=TINY_CLIP_MODEL,
+        clip_pretrained=None,
+        steps=2,
+        guidance_scale=2.0,
+        width=64,
+        height=64,
+    ),
+    "sd-turbo": ModelProfile(
+        name="sd-turbo",
+        generator="stabilityai/sd-turbo",
+        clip_model="ViT-B-32",
+        clip_pretrained="laion2b_s34b_b79k",
+        steps=1,
+        guidance_scale=0.0,
+        width=512,
+        height=512,
+    ),
+    "sd15": ModelProfile(
+        name="sd15",
+        generator="stable-diffusion-v1-5/stable-diffusion-v1-5",
+        clip_model="ViT-B-32",
+        clip_pretrained="laion2b_s34b_b79k",
+        steps=25,
+        guidance_scale=7.5,
+        width=512,
+        height=512,
+    ),
+}
+
+_FIELD_TYPES: dict[str, str] = {f.name: str(f.type) for f in dataclasses.fields(ModelProfile)}
+
+
+def _check_value(field_name: str, value: object) -> object:
+    kind = _FIELD_TYPES[field_name]
+    if kind == "int":
+        # bool is an int subclass; `steps = true` in a config file is a mistake, not 1.
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"profile field {field_name!r} needs a positive int, got {value!r}")
+        return value
+    if kind == "float":
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"profile field {field_name!r} needs a number >= 0, got {value!r}")
+        return float(value)
+    if kind == "str":
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"profile field {field_name!r} needs a non-empty str, got {value!r}")
+        return value
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"profile field {field_name!r} needs a str or None, got {value!r}")
+    return value
+
+
+def resolve_profile(name: str, overrides: Mapping[str, object] | None = None) -> ModelProfile:
+    """The named profile with `overrides` replacing its fields (e.g. a local path as generator)."""
+    try:
+        profile = PROFILES[name]
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise ValueError(f"unknown model profile {name!r}; known profiles: {known}") from None
+    if not overrides:
+        return profile
+    changes: dict[str, object] = {}
+    for key, value in overrides.items():
+        if key not in _FIELD_TYPES:
+            fields = ", ".join(_FIELD_TYPES)
+            raise ValueError(f"unknown model profile field {key!r}; fields: {fields}")
+        changes[key] = _check_value(key, value)
+    return dataclasses.replace(profile, **changes)

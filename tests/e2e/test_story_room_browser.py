@@ -1,0 +1,220 @@
+"""A writer in a real headless Chromium uses the room served by `python -m bot --profile tiny`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM = os.environ.get("INKWELL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+STORY = (
+    "A lighthouse stands on a black cliff above a stormy sea. "
+    "A small boat with a red sail fights the waves below."
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real bot process with the tiny profile; yields the room's base URL."""
+    data_dir = tmp_path_factory.mktemp("bot-data")
+    config = data_dir / "config.toml"
+    config.write_text("[story]\ncandidates = 2\nprogress_interval_s = 0\n", encoding="utf-8")
+    port = _free_port()
+    log_path = data_dir / "bot.log"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "--config",
+                str(config),
+                "--profile",
+                "tiny",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                str(port),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(base, process, log_path)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "bot.log").write_text(log_path.read_text())
+
+
+def _wait_until_healthy(base: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the bot exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+                if json.load(response)["profile"] == "tiny":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the bot did not come up:\n{log_path.read_text()}")
+
+
+@pytest.fixture
+def page(bot: str) -> Iterator[Page]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: run the README install command")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()
+
+
+def _frames(page: Page) -> list[dict]:
+    """Every websocket message the page receives, decoded."""
+    received: list[dict] = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda frame: received.append(json.loads(frame))),
+    )
+    return received
+
+
+def _open_room(page: Page, bot: str, room: str) -> None:
+    page.goto(bot)
+    page.get_by_test_id("author-input").fill("Ana")
+    page.get_by_test_id("room-name-input").fill(room)
+    page.get_by_test_id("room-open").click()
+    expect(page.get_by_test_id("room-title")).to_contain_text(room)
+
+
+def test_a_paragraph_gets_an_illustration_with_live_progress(page: Page, bot: str) -> None:
+    frames = _frames(page)
+    _open_room(page, bot, "Harbor tales")
+    expect(page.get_by_test_id("profile-badge")).to_contain_text("tiny")
+
+    page.get_by_test_id("composer").fill(STORY)
+    page.get_by_test_id("post-button").click()
+    card = page.get_by_test_id("paragraph").filter(has_text="lighthouse")
+    expect(card).to_have_attribute("data-stage", "done", timeout=120_000)
+    expect(card.get_by_test_id("illustration")).to_have_count(2)
+    expect(page.get_by_test_id("composer")).to_have_value("")
+    for image in card.get_by_test_id("illustration").all():
+        assert image.evaluate("img => img.complete && img.naturalWidth") == 64
+
+    fractions = [
+        f["fraction"] for f in frames if f["type"] == "progress" and f["stage"] == "generating"
+    ]
+    assert fractions and max(fractions) > 0 and min(fractions) < max(fractions)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "story_room.png"), full_page=True)
+
+    page.reload()
+    expect(page.get_by_test_id("room-title")).to_contain_text("Harbor tales")
+    expect(card.get_by_test_id("illustration")).to_have_count(2)
+
+
+def test_bad_input_is_answered_in_the_room_and_loses_nothing(page: Page, bot: str) -> None:
+    _open_room(page, bot, "Rough drafts")
+    composer = page.get_by_test_id("composer")
+    composer.fill("The first scene is safe.")
+    page.get_by_test_id("post-button").click()
+    first = page.get_by_test_id("paragraph").filter(has_text="first scene")
+    expect(first).to_have_attribute("data-stage", "done", timeout=120_000)
+
+    page.get_by_test_id("post-button").click()  # empty composer
+    expect(page.get_by_test_id("composer-error")).to_contain_text("empty")
+
+    huge = "The rain fell. " * 3400  # about 50,000 characters
+    composer.fill(huge)
+    expect(page.get_by_test_id("char-count")).to_contain_text("51,000")
+    page.get_by_test_id("post-button").click()
+    expect(page.get_by_test_id("composer-error")).to_contain_text("limit is 4,000")
+    assert composer.input_value() == huge, "the writer's text stays in the composer"
+
+    composer.fill("\x00\x01\x02\x03\x04\x05\x06\x07\x08")
+    page.get_by_test_id("post-button").click()
+    expect(page.get_by_test_id("composer-error")).to_contain_text("binary")
+
+    composer.fill("Thunder cracks over the bay.")
+    page.get_by_test_id("post-button").click()
+    expect(composer).to_have_value("")
+    composer.fill("Lightning shows a ship.")
+    page.get_by_test_id("post-button").click()
+    cards = page.get_by_test_id("paragraph")
+    expect(cards).to_have_count(3)
+    expect(cards.nth(1)).to_contain_text("Thunder")
+    expect(cards.nth(2)).to_contain_text("Lightning")
+    for index in (1, 2):
+        expect(cards.nth(index)).to_have_attribute("data-stage", "done", timeout=120_000)
+    expect(cards.nth(0)).to_contain_text("The first scene is safe.")
+    page.screenshot(path=str(ARTIFACTS / "story_room_bad_input.png"), full_page=True)
+
+
+def test_room_names_with_path_characters_are_refused(page: Page, bot: str) -> None:
+    page.goto(bot)
+    page.get_by_test_id("room-name-input").fill("../../etc")
+    page.get_by_test_id("room-open").click()
+    expect(page.get_by_text("no slashes")).to_be_visible()
+    with urllib.request.urlopen(f"{bot}/api/rooms") as response:
+        rooms = [room["id"] for room in json.load(response)["rooms"]]
+    assert all("/" not in room for room in rooms)
+
+
+def test_paging_back_through_a_long_story(page: Page, bot: str) -> None:
+    _open_room(page, bot, "Long saga")
+    composer = page.get_by_test_id("composer")
+    for number in range(1, 24):
+        composer.fill(f"Chapter {number} begins at the old mill.")
+        page.get_by_test_id("post-button").click()
+        expect(composer).to_have_value("")
+    last = page.get_by_test_id("paragraph").filter(has_text="Chapter 23 ")
+    expect(last).to_have_attribute("data-stage", "done", timeout=180_000)
+
+    page.reload()
+    expect(page.get_by_test_id("paragraph")).to_have_count(20)
+    page.get_by_test_id("load-earlier").click()
+    expect(page.get_by_test_id("paragraph")).to_have_count(23)
+    expect(page.get_by_test_id("paragraph").first).to_contain_text("Chapter 1 begins")
