@@ -6,7 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,10 @@ log = logging.getLogger("inkwell.web")
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_MESSAGE_BYTES = 1024 * 1024
+TOKEN_MISSING = "This story room needs its access token in the link."
+TOKEN_REFUSED = 4401  # websocket close code; the page stops reconnecting on it
+RECENT_POSTS = 1024  # posts remembered by client id, to answer a resent post without storing it
+_OPEN_PATHS = frozenset({"/", "/health", "/ws"})
 ImageLoader = Callable[[str], Awaitable[bytes | None]]
 
 
@@ -68,6 +72,7 @@ class WebAdapter:
         self._profile = profile_name
         self._dispatch: Dispatch | None = None
         self._rooms: dict[str, set[_Reader]] = defaultdict(set)
+        self._recent_posts: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._runner: web.AppRunner | None = None
         self.app = self._build_app()
         self.bound_port: int | None = None
@@ -92,8 +97,7 @@ class WebAdapter:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
-        sockets = site._server.sockets if site._server else []
-        self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
+        self.bound_port = self._runner.addresses[0][1]
         log.info("story room listening on %s (models: %s)", self.url, self._profile)
 
     async def stop(self) -> None:
@@ -113,21 +117,17 @@ class WebAdapter:
     @web.middleware
     async def _require_token(self, request: web.Request, handler: Any) -> web.StreamResponse:
         # The page and its assets hold no story data; everything else needs the token when set.
-        if (
-            self._token
-            and not request.path.startswith("/static/")
-            and request.path
-            not in {
-                "/",
-                "/health",
-            }
-        ):
-            given = request.query.get("token", "")
-            if not hmac.compare_digest(given.encode(), self._token.encode()):
-                return web.json_response(
-                    {"error": "This story room needs its access token in the link."}, status=401
-                )
+        # /ws checks it itself, so the page learns why in a way browsers let it read.
+        guarded = not request.path.startswith("/static/") and request.path not in _OPEN_PATHS
+        if guarded and not self._token_ok(request):
+            return web.json_response({"error": TOKEN_MISSING}, status=401)
         return await handler(request)
+
+    def _token_ok(self, request: web.Request) -> bool:
+        if not self._token:
+            return True
+        given = request.query.get("token", "")
+        return hmac.compare_digest(given.encode(), self._token.encode())
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC_DIR / "index.html")
@@ -161,6 +161,9 @@ class WebAdapter:
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_MESSAGE_BYTES)
         await socket.prepare(request)
+        if not self._token_ok(request):
+            await socket.close(code=TOKEN_REFUSED, message=TOKEN_MISSING.encode())
+            return socket
         reader = _Reader(socket)
         try:
             async for message in socket:
@@ -190,8 +193,17 @@ class WebAdapter:
         except convert.ClientMessageError as error:
             await reader.send(convert.error_json(str(error), client_id))
             return
+        posted_key = (reader.room, client_id) if message.type == "paragraph" else None
+        if posted_key in self._recent_posts:
+            # The page resends a post whose answer it lost with a dropped connection.
+            await reader.send(self._recent_posts[posted_key])
+            return
         replies = await self._core(event)
-        await self._reply(reader, replies, client_id, getattr(event, "before_seq", None))
+        accepted = await self._reply(reader, replies, client_id, getattr(event, "before_seq", None))
+        if accepted is not None and client_id is not None:
+            self._recent_posts[(reader.room, client_id)] = accepted
+            while len(self._recent_posts) > RECENT_POSTS:
+                self._recent_posts.popitem(last=False)
 
     async def _join(self, reader: _Reader, data: dict[str, Any]) -> None:
         room = convert.room_name(data.get("room"))
@@ -205,20 +217,19 @@ class WebAdapter:
 
     async def _reply(
         self, reader: _Reader, replies: list[Action], client_id: str | None, before: int | None
-    ) -> None:
+    ) -> dict[str, Any] | None:
+        """Send the core's immediate replies; returns the `accepted` message if there was one."""
+        accepted = None
         for action in replies:
             payload = convert.action_json(action, client_id)
             if isinstance(action, StoryPage):
                 payload["before_seq"] = before
             await reader.send(payload)
             if isinstance(action, Accepted):
-                await self.send_to_room(
-                    action.channel.channel_id,
-                    {
-                        "type": "posted",
-                        "entry": convert.entry_json(action.entry),
-                    },
-                )
+                accepted = payload
+                posted = {"type": "posted", "entry": convert.entry_json(action.entry)}
+                await self.send_to_room(action.channel.channel_id, posted)
+        return accepted
 
     async def send_to_room(self, room: str, payload: dict[str, Any]) -> None:
         readers = list(self._rooms.get(room, ()))

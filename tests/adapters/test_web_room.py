@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,11 @@ class Reader:
 
 @pytest_asyncio.fixture
 async def room(tmp_path: Path) -> AsyncIterator[Room]:
-    async for made in _room(tmp_path, token=""):
+    async with _room(tmp_path, token="") as made:
         yield made
 
 
+@asynccontextmanager
 async def _room(tmp_path: Path, token: str) -> AsyncIterator[Room]:
     storage = await SQLiteStorage.open(tmp_path / "db.sqlite3", tmp_path / "images")
     engine = ScriptedEngine()
@@ -68,10 +70,12 @@ async def _room(tmp_path: Path, token: str) -> AsyncIterator[Room]:
     adapter = WebAdapter("127.0.0.1", 0, token, storage.images.get, engine.profile_name)
     inkwell.attach(adapter)
     await inkwell.start()
-    async with aiohttp.ClientSession() as session:
-        yield Room(adapter, session)
-    await inkwell.stop()
-    await storage.close()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Room(adapter, session)
+    finally:
+        await inkwell.stop()
+        await storage.close()
 
 
 @pytest.mark.asyncio
@@ -171,14 +175,36 @@ async def test_missing_pictures_and_unknown_paths_get_clear_answers(room: Room) 
 
 @pytest.mark.asyncio
 async def test_a_token_guards_the_room_when_one_is_set(tmp_path: Path) -> None:
-    async for guarded in _room(tmp_path, token="s3cret"):
+    async with _room(tmp_path, token="s3cret") as guarded:
         async with guarded.session.get(f"{guarded.base}/api/rooms") as response:
             assert response.status == 401
             assert "access token" in (await response.json())["error"]
         async with guarded.session.get(f"{guarded.base}/api/rooms?token=s3cret") as response:
             assert response.status == 200
-        with pytest.raises(aiohttp.WSServerHandshakeError):
-            await guarded.open()
+        refused = await guarded.open(room=None)
+        closing = await refused.socket.receive(timeout=5)
+        assert closing.type == aiohttp.WSMsgType.CLOSE
+        assert (closing.data, closing.extra) == (
+            4401,
+            "This story room needs its access token in the link.",
+        )
         reader = await guarded.open(token="s3cret")
         await reader.send({"type": "paragraph", "text": "Let me in.", "client_id": "t"})
         await reader.expect("accepted", client_id="t")
+
+
+@pytest.mark.asyncio
+async def test_a_resent_post_is_recognised_not_stored_twice(room: Room) -> None:
+    writer = await room.open()
+    post = {"type": "paragraph", "text": "The bridge sways.", "client_id": "c-42"}
+    await writer.send(post)
+    first = await writer.expect("accepted", client_id="c-42")
+    await writer.socket.close()  # the answer "got lost"; the page reconnects and resends
+
+    again = await room.open()
+    await again.send(post)
+    second = await again.expect("accepted", client_id="c-42")
+    assert second == first
+    await again.send({"type": "history", "before_seq": None})
+    story = await again.expect("story")
+    assert [e["text"] for e in story["entries"]] == ["The bridge sways."]

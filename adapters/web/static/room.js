@@ -3,6 +3,7 @@
   "use strict";
 
   const MAX_CHARS = 4000;
+  const TOKEN_REFUSED = 4401; // websocket close code the server uses for a missing token
   const OFFLINE = "Not connected to the room right now — your text is kept; post again once reconnected.";
   const TERMINAL = new Set(["done", "failed", "cancelled"]);
   const $ = (sel) => document.querySelector(sel);
@@ -131,11 +132,17 @@
       try { msg = JSON.parse(ev.data); } catch { return; }
       handle(msg);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (state.ws !== ws) return;
       state.connected = false;
       state.joined = false;
       clearPending();
+      if (ev.code === TOKEN_REFUSED) {
+        // retrying can't help: the link lacks the room's token
+        showBanner(ev.reason || "This story room needs its access token in the link.");
+        updateComposer();
+        return;
+      }
       el.connBanner.hidden = false;
       updateComposer();
       // jitter so many tabs don't reconnect in lockstep after a server restart
@@ -353,8 +360,11 @@
     if (!state.room || state.pending) return;
     if (!text.trim()) return setComposerError("The paragraph is empty — write something first.");
     if (!state.connected || !state.joined) return setComposerError(OFFLINE);
-    const clientId = newClientId();
+    // A post whose answer never came (connection lost) keeps its id when sent again,
+    // so the server can recognise it instead of storing the paragraph twice.
+    const clientId = state.unanswered?.text === text ? state.unanswered.clientId : newClientId();
     if (!send({ type: "paragraph", text, client_id: clientId })) return;
+    state.unanswered = { clientId, text };
     setComposerError("");
     // don't lock the Post button forever if the server never answers this post
     const timer = setTimeout(() => { clearPending(); updateComposer(); }, 20000);
@@ -362,6 +372,7 @@
     updateComposer();
   }
   function onAccepted(msg) {
+    if (state.unanswered?.clientId === msg.client_id) state.unanswered = null;
     if (!state.pending || msg.client_id !== state.pending.clientId) return;
     // only clear what was sent; anything typed since then stays
     if (el.composer.value === state.pending.text) el.composer.value = "";
@@ -374,6 +385,7 @@
     updateComposer();
   }
   function onError(msg) {
+    if (msg.client_id && state.unanswered?.clientId === msg.client_id) state.unanswered = null;
     if (msg.client_id && state.pending && msg.client_id === state.pending.clientId) {
       clearPending();
       setComposerError(errorText(msg));
