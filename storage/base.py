@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,6 +21,7 @@ class ChannelRecord:
     title: str
     created_at: datetime
     paragraph_count: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class ChannelRepository(Protocol):
     async def get(self, key: str) -> ChannelRecord | None: ...
 
     async def list_for_platform(self, platform: str) -> list[ChannelRecord]: ...
+
+    async def update_settings(self, key: str, changes: dict[str, Any]) -> ChannelRecord:
+        """Merge `changes` into the channel's settings (a None value removes a key)."""
+        ...
 
 
 class ParagraphRepository(Protocol):

@@ -7,6 +7,7 @@ import json
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import numpy as np
@@ -26,7 +27,8 @@ CREATE TABLE IF NOT EXISTS channels (
     channel_id TEXT NOT NULL,
     thread_id TEXT,
     title TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS paragraphs (
     id TEXT PRIMARY KEY,
@@ -114,6 +116,28 @@ class SQLiteChannels:
     async def list_for_platform(self, platform: str) -> list[ChannelRecord]:
         return await self._select("WHERE c.platform = ? ORDER BY c.created_at", (platform,))
 
+    async def update_settings(self, key: str, changes: dict[str, Any]) -> ChannelRecord:
+        async with self._lock:
+            async with self._db.execute(
+                "SELECT settings FROM channels WHERE key = ?", (key,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                raise KeyError(f"no channel {key!r}")
+            settings = json.loads(row["settings"])
+            for name, value in changes.items():
+                if value is None:
+                    settings.pop(name, None)
+                else:
+                    settings[name] = value
+            await self._db.execute(
+                "UPDATE channels SET settings = ? WHERE key = ?", (json.dumps(settings), key)
+            )
+            await self._db.commit()
+        record = await self.get(key)
+        assert record is not None
+        return record
+
     async def _select(self, where: str, args: tuple) -> list[ChannelRecord]:
         query = (
             "SELECT c.*, (SELECT COUNT(*) FROM paragraphs p WHERE p.channel_key = c.key)"
@@ -130,6 +154,7 @@ class SQLiteChannels:
                 title=row["title"],
                 created_at=datetime.fromisoformat(row["created_at"]),
                 paragraph_count=row["paragraph_count"],
+                settings=json.loads(row["settings"]),
             )
             for row in rows
         ]

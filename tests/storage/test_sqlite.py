@@ -102,3 +102,15 @@ async def test_image_ids_never_become_paths(tmp_path: Path) -> None:
 async def test_unknown_backend_is_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"'mysql'.*sqlite"):
         await open_storage("mysql", tmp_path, {})
+
+
+@pytest.mark.asyncio
+async def test_channel_settings_merge_and_remove(tmp_path: Path) -> None:
+    store = await _open(tmp_path)
+    await store.channels.ensure("discord:1", "discord", "1", None, "general")
+    await store.channels.update_settings("discord:1", {"enabled": True, "style": "ink"})
+    record = await store.channels.update_settings("discord:1", {"style": None, "k": 2})
+    assert record.settings == {"enabled": True, "k": 2}
+    with pytest.raises(KeyError):
+        await store.channels.update_settings("discord:missing", {"enabled": True})
+    await store.close()
