@@ -42,7 +42,19 @@ class StoryConfig:
 @dataclass(frozen=True)
 class StorageConfig:
     backend: str = "sqlite"
-    path: str = ""
+    path: str = ""  # sqlite: the database file; default <data_dir>/inkwell.sqlite3
+    database: str = "inkwell"  # mongodb: the database name
+    # Never in the file: read from MONGODB_URI.
+    uri: str = field(default="", metadata={"secret": "MONGODB_URI"})
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    lease_s: float = 30.0  # a channel's work lease; a dead process's lease runs out after this
+    sweep_interval_s: float = 5.0  # how often unowned work and expired leases are looked for
+    max_attempts: int = 3  # tries of an event before the writer is told it failed
+    retry_backoff_s: float = 30.0  # first retry delay; doubles with every attempt
+    keep_finished_days: float = 7.0  # done and failed inbox items are deleted after this
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Config:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     story: StoryConfig = field(default_factory=StoryConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    inbox: InboxConfig = field(default_factory=InboxConfig)
     web: WebConfig = field(default_factory=WebConfig)
 
     @property
@@ -82,6 +95,12 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "story.max_paragraph_chars": (lambda v: v >= 1, "at least 1"),
     "story.progress_interval_s": (lambda v: v >= 0, "zero or more"),
     "web.port": (lambda v: 0 <= v <= 65535, "a port number (0-65535)"),
+    "storage.backend": (lambda v: v in {"sqlite", "mongodb"}, "sqlite or mongodb"),
+    "inbox.lease_s": (lambda v: v >= 1, "at least 1"),
+    "inbox.sweep_interval_s": (lambda v: v > 0, "more than 0"),
+    "inbox.max_attempts": (lambda v: v >= 1, "at least 1"),
+    "inbox.retry_backoff_s": (lambda v: v >= 0, "zero or more"),
+    "inbox.keep_finished_days": (lambda v: v > 0, "more than 0"),
 }
 
 
@@ -157,7 +176,12 @@ def _coerce(dotted: str, kind: Any, value: Any) -> Any:
 
 def _with_secrets(config: Config, environ: Mapping[str, str]) -> Config:
     token = environ.get("INKWELL_WEB_TOKEN", "")
-    return replace(config, web=replace(config.web, token=token))
+    uri = environ.get("MONGODB_URI", "")
+    return replace(
+        config,
+        web=replace(config.web, token=token),
+        storage=replace(config.storage, uri=uri),
+    )
 
 
 def _check_web_exposure(web: WebConfig) -> None:

@@ -55,7 +55,11 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     """Run Inkwell until SIGINT/SIGTERM; `ready` is set once every adapter listens."""
     config.data_path.mkdir(parents=True, exist_ok=True)
     async with AsyncExitStack() as stack:
-        options = {"path": config.storage.path}
+        options = {
+            "path": config.storage.path,
+            "database": config.storage.database,
+            "uri": config.storage.uri,
+        }
         try:
             storage = await open_storage(config.storage.backend, config.data_path, options)
         except ValueError as error:

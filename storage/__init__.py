@@ -15,8 +15,18 @@ async def _open_sqlite(data_dir: Path, options: dict[str, str]) -> Storage:
     return await SQLiteStorage.open(path, data_dir / "images")
 
 
+async def _open_mongodb(data_dir: Path, options: dict[str, str]) -> Storage:
+    from storage.mongo import MongoStorage
+
+    uri = options.get("uri")
+    if not uri:
+        raise ValueError("the mongodb backend needs the MONGODB_URI environment variable")
+    return await MongoStorage.connect(uri, options.get("database") or "inkwell")
+
+
 BACKENDS: dict[str, Callable[[Path, dict[str, str]], Awaitable[Storage]]] = {
     "sqlite": _open_sqlite,
+    "mongodb": _open_mongodb,
 }
 
 

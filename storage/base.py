@@ -10,6 +10,8 @@ import numpy as np
 
 PARAGRAPH_STATUSES = ("queued", "illustrating", "done", "failed", "cancelled")
 UNFINISHED_STATUSES = ("queued", "illustrating")
+INBOX_STATUSES = ("pending", "done", "failed")
+ELEMENT_KINDS = ("character", "environment", "prop")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class ChannelRecord:
     created_at: datetime
     paragraph_count: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,60 @@ class IllustrationRecord:
     platform_message_ids: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class InboxItem:
+    """An inbound event that needs work, kept until its reply is recorded."""
+
+    id: str
+    channel_key: str
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    dedupe_key: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A post to a platform: its intent is recorded before sending, its message ids after."""
+
+    id: str
+    channel_key: str
+    status: str  # "intent" or "posted"
+    message_ids: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ElementRecord:
+    """One entry of a story's element library: a character, place or prop and its look."""
+
+    channel_key: str
+    name: str
+    kind: str
+    feature: np.ndarray
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    aliases: tuple[str, ...] = ()
+    first_illustration_id: str | None = None
+    pinned: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """The running feature of a story's illustrations (seed 000's historical illustration)."""
+
+    channel_key: str
+    feature: np.ndarray
+    count: int
+    updated_at: datetime
+
+
 class ChannelRepository(Protocol):
     async def ensure(
         self, key: str, platform: str, channel_id: str, thread_id: str | None, title: str
@@ -70,6 +128,12 @@ class ChannelRepository(Protocol):
     async def update_settings(self, key: str, changes: dict[str, Any]) -> ChannelRecord:
         """Merge `changes` into the channel's settings (a None value removes a key)."""
         ...
+
+    async def try_lease(self, key: str, owner: str, ttl_s: float, now: datetime) -> bool:
+        """Take or renew the channel's work lease; False while another owner's is unexpired."""
+        ...
+
+    async def release_lease(self, key: str, owner: str) -> None: ...
 
 
 class ParagraphRepository(Protocol):
@@ -100,12 +164,74 @@ class ParagraphRepository(Protocol):
         ...
 
 
+class InboxRepository(Protocol):
+    async def add(
+        self, channel_key: str, kind: str, payload: dict[str, Any], dedupe_key: str, now: datetime
+    ) -> InboxItem:
+        """Store an event once: adding the same `dedupe_key` again returns the first item."""
+        ...
+
+    async def due(self, channel_key: str, now: datetime, limit: int = 10) -> list[InboxItem]:
+        """Pending items whose attempt time has come, in arrival order."""
+        ...
+
+    async def pending_count(self, channel_key: str) -> int: ...
+
+    async def channels_with_due(self, now: datetime) -> list[str]: ...
+
+    async def mark_done(self, item_id: str) -> None: ...
+
+    async def mark_retry(self, item_id: str, next_attempt_at: datetime, error: str) -> None:
+        """Count a failed attempt and leave the item pending until `next_attempt_at`."""
+        ...
+
+    async def mark_failed(self, item_id: str, error: str) -> None: ...
+
+    async def prune(self, finished_before: datetime) -> int:
+        """Delete done and failed items created before the cut-off; returns how many."""
+        ...
+
+
+class DeliveryRepository(Protocol):
+    async def record_intent(self, delivery_id: str, channel_key: str, now: datetime) -> Delivery:
+        """Note that a post is about to be made; returns the existing record if there is one."""
+        ...
+
+    async def record_posted(
+        self, delivery_id: str, message_ids: tuple[str, ...], now: datetime
+    ) -> None: ...
+
+    async def get(self, delivery_id: str) -> Delivery | None: ...
+
+
 class IllustrationRepository(Protocol):
     async def add(self, record: IllustrationRecord) -> None: ...
+
+    async def add_many(self, records: list[IllustrationRecord]) -> None:
+        """Store a paragraph's illustrations together; storing the same ids again is a no-op."""
+        ...
 
     async def for_paragraphs(
         self, paragraph_ids: list[str]
     ) -> dict[str, list[IllustrationRecord]]: ...
+
+
+class ElementRepository(Protocol):
+    async def list(self, channel_key: str) -> list[ElementRecord]: ...
+
+    async def get(self, channel_key: str, name: str) -> ElementRecord | None: ...
+
+    async def put(self, record: ElementRecord) -> None:
+        """Insert or replace the element with this channel and name."""
+        ...
+
+    async def delete(self, channel_key: str, name: str) -> bool: ...
+
+
+class HistoryRepository(Protocol):
+    async def get(self, channel_key: str) -> HistoryRecord | None: ...
+
+    async def put(self, record: HistoryRecord) -> None: ...
 
 
 class ImageStore(Protocol):
@@ -115,11 +241,17 @@ class ImageStore(Protocol):
 
     async def get(self, image_id: str) -> bytes | None: ...
 
+    async def delete(self, image_id: str) -> None: ...
+
 
 class Storage(Protocol):
     channels: ChannelRepository
     paragraphs: ParagraphRepository
+    inbox: InboxRepository
+    deliveries: DeliveryRepository
     illustrations: IllustrationRepository
+    elements: ElementRepository
+    history: HistoryRepository
     images: ImageStore
 
     async def close(self) -> None: ...

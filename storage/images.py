@@ -38,6 +38,11 @@ class FileImageStore:
         except FileNotFoundError:
             return None
 
+    async def delete(self, image_id: str) -> None:
+        path = self._path(image_id)
+        if path is not None:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+
 
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,110 +1,30 @@
-"""The embedded default backend: one SQLite file in WAL mode through aiosqlite."""
+"""SQLite repositories for the story itself: channels, paragraphs, illustrations."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from datetime import datetime
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
-import numpy as np
 
-from storage.base import (
-    UNFINISHED_STATUSES,
-    ChannelRecord,
-    IllustrationRecord,
-    ParagraphRecord,
-)
-from storage.images import FileImageStore
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS channels (
-    key TEXT PRIMARY KEY,
-    platform TEXT NOT NULL,
-    channel_id TEXT NOT NULL,
-    thread_id TEXT,
-    title TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    settings TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS paragraphs (
-    id TEXT PRIMARY KEY,
-    channel_key TEXT NOT NULL REFERENCES channels(key),
-    seq INTEGER NOT NULL,
-    author_id TEXT NOT NULL,
-    author_name TEXT NOT NULL,
-    text TEXT NOT NULL,
-    status TEXT NOT NULL,
-    posted_at TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT '',
-    message_id TEXT,
-    UNIQUE (channel_key, seq)
-);
-CREATE INDEX IF NOT EXISTS paragraphs_status ON paragraphs(status);
-CREATE TABLE IF NOT EXISTS illustrations (
-    id TEXT PRIMARY KEY,
-    channel_key TEXT NOT NULL,
-    paragraph_id TEXT NOT NULL REFERENCES paragraphs(id),
-    sentence_index INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    image_id TEXT NOT NULL,
-    score REAL NOT NULL,
-    provenance TEXT NOT NULL,
-    clip_feature BLOB,
-    created_at TEXT NOT NULL,
-    parent_id TEXT,
-    platform_message_ids TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS illustrations_paragraph ON illustrations(paragraph_id);
-"""
+from storage.base import UNFINISHED_STATUSES, ChannelRecord, IllustrationRecord, ParagraphRecord
+from storage.codec import now_utc, utc_text, vector_from_bytes, vector_to_bytes
+from storage.sqlite.base import SQLiteRepository
 
 
-class SQLiteStorage:
-    """All repositories over one connection; writes are serialised by a lock."""
-
-    def __init__(self, db: aiosqlite.Connection, images_dir: Path) -> None:
-        self._db = db
-        self._write_lock = asyncio.Lock()
-        self.channels = SQLiteChannels(db, self._write_lock)
-        self.paragraphs = SQLiteParagraphs(db, self._write_lock)
-        self.illustrations = SQLiteIllustrations(db, self._write_lock)
-        self.images = FileImageStore(images_dir)
-
-    @classmethod
-    async def open(cls, path: Path, images_dir: Path) -> SQLiteStorage:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
-        db.row_factory = aiosqlite.Row
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.executescript(SCHEMA)
-        await db.commit()
-        return cls(db, images_dir)
-
-    async def close(self) -> None:
-        await self._db.close()
-
-
-class SQLiteChannels:
-    def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock) -> None:
-        self._db = db
-        self._lock = lock
-
+class SQLiteChannels(SQLiteRepository):
     async def ensure(
         self, key: str, platform: str, channel_id: str, thread_id: str | None, title: str
     ) -> ChannelRecord:
-        async with self._lock:
-            await self._db.execute(
+        async with self._write() as db:
+            await db.execute(
                 "INSERT OR IGNORE INTO channels"
                 " (key, platform, channel_id, thread_id, title, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (key, platform, channel_id, thread_id, title, _now()),
+                (key, platform, channel_id, thread_id, title, utc_text(now_utc())),
             )
-            await self._db.commit()
         record = await self.get(key)
         assert record is not None
         return record
@@ -117,11 +37,9 @@ class SQLiteChannels:
         return await self._select("WHERE c.platform = ? ORDER BY c.created_at", (platform,))
 
     async def update_settings(self, key: str, changes: dict[str, Any]) -> ChannelRecord:
-        async with self._lock:
-            async with self._db.execute(
-                "SELECT settings FROM channels WHERE key = ?", (key,)
-            ) as cursor:
-                row = await cursor.fetchone()
+        async with self._write() as db:
+            async with db.execute("SELECT settings FROM channels WHERE key = ?", (key,)) as cur:
+                row = await cur.fetchone()
             if row is None:
                 raise KeyError(f"no channel {key!r}")
             settings = json.loads(row["settings"])
@@ -130,21 +48,37 @@ class SQLiteChannels:
                     settings.pop(name, None)
                 else:
                     settings[name] = value
-            await self._db.execute(
+            await db.execute(
                 "UPDATE channels SET settings = ? WHERE key = ?", (json.dumps(settings), key)
             )
-            await self._db.commit()
         record = await self.get(key)
         assert record is not None
         return record
 
+    async def try_lease(self, key: str, owner: str, ttl_s: float, now: datetime) -> bool:
+        expires = utc_text(now + timedelta(seconds=ttl_s))
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE channels SET lease_owner = ?, lease_expires_at = ? WHERE key = ?"
+                " AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)",
+                (owner, expires, key, owner, utc_text(now)),
+            )
+            return cursor.rowcount == 1
+
+    async def release_lease(self, key: str, owner: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE channels SET lease_owner = NULL, lease_expires_at = NULL"
+                " WHERE key = ? AND lease_owner = ?",
+                (key, owner),
+            )
+
     async def _select(self, where: str, args: tuple) -> list[ChannelRecord]:
-        query = (
+        rows = await self._all(
             "SELECT c.*, (SELECT COUNT(*) FROM paragraphs p WHERE p.channel_key = c.key)"
-            f" AS paragraph_count FROM channels c {where}"
+            f" AS paragraph_count FROM channels c {where}",
+            args,
         )
-        async with self._db.execute(query, args) as cursor:
-            rows = await cursor.fetchall()
         return [
             ChannelRecord(
                 key=row["key"],
@@ -155,16 +89,14 @@ class SQLiteChannels:
                 created_at=datetime.fromisoformat(row["created_at"]),
                 paragraph_count=row["paragraph_count"],
                 settings=json.loads(row["settings"]),
+                lease_owner=row["lease_owner"],
+                lease_expires_at=_time(row["lease_expires_at"]),
             )
             for row in rows
         ]
 
 
-class SQLiteParagraphs:
-    def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock) -> None:
-        self._db = db
-        self._lock = lock
-
+class SQLiteParagraphs(SQLiteRepository):
     async def add(
         self,
         channel_key: str,
@@ -175,9 +107,9 @@ class SQLiteParagraphs:
         message_id: str | None = None,
     ) -> ParagraphRecord:
         paragraph_id = uuid.uuid4().hex
-        async with self._lock:
+        async with self._write() as db:
             # Numbering inside the insert keeps two posts in the same instant distinct.
-            await self._db.execute(
+            await db.execute(
                 "INSERT INTO paragraphs (id, channel_key, seq, author_id, author_name, text,"
                 " status, posted_at, message_id) SELECT ?, ?, COALESCE(MAX(seq), 0) + 1,"
                 " ?, ?, ?, 'queued', ?, ? FROM paragraphs WHERE channel_key = ?",
@@ -187,103 +119,75 @@ class SQLiteParagraphs:
                     author_id,
                     author_name,
                     text,
-                    posted_at.isoformat(),
+                    utc_text(posted_at),
                     message_id,
                     channel_key,
                 ),
             )
-            await self._db.commit()
         record = await self.get(paragraph_id)
         assert record is not None
         return record
 
     async def get(self, paragraph_id: str) -> ParagraphRecord | None:
-        async with self._db.execute(
-            "SELECT * FROM paragraphs WHERE id = ?", (paragraph_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._one("SELECT * FROM paragraphs WHERE id = ?", (paragraph_id,))
         return _paragraph(row) if row else None
 
     async def set_status(self, paragraph_id: str, status: str, note: str = "") -> None:
-        async with self._lock:
-            await self._db.execute(
+        async with self._write() as db:
+            await db.execute(
                 "UPDATE paragraphs SET status = ?, note = ? WHERE id = ?",
                 (status, note, paragraph_id),
             )
-            await self._db.commit()
 
     async def page(
         self, channel_key: str, before_seq: int | None, limit: int
     ) -> list[ParagraphRecord]:
         bound = before_seq if before_seq is not None else 2**62
-        async with self._db.execute(
+        rows = await self._all(
             "SELECT * FROM paragraphs WHERE channel_key = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
             (channel_key, bound, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [_paragraph(row) for row in reversed(rows)]
 
     async def unfinished(self) -> list[ParagraphRecord]:
         marks = ",".join("?" * len(UNFINISHED_STATUSES))
-        async with self._db.execute(
+        rows = await self._all(
             f"SELECT * FROM paragraphs WHERE status IN ({marks}) ORDER BY posted_at, seq",
             UNFINISHED_STATUSES,
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [_paragraph(row) for row in rows]
 
 
-class SQLiteIllustrations:
-    def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock) -> None:
-        self._db = db
-        self._lock = lock
-
+class SQLiteIllustrations(SQLiteRepository):
     async def add(self, record: IllustrationRecord) -> None:
-        feature = (
-            None
-            if record.clip_feature is None
-            else np.asarray(record.clip_feature, dtype=np.float32).tobytes()
-        )
-        async with self._lock:
-            await self._db.execute(
-                "INSERT INTO illustrations (id, channel_key, paragraph_id, sentence_index, text,"
-                " image_id, score, provenance, clip_feature, created_at, parent_id,"
-                " platform_message_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.id,
-                    record.channel_key,
-                    record.paragraph_id,
-                    record.sentence_index,
-                    record.text,
-                    record.image_id,
-                    record.score,
-                    json.dumps(record.provenance),
-                    feature,
-                    record.created_at.isoformat(),
-                    record.parent_id,
-                    json.dumps(record.platform_message_ids),
-                ),
+        await self.add_many([record])
+
+    async def add_many(self, records: list[IllustrationRecord]) -> None:
+        async with self._write() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO illustrations (id, channel_key, paragraph_id,"
+                " sentence_index, text, image_id, score, provenance, clip_feature, created_at,"
+                " parent_id, platform_message_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_illustration_row(record) for record in records],
             )
-            await self._db.commit()
 
     async def for_paragraphs(self, paragraph_ids: list[str]) -> dict[str, list[IllustrationRecord]]:
         found: dict[str, list[IllustrationRecord]] = {pid: [] for pid in paragraph_ids}
         if not paragraph_ids:
             return found
         marks = ",".join("?" * len(paragraph_ids))
-        async with self._db.execute(
+        rows = await self._all(
             f"SELECT * FROM illustrations WHERE paragraph_id IN ({marks})"
             " ORDER BY sentence_index, created_at",
             paragraph_ids,
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         for row in rows:
             found[row["paragraph_id"]].append(_illustration(row))
         return found
 
 
-def _now() -> str:
-    return datetime.now().astimezone().isoformat()
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def _paragraph(row: aiosqlite.Row) -> ParagraphRecord:
@@ -301,6 +205,24 @@ def _paragraph(row: aiosqlite.Row) -> ParagraphRecord:
     )
 
 
+def _illustration_row(record: IllustrationRecord) -> tuple:
+    feature = None if record.clip_feature is None else vector_to_bytes(record.clip_feature)
+    return (
+        record.id,
+        record.channel_key,
+        record.paragraph_id,
+        record.sentence_index,
+        record.text,
+        record.image_id,
+        record.score,
+        json.dumps(record.provenance),
+        feature,
+        utc_text(record.created_at),
+        record.parent_id,
+        json.dumps(record.platform_message_ids),
+    )
+
+
 def _illustration(row: aiosqlite.Row) -> IllustrationRecord:
     blob = row["clip_feature"]
     return IllustrationRecord(
@@ -312,7 +234,7 @@ def _illustration(row: aiosqlite.Row) -> IllustrationRecord:
         image_id=row["image_id"],
         score=row["score"],
         provenance=json.loads(row["provenance"]),
-        clip_feature=None if blob is None else np.frombuffer(blob, dtype=np.float32).copy(),
+        clip_feature=None if blob is None else vector_from_bytes(blob),
         created_at=datetime.fromisoformat(row["created_at"]),
         parent_id=row["parent_id"],
         platform_message_ids=json.loads(row["platform_message_ids"]),

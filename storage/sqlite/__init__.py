@@ -1,0 +1,52 @@
+"""The embedded default backend: one SQLite file in WAL mode through aiosqlite."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiosqlite
+
+from storage.images import FileImageStore
+from storage.sqlite.library import SQLiteElements, SQLiteHistory
+from storage.sqlite.schema import SCHEMA
+from storage.sqlite.story import SQLiteChannels, SQLiteIllustrations, SQLiteParagraphs
+from storage.sqlite.work import SQLiteDeliveries, SQLiteInbox
+
+__all__ = ["SQLiteStorage"]
+
+
+class SQLiteStorage:
+    """All repositories over one connection; writes are serialised by one lock.
+
+    Several processes may share the file: SQLite's own locking orders their writes and
+    the busy timeout makes a writer wait for another instead of failing.
+    """
+
+    def __init__(self, db: aiosqlite.Connection, images_dir: Path) -> None:
+        self._db = db
+        lock = asyncio.Lock()
+        self.channels = SQLiteChannels(db, lock)
+        self.paragraphs = SQLiteParagraphs(db, lock)
+        self.inbox = SQLiteInbox(db, lock)
+        self.deliveries = SQLiteDeliveries(db, lock)
+        self.illustrations = SQLiteIllustrations(db, lock)
+        self.elements = SQLiteElements(db, lock)
+        self.history = SQLiteHistory(db, lock)
+        self.images = FileImageStore(images_dir)
+
+    @classmethod
+    async def open(cls, path: Path, images_dir: Path) -> SQLiteStorage:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, timeout=30, isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA busy_timeout=30000")
+        await db.executescript(SCHEMA)
+        await db.commit()
+        return cls(db, images_dir)
+
+    async def close(self) -> None:
+        await self._db.close()

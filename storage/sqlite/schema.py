@@ -1,0 +1,86 @@
+"""The SQLite schema; times are UTC ISO text, vectors float32 blobs, documents JSON text."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS channels (
+    key TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    thread_id TEXT,
+    title TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}',
+    lease_owner TEXT,
+    lease_expires_at TEXT
+);
+CREATE INDEX IF NOT EXISTS channels_platform ON channels(platform, created_at);
+CREATE TABLE IF NOT EXISTS paragraphs (
+    id TEXT PRIMARY KEY,
+    channel_key TEXT NOT NULL REFERENCES channels(key),
+    seq INTEGER NOT NULL,
+    author_id TEXT NOT NULL,
+    author_name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    status TEXT NOT NULL,
+    posted_at TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    message_id TEXT,
+    UNIQUE (channel_key, seq)
+);
+CREATE INDEX IF NOT EXISTS paragraphs_status ON paragraphs(status);
+CREATE TABLE IF NOT EXISTS inbox (
+    id TEXT PRIMARY KEY,
+    channel_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    error TEXT NOT NULL DEFAULT '',
+    UNIQUE (channel_key, seq)
+);
+CREATE INDEX IF NOT EXISTS inbox_due ON inbox(status, channel_key, next_attempt_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    channel_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message_ids TEXT NOT NULL DEFAULT '[]',
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS illustrations (
+    id TEXT PRIMARY KEY,
+    channel_key TEXT NOT NULL,
+    paragraph_id TEXT NOT NULL REFERENCES paragraphs(id),
+    sentence_index INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    score REAL NOT NULL,
+    provenance TEXT NOT NULL,
+    clip_feature BLOB,
+    created_at TEXT NOT NULL,
+    parent_id TEXT,
+    platform_message_ids TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS illustrations_paragraph ON illustrations(paragraph_id);
+CREATE TABLE IF NOT EXISTS elements (
+    channel_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    feature BLOB NOT NULL,
+    count INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    aliases TEXT NOT NULL DEFAULT '[]',
+    first_illustration_id TEXT,
+    pinned INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (channel_key, name)
+);
+CREATE TABLE IF NOT EXISTS history (
+    channel_key TEXT PRIMARY KEY,
+    feature BLOB NOT NULL,
+    count INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""

@@ -1,0 +1,194 @@
+"""The storage contract every backend keeps (see conftest.py for the backends)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from storage.base import ElementRecord, HistoryRecord, IllustrationRecord, Storage
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+pytestmark = pytest.mark.asyncio
+
+
+async def _channel(store: Storage, key: str = "web:tale") -> None:
+    platform, _, channel_id = key.partition(":")
+    await store.channels.ensure(key, platform, channel_id, None, channel_id)
+
+
+async def test_paragraphs_are_numbered_per_channel_even_when_posted_together(
+    store: Storage,
+) -> None:
+    await _channel(store, "web:a")
+    await _channel(store, "web:b")
+    added = await asyncio.gather(
+        *(store.paragraphs.add("web:a", "u", "U", f"p{i}", NOW) for i in range(10)),
+        store.paragraphs.add("web:b", "u", "U", "other", NOW),
+    )
+    assert sorted(p.seq for p in added[:10]) == list(range(1, 11))
+    assert added[10].seq == 1
+
+
+async def test_a_story_reads_back_with_vectors_intact(store: Storage) -> None:
+    await _channel(store)
+    paragraph = await store.paragraphs.add("web:tale", "u1", "Ana", "A fox.", NOW, "msg-1")
+    image_id = await store.images.put(b"\x89PNG fake bytes")
+    feature = np.linspace(-1, 1, 512, dtype=np.float32)
+    record = IllustrationRecord(
+        id="ill-1",
+        channel_key="web:tale",
+        paragraph_id=paragraph.id,
+        sentence_index=0,
+        text="A fox.",
+        image_id=image_id,
+        score=0.31,
+        provenance={"seed": 7, "edit_chain": []},
+        clip_feature=feature,
+        created_at=NOW,
+    )
+    await store.illustrations.add_many([record])
+    await store.illustrations.add_many([record])  # a retry after a crash stores nothing twice
+    await store.paragraphs.set_status(paragraph.id, "done", "a note")
+
+    [again] = await store.paragraphs.page("web:tale", None, 10)
+    assert (again.text, again.status, again.note, again.message_id) == (
+        "A fox.",
+        "done",
+        "a note",
+        "msg-1",
+    )
+    assert again.posted_at == NOW
+    [illustration] = (await store.illustrations.for_paragraphs([paragraph.id]))[paragraph.id]
+    np.testing.assert_array_equal(illustration.clip_feature, feature)
+    assert illustration.clip_feature.dtype == np.float32
+    assert illustration.provenance == {"seed": 7, "edit_chain": []}
+    assert await store.images.get(image_id) == b"\x89PNG fake bytes"
+    [channel] = await store.channels.list_for_platform("web")
+    assert (channel.channel_id, channel.paragraph_count) == ("tale", 1)
+
+
+async def test_paging_goes_back_from_the_latest(store: Storage) -> None:
+    await _channel(store)
+    for number in range(5):
+        await store.paragraphs.add("web:tale", "u", "U", f"p{number}", NOW)
+    assert [p.seq for p in await store.paragraphs.page("web:tale", None, 2)] == [4, 5]
+    assert [p.seq for p in await store.paragraphs.page("web:tale", 4, 2)] == [2, 3]
+    assert [p.seq for p in await store.paragraphs.page("web:tale", 2, 2)] == [1]
+
+
+async def test_unfinished_lists_queued_and_running_in_posting_order(store: Storage) -> None:
+    await _channel(store)
+    ids = [(await store.paragraphs.add("web:tale", "u", "U", f"p{i}", NOW)).id for i in range(4)]
+    await store.paragraphs.set_status(ids[0], "done")
+    await store.paragraphs.set_status(ids[1], "illustrating")
+    await store.paragraphs.set_status(ids[3], "failed")
+    assert [p.id for p in await store.paragraphs.unfinished()] == [ids[1], ids[2]]
+
+
+async def test_channel_settings_merge_and_remove(store: Storage) -> None:
+    await _channel(store, "discord:1")
+    await store.channels.update_settings("discord:1", {"enabled": True, "style": "ink"})
+    record = await store.channels.update_settings("discord:1", {"style": None, "k": 2})
+    assert record.settings == {"enabled": True, "k": 2}
+    with pytest.raises(KeyError):
+        await store.channels.update_settings("discord:missing", {"enabled": True})
+
+
+async def test_a_lease_belongs_to_one_owner_until_it_expires(store: Storage) -> None:
+    await _channel(store)
+    assert await store.channels.try_lease("web:tale", "a", 30, NOW)
+    assert not await store.channels.try_lease("web:tale", "b", 30, NOW + timedelta(seconds=10))
+    assert await store.channels.try_lease("web:tale", "a", 30, NOW + timedelta(seconds=10))
+    assert await store.channels.try_lease("web:tale", "b", 30, NOW + timedelta(seconds=41))
+    record = await store.channels.get("web:tale")
+    assert record is not None and record.lease_owner == "b"
+    await store.channels.release_lease("web:tale", "a")  # not a's any more: no effect
+    assert not await store.channels.try_lease("web:tale", "a", 30, NOW + timedelta(seconds=42))
+    await store.channels.release_lease("web:tale", "b")
+    assert await store.channels.try_lease("web:tale", "a", 30, NOW + timedelta(seconds=42))
+
+
+async def test_inbox_keeps_order_dedupes_and_retries(store: Storage) -> None:
+    first = await store.inbox.add("web:tale", "illustrate", {"paragraph_id": "p1"}, "d1", NOW)
+    again = await store.inbox.add("web:tale", "illustrate", {"paragraph_id": "p1"}, "d1", NOW)
+    assert again.id == first.id
+    second = await store.inbox.add("web:tale", "illustrate", {"paragraph_id": "p2"}, "d2", NOW)
+    await store.inbox.add("web:other", "illustrate", {"paragraph_id": "p3"}, "d3", NOW)
+    assert [i.payload["paragraph_id"] for i in await store.inbox.due("web:tale", NOW)] == [
+        "p1",
+        "p2",
+    ]
+    assert await store.inbox.pending_count("web:tale") == 2
+    assert await store.inbox.channels_with_due(NOW) == ["web:other", "web:tale"]
+
+    later = NOW + timedelta(seconds=30)
+    await store.inbox.mark_retry(first.id, later, "engine busy")
+    assert [i.id for i in await store.inbox.due("web:tale", NOW)] == [second.id]
+    [retried, _] = await store.inbox.due("web:tale", later)
+    assert (retried.id, retried.attempts, retried.error) == (first.id, 1, "engine busy")
+
+    await store.inbox.mark_done(second.id)
+    await store.inbox.mark_failed(first.id, "gave up")
+    assert await store.inbox.due("web:tale", later) == []
+    assert await store.inbox.channels_with_due(later) == ["web:other"]
+    assert await store.inbox.prune(NOW + timedelta(days=1)) == 2
+    assert await store.inbox.pending_count("web:other") == 1
+
+
+async def test_deliveries_record_intent_then_post(store: Storage) -> None:
+    intent = await store.deliveries.record_intent("illustrations:p1", "web:tale", NOW)
+    assert (intent.status, intent.message_ids) == ("intent", ())
+    await store.deliveries.record_posted("illustrations:p1", ("m1", "m2"), NOW)
+    again = await store.deliveries.record_intent("illustrations:p1", "web:tale", NOW)
+    assert (again.status, again.message_ids) == ("posted", ("m1", "m2"))
+    assert await store.deliveries.get("nothing") is None
+
+
+async def test_the_element_library_round_trips(store: Storage) -> None:
+    fox = ElementRecord(
+        channel_key="web:tale",
+        name="fox",
+        kind="character",
+        feature=np.arange(8, dtype=np.float32),
+        count=1,
+        first_seen=NOW,
+        last_seen=NOW,
+        aliases=("the red fox",),
+        first_illustration_id="ill-1",
+    )
+    await store.elements.put(fox)
+    await store.elements.put(
+        ElementRecord(
+            "web:tale",
+            "forest",
+            "environment",
+            np.ones(8, np.float32),
+            1,
+            NOW + timedelta(seconds=1),
+            NOW,
+        )
+    )
+    updated = ElementRecord(**{**fox.__dict__, "count": 2, "pinned": True})
+    await store.elements.put(updated)
+    listed = await store.elements.list("web:tale")
+    assert [(e.name, e.kind, e.count) for e in listed] == [
+        ("fox", "character", 2),
+        ("forest", "environment", 1),
+    ]
+    got = await store.elements.get("web:tale", "fox")
+    assert got is not None and got.pinned and got.aliases == ("the red fox",)
+    np.testing.assert_array_equal(got.feature, fox.feature)
+    assert await store.elements.delete("web:tale", "fox")
+    assert not await store.elements.delete("web:tale", "fox")
+    assert await store.elements.get("web:other", "forest") is None
+
+
+async def test_history_round_trips(store: Storage) -> None:
+    assert await store.history.get("web:tale") is None
+    await store.history.put(HistoryRecord("web:tale", np.full(4, 0.5, np.float32), 3, NOW))
+    got = await store.history.get("web:tale")
+    assert got is not None and got.count == 3 and got.updated_at == NOW
+    np.testing.assert_array_equal(got.feature, np.full(4, 0.5, np.float32))
