@@ -1,8 +1,9 @@
-"""The core assembled: adapters in, events routed, paragraphs sequenced per story, actions out."""
+"""The core assembled: events stored and routed, stories worked in order, actions sent out."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from core.adapter import Adapter
 from core.engine import Engine
@@ -24,11 +25,13 @@ from core.events import (
     StoryPage,
     StoryRequested,
 )
+from core.inbox import InboxSettings, InboxWorker
 from core.router import Router, new_reference
-from core.sequencer import ChannelSequencer
-from core.story.loop import IllustrationLoop, ParagraphJob, StorySettings
+from core.story.loop import IllustrationLoop, StorySettings
 from core.story.paragraphs import RejectedParagraph, clean_paragraph
-from storage.base import ParagraphRecord, Storage
+from core.story.queue import ILLUSTRATE, ParagraphWork, StoryQueue
+from storage.base import InboxItem, ParagraphRecord, Storage
+from storage.codec import now_utc
 
 log = logging.getLogger("inkwell.core")
 
@@ -36,21 +39,33 @@ MAX_PAGE = 50
 
 
 class Inkwell:
-    """Owns the router, the per-story sequencer and the illustration loop.
+    """Owns the router, the inbox worker and the illustration loop.
 
     Adapters receive only `dispatch`; everything they must show comes back as actions.
+    A paragraph is stored in the inbox before `dispatch` returns, so an adapter that
+    acknowledges after dispatch never acknowledges something a crash could lose.
     """
 
-    def __init__(self, engine: Engine, storage: Storage, settings: StorySettings) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        storage: Storage,
+        settings: StorySettings,
+        inbox: InboxSettings | None = None,
+    ) -> None:
         self.engine = engine
         self.storage = storage
         self.settings = settings
         self.router = Router()
         self._adapters: dict[str, Adapter] = {}
-        self._loop = IllustrationLoop(engine, storage, self.send, settings)
-        self._sequencer: ChannelSequencer[ParagraphJob] = ChannelSequencer(
-            self._loop.illustrate, self._announce_queue
+        self._loop = IllustrationLoop(engine, storage, self.send, settings, self.deliver)
+        self._worker = InboxWorker(
+            storage,
+            {ILLUSTRATE: ParagraphWork(storage, self._loop, self.send)},
+            inbox or InboxSettings(),
+            on_start=self._announce_queue,
         )
+        self.queue = StoryQueue(storage, self._worker)
         self.router.on(ParagraphPosted, self._on_paragraph)
         self.router.on(StoryRequested, self._on_story_requested)
         self.router.on(ChannelsRequested, self._on_channels_requested)
@@ -60,33 +75,48 @@ class Inkwell:
         self._adapters[adapter.name] = adapter
 
     async def start(self) -> None:
-        """Start adapters, then pick up paragraphs a previous run left unfinished."""
+        """Start adapters, then pick up work a previous run (or another process) left."""
         for adapter in self._adapters.values():
             await adapter.start(self.dispatch)
-        await self._resume_unfinished()
+        await self._requeue_unfinished()
+        await self.sweep()
 
     async def stop(self) -> None:
         for adapter in self._adapters.values():
             await adapter.stop()
-        await self._sequencer.close()
+        await self._worker.close()
 
     async def idle(self) -> None:
-        """Wait until every queued paragraph is illustrated (tests, graceful shutdown)."""
-        await self._sequencer.join()
+        """Wait until no story is being worked in this process (tests, graceful shutdown)."""
+        await self._worker.join()
+
+    async def sweep(self) -> int:
+        """Start work nobody here is doing: retries now due, other processes' expired leases."""
+        return await self._worker.sweep()
+
+    async def prune(self, keep_days: float) -> int:
+        """Forget finished inbox items older than `keep_days`; the story itself is kept."""
+        removed = await self.storage.inbox.prune(now_utc() - timedelta(days=keep_days))
+        if removed:
+            log.info("pruned %d finished inbox items", removed)
+        return removed
 
     async def dispatch(self, event: Event) -> list[Action]:
         return await self.router.dispatch(event)
 
     async def send(self, action: Action) -> None:
-        """Deliver an action to its platform; a failed delivery is logged, never raised."""
-        adapter = self._adapters.get(action.channel.platform)
-        if adapter is None:
-            log.warning("no adapter for %s; dropped %s", action.channel.platform, action)
-            return
+        """Send a passing update (progress, notes); a failure is logged, never raised."""
         try:
-            await adapter.send(action)
+            await self.deliver(action)
         except Exception:
             log.exception("sending %s to %s failed", type(action).__name__, action.channel.key)
+
+    async def deliver(self, action: Action) -> MessageRef | None:
+        """Send an action that must arrive; raises when it doesn't, so the inbox retries."""
+        adapter = self._adapters.get(action.channel.platform)
+        if adapter is None:
+            raise LookupError(f"no adapter for {action.channel.platform!r} is running")
+        return await adapter.send(action)
 
     # ------------------------------------------------------------------ handlers
 
@@ -108,9 +138,7 @@ class Inkwell:
             event.received_at,
             event.message.message_id if event.message else None,
         )
-        position = self._sequencer.submit(
-            channel.key, ParagraphJob(paragraph, channel, reply_to=event.message)
-        )
+        position = await self.queue.submit(channel, paragraph.id)
         log.info("paragraph %s queued in %s at %d", paragraph.id, channel.key, position)
         return [Accepted(channel, entry=_entry(paragraph, []), queue_position=position)]
 
@@ -133,20 +161,27 @@ class Inkwell:
         return [ChannelList(event.channel, channels=summaries)]
 
     async def _on_cancel(self, event: Event) -> list[Action]:
-        job = self._sequencer.running(event.channel.key)
-        if job is None:
+        stopping = await self.queue.cancel(event.channel.key)
+        if stopping is None:
             return [PostText(event.channel, "Nothing is being drawn in this story right now.")]
-        job.cancel.cancel()
-        return [PostText(event.channel, "Stopping the current illustration…", job.paragraph.id)]
+        return [PostText(event.channel, "Stopping the current illustration…", stopping)]
 
     # ------------------------------------------------------------------ internals
 
-    async def _announce_queue(self, channel_key: str, waiting: list[ParagraphJob]) -> None:
-        for position, job in enumerate(waiting, start=1):
+    async def _announce_queue(self, started: InboxItem) -> None:
+        """When a story's next event starts, tell each waiting paragraph its new place."""
+        record = await self.storage.channels.get(started.channel_key)
+        if record is None:
+            return
+        channel = ChannelRef(record.platform, record.channel_id, record.thread_id)
+        waiting = await self.queue.waiting_paragraphs(started.channel_key)
+        started_id = started.payload.get("paragraph_id")
+        waiting = [paragraph_id for paragraph_id in waiting if paragraph_id != started_id]
+        for position, paragraph_id in enumerate(waiting, start=1):
             await self.send(
                 Progress(
-                    job.channel,
-                    job.paragraph.id,
+                    channel,
+                    paragraph_id,
                     "queued",
                     0.0,
                     queue_position=position,
@@ -154,18 +189,16 @@ class Inkwell:
                 )
             )
 
-    async def _resume_unfinished(self) -> None:
-        unfinished = await self.storage.paragraphs.unfinished()
-        for paragraph in unfinished:
+    async def _requeue_unfinished(self) -> None:
+        """Paragraphs stored but never queued (a crash between the two writes) get queued."""
+        for paragraph in await self.storage.paragraphs.unfinished():
             record = await self.storage.channels.get(paragraph.channel_key)
             if record is None:
                 log.error("paragraph %s has no channel record; left as is", paragraph.id)
                 continue
             channel = ChannelRef(record.platform, record.channel_id, record.thread_id)
-            reply_to = MessageRef(channel, paragraph.message_id) if paragraph.message_id else None
-            self._sequencer.submit(channel.key, ParagraphJob(paragraph, channel, reply_to))
-        if unfinished:
-            log.info("resumed %d unfinished paragraphs", len(unfinished))
+            # Idempotent: a paragraph already in the inbox is not added twice.
+            await self.queue.submit(channel, paragraph.id)
 
 
 def _entry(record: ParagraphRecord, illustrations: list[tuple[str, str]]) -> StoryEntry:

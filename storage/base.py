@@ -114,6 +114,16 @@ class HistoryRecord:
     updated_at: datetime
 
 
+def due_in_order(pending: list[InboxItem], now: datetime) -> list[InboxItem]:
+    """The leading run of `pending` (in arrival order) whose attempt time has come."""
+    due = []
+    for item in pending:
+        if item.next_attempt_at > now:
+            break
+        due.append(item)
+    return due
+
+
 class ChannelRepository(Protocol):
     async def ensure(
         self, key: str, platform: str, channel_id: str, thread_id: str | None, title: str
@@ -172,7 +182,8 @@ class InboxRepository(Protocol):
         ...
 
     async def due(self, channel_key: str, now: datetime, limit: int = 10) -> list[InboxItem]:
-        """Pending items whose attempt time has come, in arrival order."""
+        """Pending items that may run now, in arrival order, stopping before the first one
+        that waits for a retry: a story's events never overtake each other."""
         ...
 
     async def pending_count(self, channel_key: str) -> int: ...

@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -26,13 +25,12 @@ from core.events import (
     IllustrationImage,
     MessageRef,
     PostError,
-    PostIllustrations,
     PostText,
     Progress,
     utc_now,
 )
-from core.router import new_reference
 from core.story.clauses import split_sentences
+from core.story.posting import Deliver, illustration_id_for, post_once, stored_drawing
 from core.story.selection import Choice, best_by_text_similarity
 from storage.base import IllustrationRecord, ParagraphRecord, Storage
 
@@ -58,30 +56,46 @@ class ParagraphJob:
     channel: ChannelRef
     reply_to: MessageRef | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
+    variation: str = ""  # set when a writer asks for a redraw: the same paragraph, fresh seeds
 
     @property
     def job_id(self) -> str:
         return self.paragraph.id
 
 
-def candidate_seeds(paragraph_id: str, sentence_index: int, count: int) -> tuple[int, ...]:
-    """Seeds fixed by the paragraph and sentence, so a rerun draws the same candidates."""
+def candidate_seeds(
+    paragraph_id: str, sentence_index: int, count: int, variation: str = ""
+) -> tuple[int, ...]:
+    """Seeds fixed by the paragraph and sentence, so a rerun draws the same candidates.
+
+    A `variation` names a redraw: its seeds differ from the first drawing's, and are as
+    reproducible, since provenance records each chosen seed.
+    """
+    stem = f"{paragraph_id}/{variation}" if variation else paragraph_id
     seeds = []
     for candidate in range(count):
-        digest = hashlib.sha256(f"{paragraph_id}:{sentence_index}:{candidate}".encode()).digest()
+        digest = hashlib.sha256(f"{stem}:{sentence_index}:{candidate}".encode()).digest()
         seeds.append(int.from_bytes(digest[:4], "big") & 0x7FFFFFFF)
     return tuple(seeds)
 
 
 class IllustrationLoop:
-    def __init__(self, engine: Engine, storage: Storage, send: Send, settings: StorySettings):
+    def __init__(
+        self,
+        engine: Engine,
+        storage: Storage,
+        send: Send,
+        settings: StorySettings,
+        deliver: Deliver | None = None,
+    ):
         self._engine = engine
         self._storage = storage
         self._send = send
         self._settings = settings
+        self._deliver = deliver or _delivering(send)
 
     async def illustrate(self, job: ParagraphJob) -> None:
-        """Draw one paragraph; every outcome is recorded and told to the writers."""
+        """Draw one paragraph and post it; a stop is recorded here, failures are raised."""
         paragraph, channel = job.paragraph, job.channel
         started = time.perf_counter()
         try:
@@ -93,26 +107,6 @@ class IllustrationLoop:
                 PostText(channel, "Stopped. The paragraph is kept in the story.", paragraph.id)
             )
             log.info("paragraph %s cancelled in %s", paragraph.id, channel.key)
-        except Exception:
-            reference = new_reference()
-            log.exception(
-                "illustrating paragraph %s in %s failed (ref %s)",
-                paragraph.id,
-                channel.key,
-                reference,
-            )
-            note = f"Couldn't draw this paragraph (ref {reference})."
-            await self._storage.paragraphs.set_status(paragraph.id, "failed", note)
-            await self._send(Progress(channel, paragraph.id, "failed", 0.0, detail=note))
-            await self._send(
-                PostError(
-                    channel,
-                    message="Inkwell couldn't draw this paragraph. It is kept in the story; "
-                    "try again later.",
-                    reference=reference,
-                    paragraph_id=paragraph.id,
-                )
-            )
         else:
             log.info(
                 "paragraph %s in %s illustrated in %.2fs",
@@ -120,6 +114,22 @@ class IllustrationLoop:
                 channel.key,
                 time.perf_counter() - started,
             )
+
+    async def report_failure(self, job: ParagraphJob, reference: str) -> None:
+        """The last attempt failed: record it and tell the writers, the paragraph kept."""
+        paragraph, channel = job.paragraph, job.channel
+        note = f"Couldn't draw this paragraph (ref {reference})."
+        await self._storage.paragraphs.set_status(paragraph.id, "failed", note)
+        await self._send(Progress(channel, paragraph.id, "failed", 0.0, detail=note))
+        await self._send(
+            PostError(
+                channel,
+                message="Inkwell couldn't draw this paragraph. It is kept in the story; "
+                "try again later.",
+                reference=reference,
+                paragraph_id=paragraph.id,
+            )
+        )
 
     async def _illustrate(self, job: ParagraphJob) -> None:
         paragraph, channel = job.paragraph, job.channel
@@ -132,6 +142,18 @@ class IllustrationLoop:
             )
             sentences = sentences[: self._settings.max_sentences]
         await self._storage.paragraphs.set_status(paragraph.id, "illustrating", note)
+        images = await stored_drawing(self._storage, job, len(sentences))
+        if images is None:
+            images = await self._draw(job, sentences)
+        # Done before posting: the inbox item, not the status, is what a crash resumes from.
+        await self._storage.paragraphs.set_status(paragraph.id, "done", note)
+        await post_once(self._storage, self._deliver, job, images, self._engine.profile_name)
+        if note:
+            await self._send(PostText(channel, note, paragraph.id))
+        await self._send(Progress(channel, paragraph.id, "done", 1.0, detail="Done"))
+
+    async def _draw(self, job: ParagraphJob, sentences: list[str]) -> list[IllustrationImage]:
+        paragraph, channel = job.paragraph, job.channel
         await self._send(Progress(channel, paragraph.id, "generating", 0.0, detail="Drawing"))
         if job.cancel.cancelled:
             raise GenerationCancelled
@@ -139,7 +161,9 @@ class IllustrationLoop:
         requests = [
             GenerationRequest(
                 prompt=sentence,
-                seeds=candidate_seeds(paragraph.id, index, self._settings.candidates),
+                seeds=candidate_seeds(
+                    paragraph.id, index, self._settings.candidates, job.variation
+                ),
             )
             for index, sentence in enumerate(sentences)
         ]
@@ -157,21 +181,7 @@ class IllustrationLoop:
             Progress(channel, paragraph.id, "scoring", _GENERATING_SHARE, detail="Choosing")
         )
         choices, image_features = await self._choose(sentences, candidates)
-        images = await self._store(paragraph, sentences, candidates, choices, image_features)
-
-        await self._storage.paragraphs.set_status(paragraph.id, "done", note)
-        await self._send(
-            PostIllustrations(
-                channel,
-                paragraph_id=paragraph.id,
-                images=tuple(images),
-                profile=self._engine.profile_name,
-                reply_to=job.reply_to,
-            )
-        )
-        if note:
-            await self._send(PostText(channel, note, paragraph.id))
-        await self._send(Progress(channel, paragraph.id, "done", 1.0, detail="Done"))
+        return await self._store(job, sentences, candidates, choices, image_features)
 
     async def _choose(
         self, sentences: list[str], candidates: list[list[GeneratedImage]]
@@ -190,21 +200,22 @@ class IllustrationLoop:
 
     async def _store(
         self,
-        paragraph: ParagraphRecord,
+        job: ParagraphJob,
         sentences: list[str],
         candidates: list[list[GeneratedImage]],
         choices: list[Choice],
         image_features: np.ndarray,
     ) -> list[IllustrationImage]:
-        images = []
+        paragraph = job.paragraph
+        images, records = [], []
         offset = 0
         for index, (sentence, group, choice) in enumerate(
             zip(sentences, candidates, choices, strict=True)
         ):
             chosen = group[choice.index]
             image_id = await self._storage.images.put(chosen.png)
-            illustration_id = uuid.uuid4().hex
-            await self._storage.illustrations.add(
+            illustration_id = illustration_id_for(job, index)
+            records.append(
                 IllustrationRecord(
                     id=illustration_id,
                     channel_key=paragraph.channel_key,
@@ -226,6 +237,8 @@ class IllustrationLoop:
             images.append(
                 IllustrationImage(illustration_id, image_id, chosen.png, sentence, choice.score)
             )
+        # All of a paragraph's illustrations at once: a crash leaves all or none.
+        await self._storage.illustrations.add_many(records)
         return images
 
 
@@ -265,3 +278,13 @@ class _ProgressReporter:
         await asyncio.sleep(0)  # run callbacks the worker thread queued just before finishing
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
+
+
+def _delivering(send: Send) -> Deliver:
+    """A deliver built on a plain send, for callers that don't track platform message ids."""
+
+    async def deliver(action: Action) -> MessageRef | None:
+        await send(action)
+        return None
+
+    return deliver

@@ -9,7 +9,7 @@ from typing import Any
 from pymongo import WriteConcern
 from pymongo.errors import DuplicateKeyError
 
-from storage.base import Delivery, InboxItem
+from storage.base import Delivery, InboxItem, due_in_order
 from storage.mongo.common import loaded_time, next_seq, stored_time
 
 
@@ -49,17 +49,11 @@ class MongoInbox:
 
     async def due(self, channel_key: str, now: datetime, limit: int = 10) -> list[InboxItem]:
         cursor = (
-            self._inbox.find(
-                {
-                    "channel_key": channel_key,
-                    "status": "pending",
-                    "next_attempt_at": {"$lte": stored_time(now)},
-                }
-            )
+            self._inbox.find({"channel_key": channel_key, "status": "pending"})
             .sort([("seq", 1)])
             .limit(limit)
         )
-        return [_item(document) for document in await cursor.to_list(None)]
+        return due_in_order([_item(document) for document in await cursor.to_list(None)], now)
 
     async def pending_count(self, channel_key: str) -> int:
         return await self._inbox.count_documents({"channel_key": channel_key, "status": "pending"})

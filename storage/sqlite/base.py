@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,11 +22,14 @@ class SQLiteRepository:
         """One write transaction, taken IMMEDIATE so a read-then-write can't interleave with
         another process's write (the connection runs in autocommit mode otherwise)."""
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                await self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                # Also when cancelled while BEGIN was still queued on aiosqlite's thread: the
+                # rollback queues behind it there, so an opened transaction is always closed.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await asyncio.shield(self._db.execute("ROLLBACK"))
                 raise
             await self._db.execute("COMMIT")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.base import Delivery, InboxItem
+from storage.base import Delivery, InboxItem, due_in_order
 from storage.codec import utc_text
 from storage.sqlite.base import SQLiteRepository
 
@@ -42,10 +42,10 @@ class SQLiteInbox(SQLiteRepository):
     async def due(self, channel_key: str, now: datetime, limit: int = 10) -> list[InboxItem]:
         rows = await self._all(
             "SELECT * FROM inbox WHERE channel_key = ? AND status = 'pending'"
-            " AND next_attempt_at <= ? ORDER BY seq LIMIT ?",
-            (channel_key, utc_text(now), limit),
+            " ORDER BY seq LIMIT ?",
+            (channel_key, limit),
         )
-        return [_item(row) for row in rows]
+        return due_in_order([_item(row) for row in rows], now)
 
     async def pending_count(self, channel_key: str) -> int:
         row = await self._one(

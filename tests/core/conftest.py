@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
+from core.inbox import InboxSettings
 from core.inkwell import Inkwell
 from core.story.loop import StorySettings
 from core.testing import FakeAdapter
@@ -34,6 +35,7 @@ async def chat(storage: SQLiteStorage, engine: ScriptedEngine) -> AsyncIterator[
         StorySettings(
             candidates=3, max_sentences=4, max_paragraph_chars=200, progress_interval_s=0
         ),
+        InboxSettings(max_attempts=2, retry_backoff_s=0),
     )
     adapter = FakeAdapter()
     inkwell.attach(adapter)

@@ -41,6 +41,7 @@ async def test_a_paragraph_gets_the_best_candidate_per_sentence(
     assert replies[0].entry.seq == 1
 
     posted = (await chat.wait_for(PostIllustrations))[0]
+    await chat.inkwell.idle()
     assert [image.caption for image in posted.images] == ["A fox in the snow.", "An owl watches."]
     assert [round(image.score, 3) for image in posted.images] == [0.9, 0.7]
     assert len(engine.generate_calls) == 1, "all sentences go to the engine in one call"
@@ -127,16 +128,28 @@ async def test_bad_paragraphs_get_a_clear_reply_and_store_nothing(
 
 
 @pytest.mark.asyncio
-async def test_an_engine_failure_keeps_the_paragraph_and_explains(
+async def test_a_failed_drawing_is_tried_again(chat: FakeAdapter, engine: ScriptedEngine) -> None:
+    engine.failures = [RuntimeError("CUDA out of memory")]
+    await chat.post("The lighthouse keeper waves.")
+    [posted] = await chat.wait_for(PostIllustrations)
+    assert posted.images[0].caption == "The lighthouse keeper waves."
+    retrying = [p for p in chat.of_type(Progress) if "try again" in p.detail]
+    assert len(retrying) == 1 and retrying[0].stage == "queued"
+    assert chat.of_type(PostError) == []
+
+
+@pytest.mark.asyncio
+async def test_a_drawing_that_keeps_failing_keeps_the_paragraph_and_explains(
     chat: FakeAdapter, engine: ScriptedEngine
 ) -> None:
-    engine.fail_next = RuntimeError("CUDA out of memory")
+    engine.failures = [RuntimeError("CUDA out of memory")] * 2  # every allowed attempt
     await chat.post("The lighthouse keeper waves.")
     error = (await chat.wait_for(PostError))[0]
     assert "couldn't draw" in error.message and error.reference
     assert "CUDA" not in error.message
     await chat.post("The ship turns back.")
     await chat.wait_for(PostIllustrations)
+    await chat.inkwell.idle()
     page = (await chat.dispatch(StoryRequested(chat.channel(), WHO)))[0]
     assert [(e.text, e.status) for e in page.entries] == [
         ("The lighthouse keeper waves.", "failed"),
@@ -157,6 +170,7 @@ async def test_cancel_stops_the_running_paragraph(
     engine.gate.set()
     stopped = await chat.wait_for(PostText)
     assert "Stopped" in stopped[-1].text
+    await chat.inkwell.idle()
     assert chat.of_type(PostIllustrations) == []
     idle = await chat.dispatch(CancelRequested(chat.channel(), WHO))
     assert "Nothing is being drawn" in idle[0].text

@@ -43,6 +43,7 @@ class ScriptedEngine:
         self.steps = steps
         self.generate_calls: list[list[GenerationRequest]] = []
         self.fail_next: Exception | None = None
+        self.failures: list[Exception] = []  # raised by the next calls, one each
         self.gate: asyncio.Event | None = None  # when set, generate waits for it
         self._features: dict[bytes, np.ndarray] = {}
 
@@ -58,6 +59,8 @@ class ScriptedEngine:
         if self.fail_next is not None:
             error, self.fail_next = self.fail_next, None
             raise error
+        if self.failures:
+            raise self.failures.pop(0)
         for step in range(1, self.steps + 1):
             if cancel is not None and cancel.cancelled:
                 raise GenerationCancelled

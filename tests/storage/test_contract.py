@@ -126,7 +126,7 @@ async def test_inbox_keeps_order_dedupes_and_retries(store: Storage) -> None:
 
     later = NOW + timedelta(seconds=30)
     await store.inbox.mark_retry(first.id, later, "engine busy")
-    assert [i.id for i in await store.inbox.due("web:tale", NOW)] == [second.id]
+    assert await store.inbox.due("web:tale", NOW) == [], "nothing overtakes a waiting retry"
     [retried, _] = await store.inbox.due("web:tale", later)
     assert (retried.id, retried.attempts, retried.error) == (first.id, 1, "engine busy")
 

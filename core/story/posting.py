@@ -1,0 +1,81 @@
+"""Posting a paragraph's illustrations exactly once, and reusing a drawing a crash left behind."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from core.events import Action, IllustrationImage, MessageRef, PostIllustrations
+from storage.base import Storage
+from storage.codec import now_utc
+
+if TYPE_CHECKING:
+    from core.story.loop import ParagraphJob
+
+log = logging.getLogger("inkwell.posting")
+
+Deliver = Callable[[Action], Awaitable[MessageRef | None]]
+"""Sends an action to its platform and returns where it landed; raises if it didn't."""
+
+
+def illustration_id_for(job: ParagraphJob, sentence_index: int) -> str:
+    """The same id on every attempt, so storing a retried drawing again adds nothing."""
+    variation = f":{job.variation}" if job.variation else ""
+    return f"{job.paragraph.id}{variation}:{sentence_index}"
+
+
+def delivery_id_for(job: ParagraphJob) -> str:
+    variation = f":{job.variation}" if job.variation else ""
+    return f"illustrations:{job.paragraph.id}{variation}"
+
+
+async def stored_drawing(
+    storage: Storage, job: ParagraphJob, sentence_count: int
+) -> list[IllustrationImage] | None:
+    """The illustrations an earlier attempt stored for this job, if it stored them all."""
+    expected = {illustration_id_for(job, index) for index in range(sentence_count)}
+    stored = (await storage.illustrations.for_paragraphs([job.paragraph.id]))[job.paragraph.id]
+    mine = sorted(
+        (record for record in stored if record.id in expected), key=lambda r: r.sentence_index
+    )
+    if len(mine) != sentence_count:
+        return None
+    images = []
+    for record in mine:
+        png = await storage.images.get(record.image_id)
+        if png is None:
+            return None
+        images.append(IllustrationImage(record.id, record.image_id, png, record.text, record.score))
+    log.info("reusing the stored drawing of paragraph %s", job.paragraph.id)
+    return images
+
+
+async def post_once(
+    storage: Storage,
+    deliver: Deliver,
+    job: ParagraphJob,
+    images: list[IllustrationImage],
+    profile: str,
+) -> None:
+    """Record the intent, post, record where it landed; a post already made is not repeated.
+
+    A crash between posting and recording leaves the intent alone: that post is made again
+    on recovery (at least once, never silently lost).
+    """
+    delivery_id = delivery_id_for(job)
+    delivery = await storage.deliveries.record_intent(delivery_id, job.channel.key, now_utc())
+    if delivery.status == "posted":
+        log.info("illustrations of %s were already posted; not again", job.paragraph.id)
+        return
+    where = await deliver(
+        PostIllustrations(
+            job.channel,
+            paragraph_id=job.paragraph.id,
+            images=tuple(images),
+            profile=profile,
+            reply_to=job.reply_to,
+        )
+    )
+    message_ids = (where.message_id,) if where is not None else ()
+    await storage.deliveries.record_posted(delivery_id, message_ids, now_utc())

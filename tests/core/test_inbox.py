@@ -1,0 +1,127 @@
+"""The durable inbox: one worker per story across processes, leases that expire, posts once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from core.events import PostIllustrations
+from core.inbox import InboxSettings
+from core.inkwell import Inkwell
+from core.story.loop import StorySettings
+from core.testing import FakeAdapter
+from storage.codec import now_utc
+from storage.sqlite import SQLiteStorage
+from tests.fakes.engine import ScriptedEngine
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _process(storage: SQLiteStorage, engine: ScriptedEngine, lease_s: float = 30):
+    """One 'bot process': its own core and worker owner over the shared store."""
+    inkwell = Inkwell(
+        engine,
+        storage,
+        StorySettings(candidates=2, progress_interval_s=0),
+        InboxSettings(lease_s=lease_s, max_attempts=2, retry_backoff_s=0),
+    )
+    adapter = FakeAdapter()
+    inkwell.attach(adapter)
+    await inkwell.start()
+    return inkwell, adapter
+
+
+async def test_a_story_leased_by_one_process_is_not_worked_by_another(
+    storage: SQLiteStorage,
+) -> None:
+    slow, fast = ScriptedEngine(), ScriptedEngine()
+    slow.gate = asyncio.Event()
+    first, first_chat = await _process(storage, slow)
+    second, second_chat = await _process(storage, fast)
+
+    await first_chat.post("The tide comes in.")
+    while not slow.generate_calls:
+        await asyncio.sleep(0.01)
+    await second_chat.post("A crab hides.")  # same story, posted through the other process
+    await second.sweep()
+    await asyncio.sleep(0.05)
+    assert fast.generate_calls == [], "the second process must not touch a leased story"
+
+    slow.gate.set()
+    posted = await first_chat.wait_for(PostIllustrations, count=2)
+    assert [p.images[0].caption for p in posted] == ["The tide comes in.", "A crab hides."]
+    await first.stop()
+    await second.stop()
+
+
+async def test_a_dead_process_lease_runs_out_and_another_finishes_its_story(
+    storage: SQLiteStorage,
+) -> None:
+    # What a process killed mid-drawing leaves behind: stored work and its unexpired lease.
+    await storage.channels.ensure("fake:story", "fake", "story", None, "story")
+    paragraph = await storage.paragraphs.add(
+        "fake:story", "ana", "Ana", "The lamp flickers.", now_utc()
+    )
+    await storage.inbox.add(
+        "fake:story", "illustrate", {"paragraph_id": paragraph.id}, "work-1", now_utc()
+    )
+    assert await storage.channels.try_lease("fake:story", "killed-process", 1, now_utc())
+
+    alive, alive_chat = await _process(storage, ScriptedEngine(), lease_s=1)
+    assert await alive.sweep() == 1
+    await alive.idle()
+    assert alive_chat.of_type(PostIllustrations) == [], "not before the lease expires"
+    await asyncio.sleep(1.1)
+    await alive.sweep()
+    [posted] = await alive_chat.wait_for(PostIllustrations)
+    assert posted.images[0].caption == "The lamp flickers."
+    await alive.stop()
+
+
+async def test_a_post_already_made_is_not_made_again(storage: SQLiteStorage) -> None:
+    engine = ScriptedEngine()
+    inkwell, chat = await _process(storage, engine)
+    [accepted] = await chat.post("Snow on the roofs.")
+    await chat.wait_for(PostIllustrations)
+    await inkwell.idle()
+    paragraph_id = accepted.entry.paragraph_id
+
+    # Replay the work as a crash right after posting would: the inbox item is pending again.
+    item = await storage.inbox.add(
+        "fake:story", "illustrate", {}, f"illustrate:{paragraph_id}:", now_utc()
+    )
+    await storage.inbox.mark_retry(item.id, now_utc() - timedelta(seconds=1), "replayed")
+    # Put the finished item back to pending, as if the crash came before it was marked done.
+    await storage._db.execute(
+        "UPDATE inbox SET status = 'pending' WHERE id = ?", (item.id,)
+    )
+    calls = len(engine.generate_calls)
+    await inkwell.sweep()
+    await inkwell.idle()
+    assert len(engine.generate_calls) == calls, "the stored drawing is reused"
+    assert len(chat.of_type(PostIllustrations)) == 1, "and not posted twice"
+    delivery = await storage.deliveries.get(f"illustrations:{paragraph_id}")
+    assert delivery is not None and delivery.status == "posted"
+    await inkwell.stop()
+
+
+async def test_a_failed_post_is_retried_without_drawing_again(storage: SQLiteStorage) -> None:
+    engine = ScriptedEngine()
+    inkwell, chat = await _process(storage, engine)
+    original_send = chat.send
+    failures = [ConnectionError("401 Invalid Webhook Token")]
+
+    async def flaky_send(action):
+        if isinstance(action, PostIllustrations) and failures:
+            raise failures.pop()
+        return await original_send(action)
+
+    chat.send = flaky_send  # type: ignore[method-assign]
+    await chat.post("The bridge sways in the wind.")
+    [posted] = await chat.wait_for(PostIllustrations)
+    await inkwell.idle()
+    assert posted.images[0].caption == "The bridge sways in the wind."
+    assert len(engine.generate_calls) == 1, "the retry posts the stored drawing"
+    await inkwell.stop()
