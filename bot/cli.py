@@ -72,6 +72,8 @@ def configure_logging(config: Config) -> None:
         level=config.bot.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # APScheduler logs every run of every job; the upkeep jobs log what they do themselves.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # open_clip reports every loading step on the root logger; keep its warnings only.
     for handler in logging.getLogger().handlers:
         handler.addFilter(_QuietRootInfo())

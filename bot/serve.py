@@ -8,7 +8,9 @@ import signal
 from contextlib import AsyncExitStack
 
 from bot.config import Config, ConfigError
+from bot.jobs import start_jobs
 from core.engine import Engine
+from core.inbox import InboxSettings
 from core.inkwell import Inkwell
 from core.story.loop import StorySettings
 from storage import open_storage
@@ -23,6 +25,15 @@ def story_settings(config: Config) -> StorySettings:
         max_sentences=story.max_sentences,
         max_paragraph_chars=story.max_paragraph_chars,
         progress_interval_s=story.progress_interval_s,
+    )
+
+
+def inbox_settings(config: Config) -> InboxSettings:
+    inbox = config.inbox
+    return InboxSettings(
+        lease_s=inbox.lease_s,
+        max_attempts=inbox.max_attempts,
+        retry_backoff_s=inbox.retry_backoff_s,
     )
 
 
@@ -68,7 +79,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         engine = await build_engine(config)
         stack.push_async_callback(engine.close)
 
-        inkwell = Inkwell(engine, storage, story_settings(config))
+        inkwell = Inkwell(engine, storage, story_settings(config), inbox_settings(config))
         if config.web.enabled:
             from adapters.web.adapter import WebAdapter
 
@@ -82,6 +93,8 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             inkwell.attach(web)
         await inkwell.start()
         stack.push_async_callback(inkwell.stop)
+        scheduler = start_jobs(inkwell, config.inbox)
+        stack.callback(scheduler.shutdown, wait=False)
         if config.web.enabled:
             log.info("Inkwell is ready: story room at %s", web.url)
         if ready is not None:

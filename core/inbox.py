@@ -157,6 +157,7 @@ class InboxWorker:
             return
         running = RunningItem(item)
         self._running[item.channel_key] = running
+        log.info("working %s %s in %s", item.kind, item.id, item.channel_key)
         try:
             if self._on_start is not None:
                 await _maybe_await(self._on_start(item))
@@ -169,6 +170,7 @@ class InboxWorker:
             await self._storage.inbox.mark_done(item.id)
         finally:
             self._running.pop(item.channel_key, None)
+            log.info("finished %s %s in %s", item.kind, item.id, item.channel_key)
 
     async def _after_failure(
         self, handler: InboxHandler, item: InboxItem, error: Exception

@@ -79,3 +79,4 @@ async def post_once(
     )
     message_ids = (where.message_id,) if where is not None else ()
     await storage.deliveries.record_posted(delivery_id, message_ids, now_utc())
+    log.info("posted illustrations of paragraph %s in %s", job.paragraph.id, job.channel.key)

@@ -34,9 +34,11 @@ class SQLiteRepository:
             await self._db.execute("COMMIT")
 
     async def _all(self, query: str, args: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._db.execute(query, tuple(args)) as cursor:
-            return list(await cursor.fetchall())
+        # Executed and fetched in one call on aiosqlite's thread: a cursor left open across an
+        # await would hold a read snapshot that makes another task's BEGIN IMMEDIATE fail with
+        # "database is locked" (no busy wait) once a second process has written.
+        return list(await self._db.execute_fetchall(query, tuple(args)))
 
     async def _one(self, query: str, args: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._db.execute(query, tuple(args)) as cursor:
-            return await cursor.fetchone()
+        rows = await self._all(query, args)
+        return rows[0] if rows else None

@@ -38,8 +38,8 @@ class SQLiteChannels(SQLiteRepository):
 
     async def update_settings(self, key: str, changes: dict[str, Any]) -> ChannelRecord:
         async with self._write() as db:
-            async with db.execute("SELECT settings FROM channels WHERE key = ?", (key,)) as cur:
-                row = await cur.fetchone()
+            rows = await db.execute_fetchall("SELECT settings FROM channels WHERE key = ?", (key,))
+            row = rows[0] if rows else None
             if row is None:
                 raise KeyError(f"no channel {key!r}")
             settings = json.loads(row["settings"])

@@ -94,9 +94,7 @@ async def test_a_post_already_made_is_not_made_again(storage: SQLiteStorage) -> 
     )
     await storage.inbox.mark_retry(item.id, now_utc() - timedelta(seconds=1), "replayed")
     # Put the finished item back to pending, as if the crash came before it was marked done.
-    await storage._db.execute(
-        "UPDATE inbox SET status = 'pending' WHERE id = ?", (item.id,)
-    )
+    await storage._db.execute("UPDATE inbox SET status = 'pending' WHERE id = ?", (item.id,))
     calls = len(engine.generate_calls)
     await inkwell.sweep()
     await inkwell.idle()
