@@ -1,6 +1,6 @@
 """One paragraph end to end through Inkwell vs the bare diffusers + open_clip calls it needs.
 
-Run: .venv/bin/python bench/paragraph.py [--paragraphs N] [--candidates K]
+Run: .venv/bin/python -m bench.paragraph [--paragraphs N] [--candidates K]
 Both sides run in this process on the tiny profile, with the same prompts, seeds and sizes.
 """
 
