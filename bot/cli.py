@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config, ConfigError, load_config
+from bot.story_verbs import STORY_VERBS, add_story_verbs, run_story_verb
 
 DEFAULT_CONFIG = Path("config.toml")
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, help="port of the web story room")
     verbs = parser.add_subparsers(dest="verb")
     verbs.add_parser("serve", help="run the bot and the web story room (the default)")
+    add_story_verbs(verbs)
     return parser
 
 
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inkwell: configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(config)
+    if args.verb in STORY_VERBS:
+        return run_story_verb(args, config)
     from bot.serve import serve
 
     try:

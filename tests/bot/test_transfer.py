@@ -11,10 +11,10 @@ import pytest
 
 from bot.transfer import TransferError, describe, export_story, import_story
 from storage.base import ElementRecord, HistoryRecord, IllustrationRecord, Storage
+from storage.sqlite import SQLiteStorage
 from tests.storage.conftest import open_backend
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
-pytestmark = pytest.mark.asyncio
 
 
 async def _story(store: Storage) -> None:
@@ -68,6 +68,7 @@ async def _read(store: Storage, key: str) -> dict:
     }
 
 
+@pytest.mark.asyncio
 async def test_a_story_moves_from_sqlite_to_mongo_and_back(tmp_path: Path) -> None:
     sqlite = await open_backend("sqlite", tmp_path / "a")
     mongo = await open_backend("montydb", tmp_path / "b")
@@ -88,6 +89,7 @@ async def test_a_story_moves_from_sqlite_to_mongo_and_back(tmp_path: Path) -> No
     await mongo.close()
 
 
+@pytest.mark.asyncio
 async def test_importing_over_a_story_or_a_stranger_file_is_refused(tmp_path: Path) -> None:
     store = await open_backend("sqlite", tmp_path)
     await _story(store)
@@ -103,3 +105,25 @@ async def test_importing_over_a_story_or_a_stranger_file_is_refused(tmp_path: Pa
     with pytest.raises(TransferError, match="not an Inkwell story"):
         await import_story(store, stranger)
     await store.close()
+
+
+def test_the_command_line_exports_and_imports_a_room(tmp_path: Path, capsys) -> None:
+    import asyncio
+
+    from bot.cli import main
+
+    async def make() -> None:
+        # Where `python -m bot --data-dir` keeps its SQLite story store.
+        store = await SQLiteStorage.open(tmp_path / "inkwell.sqlite3", tmp_path / "images")
+        await _story(store)
+        await store.close()
+
+    asyncio.run(make())
+    out = tmp_path / "harbor.zip"
+    assert main(["--data-dir", str(tmp_path), "export", "Harbor", "--out", str(out)]) == 0
+    assert main(["--data-dir", str(tmp_path), "import", str(out), "--as", "Harbor copy"]) == 0
+    assert main(["--data-dir", str(tmp_path), "import", str(out), "--as", "Harbor copy"]) == 2
+    printed = capsys.readouterr()
+    assert "exported web:Harbor: 3 paragraphs" in printed.out
+    assert "as web:Harbor copy" in printed.out
+    assert "already has paragraphs" in printed.err
