@@ -114,6 +114,35 @@ class HistoryRecord:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """What a writer said about an illustration, kept as training signal (seed 002)."""
+
+    id: str
+    channel_key: str
+    illustration_id: str | None
+    image_id: str | None
+    author_id: str
+    text: str
+    created_at: datetime
+    label: int | None = None  # 1: the text describes the image, 0: it does not
+    target_text: str = ""  # the reverse evaluation the restorer should aim for
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A long task (training, labelling) and where it stands."""
+
+    id: str
+    kind: str
+    status: str  # queued, running, done, failed, stopped
+    params: dict[str, Any]
+    progress: float
+    message: str
+    created_at: datetime
+    updated_at: datetime
+
+
 def due_in_order(pending: list[InboxItem], now: datetime) -> list[InboxItem]:
     """The leading run of `pending` (in arrival order) whose attempt time has come."""
     due = []
@@ -245,6 +274,35 @@ class HistoryRepository(Protocol):
     async def put(self, record: HistoryRecord) -> None: ...
 
 
+class FeedbackRepository(Protocol):
+    async def add(self, record: FeedbackRecord) -> None: ...
+
+    async def list(
+        self, channel_key: str | None = None, since: datetime | None = None, limit: int = 1000
+    ) -> list[FeedbackRecord]:
+        """Oldest first; all channels when `channel_key` is None."""
+        ...
+
+
+class JobRepository(Protocol):
+    async def create(self, kind: str, params: dict[str, Any], now: datetime) -> JobRecord: ...
+
+    async def update(
+        self,
+        job_id: str,
+        now: datetime,
+        status: str | None = None,
+        progress: float | None = None,
+        message: str | None = None,
+    ) -> JobRecord: ...
+
+    async def get(self, job_id: str) -> JobRecord | None: ...
+
+    async def list(self, kind: str | None = None, limit: int = 50) -> list[JobRecord]:
+        """Newest first."""
+        ...
+
+
 class ImageStore(Protocol):
     async def put(self, png: bytes) -> str:
         """Store encoded image bytes; returns the image id."""
@@ -263,6 +321,8 @@ class Storage(Protocol):
     illustrations: IllustrationRepository
     elements: ElementRepository
     history: HistoryRepository
+    feedback: FeedbackRepository
+    jobs: JobRepository
     images: ImageStore
 
     async def close(self) -> None: ...

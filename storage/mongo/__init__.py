@@ -6,6 +6,7 @@ from typing import Any
 
 from storage.base import ImageStore
 from storage.mongo.library import MongoElements, MongoHistory
+from storage.mongo.records import MongoFeedback, MongoJobs
 from storage.mongo.story import MongoChannels, MongoIllustrations, MongoParagraphs
 from storage.mongo.work import MongoDeliveries, MongoInbox
 
@@ -21,6 +22,8 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     ("inbox", [("status", 1), ("channel_key", 1), ("next_attempt_at", 1)], {}),
     ("illustrations", [("paragraph_id", 1), ("sentence_index", 1)], {}),
     ("elements", [("channel_key", 1), ("first_seen", 1)], {}),
+    ("feedback", [("channel_key", 1), ("created_at", 1)], {}),
+    ("jobs", [("kind", 1), ("created_at", -1)], {}),
 ]
 
 
@@ -36,6 +39,8 @@ class MongoStorage:
         self.illustrations = MongoIllustrations(db)
         self.elements = MongoElements(db)
         self.history = MongoHistory(db)
+        self.feedback = MongoFeedback(db)
+        self.jobs = MongoJobs(db)
         self.images = images
         self._db = db
 

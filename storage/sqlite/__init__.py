@@ -9,6 +9,7 @@ import aiosqlite
 
 from storage.images import FileImageStore
 from storage.sqlite.library import SQLiteElements, SQLiteHistory
+from storage.sqlite.records import SQLiteFeedback, SQLiteJobs
 from storage.sqlite.schema import SCHEMA
 from storage.sqlite.story import SQLiteChannels, SQLiteIllustrations, SQLiteParagraphs
 from storage.sqlite.work import SQLiteDeliveries, SQLiteInbox
@@ -33,6 +34,8 @@ class SQLiteStorage:
         self.illustrations = SQLiteIllustrations(db, lock)
         self.elements = SQLiteElements(db, lock)
         self.history = SQLiteHistory(db, lock)
+        self.feedback = SQLiteFeedback(db, lock)
+        self.jobs = SQLiteJobs(db, lock)
         self.images = FileImageStore(images_dir)
 
     @classmethod

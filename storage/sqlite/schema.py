@@ -77,6 +77,28 @@ CREATE TABLE IF NOT EXISTS elements (
     pinned INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (channel_key, name)
 );
+CREATE TABLE IF NOT EXISTS feedback (
+    id TEXT PRIMARY KEY,
+    channel_key TEXT NOT NULL,
+    illustration_id TEXT,
+    image_id TEXT,
+    author_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    label INTEGER,
+    target_text TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS feedback_time ON feedback(created_at);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    params TEXT NOT NULL,
+    progress REAL NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS history (
     channel_key TEXT PRIMARY KEY,
     feature BLOB NOT NULL,

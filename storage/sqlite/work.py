@@ -41,8 +41,7 @@ class SQLiteInbox(SQLiteRepository):
 
     async def due(self, channel_key: str, now: datetime, limit: int = 10) -> list[InboxItem]:
         rows = await self._all(
-            "SELECT * FROM inbox WHERE channel_key = ? AND status = 'pending'"
-            " ORDER BY seq LIMIT ?",
+            "SELECT * FROM inbox WHERE channel_key = ? AND status = 'pending' ORDER BY seq LIMIT ?",
             (channel_key, limit),
         )
         return due_in_order([_item(row) for row in rows], now)

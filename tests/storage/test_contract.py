@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from storage.base import ElementRecord, HistoryRecord, IllustrationRecord, Storage
+from storage.base import (
+    ElementRecord,
+    FeedbackRecord,
+    HistoryRecord,
+    IllustrationRecord,
+    Storage,
+)
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 pytestmark = pytest.mark.asyncio
@@ -192,3 +198,45 @@ async def test_history_round_trips(store: Storage) -> None:
     got = await store.history.get("web:tale")
     assert got is not None and got.count == 3 and got.updated_at == NOW
     np.testing.assert_array_equal(got.feature, np.full(4, 0.5, np.float32))
+
+
+async def test_feedback_is_kept_in_order_and_filtered(store: Storage) -> None:
+    for number, channel in enumerate(["web:tale", "web:other", "web:tale"]):
+        await store.feedback.add(
+            FeedbackRecord(
+                id=f"f{number}",
+                channel_key=channel,
+                illustration_id=f"ill-{number}",
+                image_id=None,
+                author_id="ana",
+                text="her face is not clear",
+                created_at=NOW + timedelta(minutes=number),
+                label=1 if number else None,
+                target_text="her face is clear",
+            )
+        )
+    assert [f.id for f in await store.feedback.list()] == ["f0", "f1", "f2"]
+    assert [f.id for f in await store.feedback.list("web:tale")] == ["f0", "f2"]
+    [latest] = await store.feedback.list(since=NOW + timedelta(minutes=2))
+    assert (latest.id, latest.label, latest.target_text) == ("f2", 1, "her face is clear")
+    assert latest.created_at == NOW + timedelta(minutes=2)
+
+
+async def test_jobs_report_their_progress(store: Storage) -> None:
+    job = await store.jobs.create("train-restorer", {"stage": "pixel"}, NOW)
+    assert (job.status, job.progress, job.params) == ("queued", 0.0, {"stage": "pixel"})
+    later = NOW + timedelta(seconds=5)
+    running = await store.jobs.update(job.id, later, status="running", progress=0.25)
+    assert (running.status, running.progress, running.message) == ("running", 0.25, "")
+    done = await store.jobs.update(job.id, later, status="done", message="loss 0.01")
+    assert (done.status, done.progress, done.message, done.updated_at) == (
+        "done",
+        0.25,
+        "loss 0.01",
+        later,
+    )
+    other = await store.jobs.create("train-style", {}, later)
+    assert [j.id for j in await store.jobs.list()] == [other.id, job.id]
+    assert [j.id for j in await store.jobs.list("train-style")] == [other.id]
+    with pytest.raises(KeyError):
+        await store.jobs.update("missing", later, status="done")
