@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.config import Config, ConfigError, load_config
 from bot.story_verbs import STORY_VERBS, add_story_verbs, run_story_verb
+from bot.style_verbs import STYLE_VERBS, add_style_verbs, run_style_verb
 
 DEFAULT_CONFIG = Path("config.toml")
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb")
     verbs.add_parser("serve", help="run the bot and the web story room (the default)")
     add_story_verbs(verbs)
+    add_style_verbs(verbs)
     return parser
 
 
@@ -59,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(config)
     if args.verb in STORY_VERBS:
         return run_story_verb(args, config)
+    if args.verb in STYLE_VERBS:
+        return run_style_verb(args, config)
     from bot.serve import serve
 
     try:

@@ -37,6 +37,8 @@ class StoryConfig:
     max_sentences: int = 12
     max_paragraph_chars: int = 4000
     progress_interval_s: float = 0.25
+    thr_1: float = 0.2  # seed 000: least image-text similarity for a candidate to be retained
+    presence_threshold: float = 0.2  # least similarity for an element to count as drawn
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,30 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class DiscordConfig:
+    enabled: bool = False
+    api_base: str = ""  # REST base URL; empty means discord.com (tests point it at a fake)
+    max_attachment_bytes: int = 8 * 1024 * 1024  # pictures handed to Inkwell, at most
+    status_interval_s: float = 2.0  # least time between two edits of one status message
+    sync_commands: bool = True  # register `/inkwell` with Discord at start-up
+    # Never in the file: read from DISCORD_TOKEN.
+    token: str = field(default="", metadata={"secret": "DISCORD_TOKEN"})
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    enabled: bool = False
+    mode: str = "http"  # "http": Slack POSTs to the web room's /slack/events; "socket": Socket Mode
+    api_base: str = ""  # Web API base URL; empty means slack.com (tests point it at a fake)
+    max_attachment_bytes: int = 8 * 1024 * 1024
+    status_interval_s: float = 2.0
+    # Never in the file: read from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN.
+    bot_token: str = field(default="", metadata={"secret": "SLACK_BOT_TOKEN"})
+    signing_secret: str = field(default="", metadata={"secret": "SLACK_SIGNING_SECRET"})
+    app_token: str = field(default="", metadata={"secret": "SLACK_APP_TOKEN"})
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotConfig = field(default_factory=BotConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
@@ -74,6 +100,8 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     inbox: InboxConfig = field(default_factory=InboxConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
+    slack: SlackConfig = field(default_factory=SlackConfig)
 
     @property
     def data_path(self) -> Path:
@@ -94,7 +122,14 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "story.max_sentences": (lambda v: v >= 1, "at least 1"),
     "story.max_paragraph_chars": (lambda v: v >= 1, "at least 1"),
     "story.progress_interval_s": (lambda v: v >= 0, "zero or more"),
+    "story.thr_1": (lambda v: -1 <= v <= 1, "a similarity between -1 and 1"),
+    "story.presence_threshold": (lambda v: -1 <= v <= 1, "a similarity between -1 and 1"),
     "web.port": (lambda v: 0 <= v <= 65535, "a port number (0-65535)"),
+    "discord.max_attachment_bytes": (lambda v: v >= 1, "at least 1"),
+    "discord.status_interval_s": (lambda v: v >= 0, "zero or more"),
+    "slack.mode": (lambda v: v in {"http", "socket"}, "http or socket"),
+    "slack.max_attachment_bytes": (lambda v: v >= 1, "at least 1"),
+    "slack.status_interval_s": (lambda v: v >= 0, "zero or more"),
     "storage.backend": (lambda v: v in {"sqlite", "mongodb"}, "sqlite or mongodb"),
     "inbox.lease_s": (lambda v: v >= 1, "at least 1"),
     "inbox.sweep_interval_s": (lambda v: v > 0, "more than 0"),
@@ -127,6 +162,7 @@ def load_config(
     config = _build(Config, raw, "")
     config = _with_secrets(config, os.environ if environ is None else environ)
     _check_web_exposure(config.web)
+    _check_chat_platforms(config)
     return config
 
 
@@ -177,11 +213,39 @@ def _coerce(dotted: str, kind: Any, value: Any) -> Any:
 def _with_secrets(config: Config, environ: Mapping[str, str]) -> Config:
     token = environ.get("INKWELL_WEB_TOKEN", "")
     uri = environ.get("MONGODB_URI", "")
+    slack = replace(
+        config.slack,
+        bot_token=environ.get("SLACK_BOT_TOKEN", ""),
+        signing_secret=environ.get("SLACK_SIGNING_SECRET", ""),
+        app_token=environ.get("SLACK_APP_TOKEN", ""),
+    )
     return replace(
         config,
         web=replace(config.web, token=token),
         storage=replace(config.storage, uri=uri),
+        discord=replace(config.discord, token=environ.get("DISCORD_TOKEN", "")),
+        slack=slack,
     )
+
+
+def _check_chat_platforms(config: Config) -> None:
+    """An enabled platform needs its secrets, and Slack's HTTP mode needs the web server."""
+    if config.discord.enabled and not config.discord.token:
+        raise ConfigError("'discord.enabled' is true: set the DISCORD_TOKEN environment variable")
+    slack = config.slack
+    if not slack.enabled:
+        return
+    needed = ["SLACK_BOT_TOKEN"] if not slack.bot_token else []
+    if slack.mode == "socket" and not slack.app_token:
+        needed.append("SLACK_APP_TOKEN")
+    if slack.mode == "http" and not slack.signing_secret:
+        needed.append("SLACK_SIGNING_SECRET")
+    if needed:
+        raise ConfigError(f"'slack.enabled' is true: set {' and '.join(needed)}")
+    if slack.mode == "http" and not config.web.enabled:
+        raise ConfigError(
+            "'slack.mode' is \"http\": Slack posts to the web server, so set 'web.enabled'"
+        )
 
 
 def _check_web_exposure(web: WebConfig) -> None:

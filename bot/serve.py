@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 
 from bot.config import Config, ConfigError
 from bot.jobs import start_jobs
+from bot.platforms import chat_adapters
 from core.engine import Engine
 from core.inbox import InboxSettings
 from core.inkwell import Inkwell
@@ -25,6 +26,8 @@ def story_settings(config: Config) -> StorySettings:
         max_sentences=story.max_sentences,
         max_paragraph_chars=story.max_paragraph_chars,
         progress_interval_s=story.progress_interval_s,
+        thr_1=story.thr_1,
+        presence_threshold=story.presence_threshold,
     )
 
 
@@ -91,6 +94,8 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
                 engine.profile_name,
             )
             inkwell.attach(web)
+        for adapter in chat_adapters(config, web if config.web.enabled else None):
+            inkwell.attach(adapter)
         await inkwell.start()
         stack.push_async_callback(inkwell.stop)
         scheduler = start_jobs(inkwell, config.inbox)

@@ -21,6 +21,9 @@ class Capabilities:
     threads: bool = False
     buttons: bool = False
     max_upload_bytes: int = 8 * 1024 * 1024
+    # Inkwell listens in a channel only after a manager enables it there (chat platforms, where
+    # most channels are not stories); the web room's rooms are always stories.
+    opt_in: bool = False
 
 
 class Adapter(Protocol):

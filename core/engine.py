@@ -5,9 +5,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
+
+# "trained": a style branch trained for this profile is loaded; "untrained": the branch is
+# the zero-initialised copy, so style references do not change pictures yet; "random": the
+# tiny profile's random-weight branch, which changes pictures but not toward the reference.
+StyleBranchState = Literal["trained", "untrained", "random"]
+
+
+@dataclass(frozen=True)
+class StyleRef:
+    """A channel's style reference: the stored image and how strongly it steers drawing."""
+
+    image_id: str
+    image: bytes = field(repr=False)  # the encoded image; the engine derives its style map
+    strength: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -21,6 +35,7 @@ class GenerationRequest:
     width: int | None = None
     height: int | None = None
     guidance_scale: float | None = None
+    style: StyleRef | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,7 @@ class Provenance:
     guidance_scale: float
     style_ref: str | None = None
     edit_chain: tuple[str, ...] = ()
+    style_strength: float | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -50,6 +66,7 @@ class Provenance:
             "guidance_scale": self.guidance_scale,
             "style_ref": self.style_ref,
             "edit_chain": list(self.edit_chain),
+            "style_strength": self.style_strength,
         }
 
     @classmethod
@@ -100,11 +117,17 @@ class Engine(Protocol):
     """Model work behind one interface: every call takes a batch.
 
     Implementations: `core.models.local_engine.LocalEngine` (in-process worker thread).
-    Screening, editing, style features and restoration join this protocol with their issues.
+    Screening, editing and restoration join this protocol with their issues. A request's
+    `style` runs through `generate` like any other request.
     """
 
     @property
     def profile_name(self) -> str: ...
+
+    @property
+    def style_branch(self) -> StyleBranchState:
+        """Whether requests' style references can steer pictures (see StyleBranchState)."""
+        ...
 
     async def generate(
         self,

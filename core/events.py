@@ -57,6 +57,9 @@ class ParagraphPosted(Event):
 
     text: str
     message: MessageRef | None = None
+    # False for ordinary chat in a channel where Inkwell only listens once enabled; such a post
+    # in a disabled channel is ignored silently instead of answered.
+    addressed: bool = True
 
 
 @dataclass(frozen=True)
@@ -166,3 +169,101 @@ class ChannelSummary:
 @dataclass(frozen=True)
 class ChannelList(Action):
     channels: tuple[ChannelSummary, ...]
+
+
+# ---------------------------------------------------------------- channel controls
+# Adapters decide facts only the platform knows (is the author a manager?) and put them on the
+# event; the core decides what they allow.
+
+
+@dataclass(frozen=True)
+class ChannelEnableRequested(Event):
+    """Turn Inkwell on in this channel or thread; `manager` is the platform's verdict."""
+
+    manager: bool = False
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelDisableRequested(Event):
+    manager: bool = False
+
+
+@dataclass(frozen=True)
+class SettingsRequested(Event):
+    """Show how Inkwell is set up in this channel."""
+
+
+@dataclass(frozen=True)
+class RegenerateRequested(Event):
+    """Draw a paragraph again from fresh seeds (the button under its illustrations)."""
+
+    paragraph_id: str
+
+
+@dataclass(frozen=True)
+class ParagraphCancelRequested(Event):
+    """Stop one paragraph, whether it is being drawn or still waiting its turn."""
+
+    paragraph_id: str
+
+
+@dataclass(frozen=True)
+class Refused(Action):
+    """A request that was not carried out, and why; nothing failed, so there is no reference."""
+
+    message: str
+    paragraph_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelSettings(Action):
+    enabled: bool
+    paragraphs: int
+    profile: str
+    candidates: int
+    max_sentences: int
+
+
+# ---------------------------------------------------------------- style references (seed 004)
+
+
+@dataclass(frozen=True)
+class StyleReferenceSet(Event):
+    """A writer gives the channel a picture to draw like; `image` is the upload's bytes."""
+
+    image: bytes = field(repr=False)
+    filename: str = ""
+
+
+@dataclass(frozen=True)
+class StyleReferenceRequested(Event):
+    """Show the channel's current style reference."""
+
+
+@dataclass(frozen=True)
+class StyleReferenceCleared(Event):
+    """Draw later paragraphs without a style reference again."""
+
+
+@dataclass(frozen=True)
+class StyleStrengthSet(Event):
+    """How strongly the reference steers later pictures (0 = not at all, 1 = as trained)."""
+
+    strength: float
+
+
+@dataclass(frozen=True)
+class StyleReferenceShown(Action):
+    """The channel's style reference as it now stands; `changed` if this reply changed it.
+
+    `image_id` is None when the channel has none. `note` tells writers what to expect, e.g.
+    that the running models cannot apply styles yet.
+    """
+
+    image_id: str | None
+    strength: float
+    set_by: str = ""
+    changed: bool = False
+    message: str = ""
+    note: str = ""

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from core.adapter import Adapter
+from core.channels import ChannelControls, current_illustrations
 from core.engine import Engine
 from core.events import (
     Accepted,
@@ -30,6 +31,7 @@ from core.router import Router, new_reference
 from core.story.loop import IllustrationLoop, StorySettings
 from core.story.paragraphs import RejectedParagraph, clean_paragraph
 from core.story.queue import ILLUSTRATE, ParagraphWork, StoryQueue
+from core.style.commands import StyleCommands
 from storage.base import InboxItem, ParagraphRecord, Storage
 from storage.codec import now_utc
 
@@ -70,6 +72,10 @@ class Inkwell:
         self.router.on(StoryRequested, self._on_story_requested)
         self.router.on(ChannelsRequested, self._on_channels_requested)
         self.router.on(CancelRequested, self._on_cancel)
+        ChannelControls(
+            storage, self.queue, settings, engine.profile_name, self._adapters
+        ).register(self.router)
+        StyleCommands(storage, engine).register(self.router)
 
     def attach(self, adapter: Adapter) -> None:
         self._adapters[adapter.name] = adapter
@@ -150,7 +156,10 @@ class Inkwell:
         records = records[-limit:]
         illustrations = await self.storage.illustrations.for_paragraphs([r.id for r in records])
         entries = tuple(
-            _entry(record, [(i.image_id, i.text) for i in illustrations[record.id]])
+            _entry(
+                record,
+                [(i.image_id, i.text) for i in current_illustrations(illustrations[record.id])],
+            )
             for record in records
         )
         return [StoryPage(event.channel, entries=entries, has_more=has_more)]

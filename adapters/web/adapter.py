@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from adapters.web import convert
+from adapters.web.style import StyleUpload
 from core.adapter import Capabilities, Dispatch
 from core.events import (
     Accepted,
@@ -25,12 +26,18 @@ from core.events import (
     PostError,
     StoryPage,
     StoryRequested,
+    StyleReferenceRequested,
+    StyleReferenceShown,
 )
+from core.style.reference import StyleLimits
 
 log = logging.getLogger("inkwell.web")
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_MESSAGE_BYTES = 1024 * 1024
+# One byte over the core's own limit, so the core's message (with the file's size) answers
+# files just over it, and aiohttp's 413 only far bigger ones.
+MAX_UPLOAD_BYTES = StyleLimits().max_bytes + 1
 TOKEN_MISSING = "This story room needs its access token in the link."
 TOKEN_REFUSED = 4401  # websocket close code; the page stops reconnecting on it
 RECENT_POSTS = 1024  # posts remembered by client id, to answer a resent post without storing it
@@ -74,18 +81,30 @@ class WebAdapter:
         self._rooms: dict[str, set[_Reader]] = defaultdict(set)
         self._recent_posts: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._runner: web.AppRunner | None = None
+        self._open_paths = _OPEN_PATHS
         self.app = self._build_app()
         self.bound_port: int | None = None
 
     def _build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._require_token], client_max_size=MAX_MESSAGE_BYTES)
+        app = web.Application(
+            middlewares=[self._require_token],
+            client_max_size=max(MAX_MESSAGE_BYTES, MAX_UPLOAD_BYTES),
+        )
         app.router.add_get("/", self._index)
         app.router.add_get("/health", self._health)
         app.router.add_get("/api/rooms", self._rooms_list)
         app.router.add_get("/images/{image_id}.png", self._image)
+        upload = StyleUpload(self._core, self.send_to_room, MAX_UPLOAD_BYTES)
+        app.router.add_post("/api/rooms/{room}/style", upload.handle)
         app.router.add_get("/ws", self._websocket)
         app.router.add_static("/static/", STATIC_DIR)
         return app
+
+    def add_signed_route(self, path: str, handler: Callable[[web.Request], Awaitable[Any]]) -> None:
+        """A POST route for a platform's webhooks, which authenticate themselves (signatures),
+        so the room's token does not apply. Call before `start`."""
+        self.app.router.add_post(path, handler)
+        self._open_paths = self._open_paths | {path}
 
     @property
     def url(self) -> str:
@@ -118,7 +137,7 @@ class WebAdapter:
     async def _require_token(self, request: web.Request, handler: Any) -> web.StreamResponse:
         # The page and its assets hold no story data; everything else needs the token when set.
         # /ws checks it itself, so the page learns why in a way browsers let it read.
-        guarded = not request.path.startswith("/static/") and request.path not in _OPEN_PATHS
+        guarded = not request.path.startswith("/static/") and request.path not in self._open_paths
         if guarded and not self._token_ok(request):
             return web.json_response({"error": TOKEN_MISSING}, status=401)
         return await handler(request)
@@ -214,6 +233,10 @@ class WebAdapter:
         await reader.send({"type": "joined", "room": room, "profile": self._profile})
         replies = await self._core(StoryRequested(convert.channel(room), Author("web", "web")))
         await self._reply(reader, replies, None, None)
+        style = await self._core(
+            StyleReferenceRequested(convert.channel(room), Author("web", "web"))
+        )
+        await self._reply(reader, style, None, None)
 
     async def _reply(
         self, reader: _Reader, replies: list[Action], client_id: str | None, before: int | None
@@ -222,6 +245,10 @@ class WebAdapter:
         accepted = None
         for action in replies:
             payload = convert.action_json(action, client_id)
+            if isinstance(action, StyleReferenceShown) and action.changed:
+                # A changed reference is news for the whole room, the sender included.
+                await self.send_to_room(action.channel.channel_id, payload)
+                continue
             if isinstance(action, StoryPage):
                 payload["before_seq"] = before
             await reader.send(payload)

@@ -22,6 +22,11 @@ from core.events import (
     StoryEntry,
     StoryPage,
     StoryRequested,
+    StyleReferenceCleared,
+    StyleReferenceRequested,
+    StyleReferenceSet,
+    StyleReferenceShown,
+    StyleStrengthSet,
 )
 
 PLATFORM = "web"
@@ -30,6 +35,14 @@ MAX_AUTHOR_NAME = 40
 
 # Letters and digits of any script, spaces and a little punctuation; never path separators.
 _ROOM_NAME = re.compile(r"^[^\W_][\w '&!?,.-]*$")
+
+
+_STYLE_MESSAGES = frozenset({"style_show", "style_clear", "style_strength"})
+# A style picture arrives as a raw HTTP body with one of these types. Requiring them also
+# keeps other websites out: a cross-site form can't send them without a CORS preflight,
+# which this server never approves.
+UPLOAD_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp"})
+UPLOAD_TYPES_TEXT = "PNG, JPEG, WebP, GIF or BMP"
 
 
 class ClientMessageError(ValueError):
@@ -49,7 +62,7 @@ def parse_client_message(raw: str) -> ClientMessage:
         raise ClientMessageError("The room couldn't read that message; reload the page.") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ClientMessageError("The room couldn't read that message; reload the page.")
-    if data["type"] not in {"join", "paragraph", "history", "cancel"}:
+    if data["type"] not in {"join", "paragraph", "history", "cancel", *_STYLE_MESSAGES}:
         raise ClientMessageError(f"The room doesn't know the request {data['type'][:40]!r}.")
     return ClientMessage(data["type"], data)
 
@@ -94,7 +107,24 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         return StoryRequested(channel(room), who, before_seq=before)
     if message.type == "cancel":
         return CancelRequested(channel(room), who)
+    if message.type == "style_show":
+        return StyleReferenceRequested(channel(room), who)
+    if message.type == "style_clear":
+        return StyleReferenceCleared(channel(room), who)
+    if message.type == "style_strength":
+        strength = message.data.get("strength")
+        if not isinstance(strength, (int, float)) or isinstance(strength, bool):
+            raise ClientMessageError("Style strength must be a number, e.g. 1 or 0.5.")
+        return StyleStrengthSet(channel(room), who, strength=float(strength))
     raise ClientMessageError(f"The room doesn't know the request {message.type!r}.")
+
+
+def style_upload_event(room: str, author: str, content_type: str, body: bytes) -> Event:
+    """The core event for a style picture uploaded to `room` as a raw HTTP body."""
+    if content_type.lower() not in UPLOAD_TYPES:
+        raise ClientMessageError(f"Upload the style picture as a {UPLOAD_TYPES_TEXT} image.")
+    who = Author(f"web:{author}", author)
+    return StyleReferenceSet(channel(room), who, image=body)
 
 
 def image_url(image_id: str) -> str:
@@ -160,6 +190,16 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
             "paragraph_id": action.paragraph_id,
             "message": action.message,
             "reference": action.reference,
+        }
+    if isinstance(action, StyleReferenceShown):
+        return {
+            "type": "style",
+            "image_url": image_url(action.image_id) if action.image_id else None,
+            "strength": action.strength,
+            "set_by": action.set_by,
+            "changed": action.changed,
+            "message": action.message,
+            "note": action.note,
         }
     if isinstance(action, StoryPage):
         return {

@@ -20,6 +20,7 @@ from core.engine import (
     GenerationRequest,
     ProgressCallback,
     StepProgress,
+    StyleBranchState,
 )
 from core.models.jobs import EngineClosed, Job, JobKind, take_batch
 from core.models.profiles import ModelProfile
@@ -60,6 +61,7 @@ class LocalEngine:
         self._thread: threading.Thread | None = None
         self._running = False
         self._closing = False
+        self._style_branch: StyleBranchState = "untrained"  # the runner's, once loaded
 
     @classmethod
     def for_profile(
@@ -75,6 +77,10 @@ class LocalEngine:
     @property
     def profile_name(self) -> str:
         return self._profile_name
+
+    @property
+    def style_branch(self) -> StyleBranchState:
+        return self._style_branch
 
     async def start(self) -> None:
         """Start the worker and wait until its models are loaded; raises the load error."""
@@ -195,6 +201,7 @@ class LocalEngine:
             )
         with self._cond:
             self._running = True
+            self._style_branch = runner.style_branch
         loop.call_soon_threadsafe(settle, None)
         try:
             while (batch := self._next_batch(runner)) is not None:

@@ -16,6 +16,11 @@ class ModelProfile:
 
     `clip_pretrained` is an open_clip pretrained tag or a weights file; None with
     `clip_model == TINY_CLIP_MODEL` means the locally built tiny weights.
+
+    Style references (seed 004): `vgg_weights` names torchvision's VGG19_Weights entry (None:
+    random weights, for offline tests); style images are resized to `style_image_size`
+    squared; `style_branch` is a trained branch directory (None: `<models>/style-branch/<name>`,
+    where `python -m bot train-style` writes).
     """
 
     name: str
@@ -26,6 +31,9 @@ class ModelProfile:
     guidance_scale: float
     width: int
     height: int
+    vgg_weights: str | None = "IMAGENET1K_V1"
+    style_image_size: int = 512
+    style_branch: str | None = None
 
     @property
     def is_tiny_generator(self) -> bool:
@@ -48,6 +56,9 @@ PROFILES: dict[str, ModelProfile] = {
         guidance_scale=2.0,
         width=64,
         height=64,
+        # Random VGG at a small size: the style plumbing runs in milliseconds, offline.
+        vgg_weights=None,
+        style_image_size=64,
     ),
     "sd-turbo": ModelProfile(
         name="sd-turbo",

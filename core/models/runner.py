@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import open_clip
 import torch
 import torch.nn.functional as F
 from diffusers import StableDiffusionPipeline
-from diffusers.utils import logging as diffusers_logging
 from PIL import Image
-from transformers.utils import logging as transformers_logging
 
-from core.engine import GeneratedImage, GenerationCancelled, GenerationRequest, Provenance
+from core.engine import (
+    GeneratedImage,
+    GenerationCancelled,
+    GenerationRequest,
+    Provenance,
+    StyleBranchState,
+    StyleRef,
+)
+from core.models.device import resolve_device
+from core.models.loading import load_clip, load_pipeline
 from core.models.profiles import ModelProfile
-from core.models.tiny import ensure_tiny_models, register_tiny_clip
+from core.models.style_branch import branch_source
+from core.models.style_unit import StyleUnit
 
 logger = logging.getLogger("inkwell.models")
 
@@ -36,6 +43,8 @@ class SamplingKey(NamedTuple):
     width: int
     height: int
     guidance_scale: float
+    # Unstyled requests never touch the style branch: their pictures stay the base pipeline's.
+    styled: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,22 +54,12 @@ class _Candidate:
     prompt: str
     negative_prompt: str
     seed: int
+    style: StyleRef | None = None
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _hub_offline() -> bool:
-    # The same truthy spellings huggingface_hub accepts for HF_HUB_OFFLINE.
-    return os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _encode_png(image: Image.Image) -> bytes:
@@ -87,6 +86,8 @@ class ModelRunner:
         *,
         max_batch: int = 16,
         embed_batch: int = 64,
+        style_loader: Callable[[], StyleUnit] | None = None,
+        style_branch: StyleBranchState = "untrained",
     ) -> None:
         if max_batch < 1 or embed_batch < 1:
             raise ValueError("max_batch and embed_batch must be at least 1")
@@ -98,6 +99,9 @@ class ModelRunner:
         self._device = device
         self._max_batch = max_batch
         self._embed_batch = embed_batch
+        self._style_loader = style_loader
+        self._style: StyleUnit | None = None
+        self._style_branch = style_branch
         with torch.inference_mode():
             probe = self._clip.encode_text(self._tokenizer([""]).to(device))
         self._embed_dim = int(probe.shape[-1])
@@ -114,43 +118,19 @@ class ModelRunner:
         """Load `profile`'s models; tiny ones are built under `models_dir` first if missing."""
         torch_device = resolve_device(device)
         dtype = torch.float16 if torch_device.type == "cuda" else torch.float32
-        # Per-component loading bars only clutter service logs; hub download bars are kept.
-        diffusers_logging.disable_progress_bar()
-        transformers_logging.disable_progress_bar()
-        needs_tiny = profile.is_tiny_generator or profile.is_tiny_clip
-        tiny = ensure_tiny_models(Path(models_dir)) if needs_tiny else None
-
-        if tiny is not None and profile.is_tiny_generator:
-            source, local_only = str(tiny.generator), True
-        else:
-            source, local_only = profile.generator, _hub_offline()
-        extra: dict[str, Any] = {"local_files_only": True} if local_only else {}
-        # diffusers 0.42 deprecates `torch_dtype` in favour of `dtype`.
-        pipe = StableDiffusionPipeline.from_pretrained(source, dtype=dtype, **extra)
-        pipe = pipe.to(torch_device)
-        pipe.set_progress_bar_config(disable=True)
-
-        if tiny is not None and profile.is_tiny_clip:
-            register_tiny_clip(tiny)
-            clip_name, clip_weights = tiny.clip_model, str(tiny.clip_weights)
-        else:
-            clip_name, clip_weights = profile.clip_model, profile.clip_pretrained
-            if clip_weights is None:
-                logger.warning("CLIP model %s has no pretrained weights: random init", clip_name)
-        # CLIP stays fp32 even on GPU: it is cheap, and scores must not shift with the device.
-        clip_model, _, preprocess = open_clip.create_model_and_transforms(
-            clip_name, pretrained=clip_weights, device=torch_device
-        )
-        clip_model.eval()
-        tokenizer = open_clip.get_tokenizer(clip_name)
-
+        pipe, source = load_pipeline(profile, models_dir, torch_device, dtype)
+        clip_model, preprocess, tokenizer, clip = load_clip(profile, models_dir, torch_device)
+        style = branch_source(profile, Path(models_dir))  # logs when untrained
         precision = str(dtype).removeprefix("torch.")
         logger.info(
-            "loaded model profile %r on %s (%s): generator from %s, CLIP %s from %s",
-            *(profile.name, torch_device, precision, source, clip_name, clip_weights),
+            "loaded model profile %r on %s (%s): generator from %s, %s",
+            *(profile.name, torch_device, precision, source, clip),
         )
         return cls(
-            profile, pipe, clip_model, preprocess, tokenizer, torch_device, max_batch=max_batch
+            *(profile, pipe, clip_model, preprocess, tokenizer, torch_device),
+            max_batch=max_batch,
+            style_loader=lambda: StyleUnit.load(profile, style, Path(models_dir), pipe),
+            style_branch=style.state,
         )
 
     @property
@@ -165,6 +145,10 @@ class ModelRunner:
     def embed_dim(self) -> int:
         return self._embed_dim
 
+    @property
+    def style_branch(self) -> StyleBranchState:
+        return self._style_branch
+
     def sampling_key(self, request: GenerationRequest) -> SamplingKey:
         """The request's settings with the profile's defaults filled in."""
         p = self._profile
@@ -175,6 +159,7 @@ class ModelRunner:
             guidance_scale=float(
                 request.guidance_scale if request.guidance_scale is not None else p.guidance_scale
             ),
+            styled=request.style is not None,
         )
 
     def generate(
@@ -192,7 +177,9 @@ class ModelRunner:
         for r, request in enumerate(requests):
             key = self.sampling_key(request)
             for i, seed in enumerate(request.seeds):
-                candidate = _Candidate(r, i, request.prompt, request.negative_prompt, seed)
+                candidate = _Candidate(
+                    r, i, request.prompt, request.negative_prompt, seed, request.style
+                )
                 groups.setdefault(key, []).append(candidate)
         calls = [
             (key, chunk)
@@ -206,8 +193,8 @@ class ModelRunner:
             if should_stop is not None and should_stop():
                 raise GenerationCancelled()
             later = sum(k.steps for k, _ in calls[n + 1 :])
-            images = self._run_pipeline(key, chunk, done, later, on_step, should_stop)
-            done += self._pipe.num_timesteps
+            images, timesteps = self._run_pipeline(key, chunk, done, later, on_step, should_stop)
+            done += timesteps
             for candidate, image in zip(chunk, images, strict=True):
                 provenance = Provenance(
                     profile=self._profile.name,
@@ -218,6 +205,8 @@ class ModelRunner:
                     width=key.width,
                     height=key.height,
                     guidance_scale=key.guidance_scale,
+                    style_ref=candidate.style.image_id if candidate.style else None,
+                    style_strength=candidate.style.strength if candidate.style else None,
                 )
                 results[candidate.request][candidate.index] = GeneratedImage(
                     _encode_png(image), provenance
@@ -232,7 +221,9 @@ class ModelRunner:
         later: int,
         on_step: StepCallback | None,
         should_stop: StopCheck | None,
-    ) -> list[Image.Image]:
+    ) -> tuple[list[Image.Image], int]:
+        """The chunk's images and how many denoising steps the call took."""
+
         def step_end(pipe: Any, step: int, timestep: Any, tensors: dict) -> dict:
             if on_step is not None:
                 # num_timesteps, not key.steps: higher-order schedulers take more steps.
@@ -243,8 +234,10 @@ class ModelRunner:
 
         # One generator per candidate: its latents depend on its seed alone, not on the batch.
         generators = [torch.Generator(self._device).manual_seed(c.seed) for c in chunk]
-        with torch.inference_mode():
-            output = self._pipe(
+        styles = [c.style for c in chunk if c.style is not None]
+        styling = self._style_unit().applied(styles) if key.styled else nullcontext(self._pipe)
+        with torch.inference_mode(), styling as pipe:
+            output = pipe(
                 prompt=[c.prompt for c in chunk],
                 negative_prompt=[c.negative_prompt for c in chunk],
                 num_inference_steps=key.steps,
@@ -255,7 +248,14 @@ class ModelRunner:
                 callback_on_step_end=step_end,
                 output_type="pil",
             )
-        return list(output.images)
+        return list(output.images), pipe.num_timesteps
+
+    def _style_unit(self) -> StyleUnit:
+        if self._style is None:
+            if self._style_loader is None:
+                raise RuntimeError("this runner was built without style support")
+            self._style = self._style_loader()
+        return self._style
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised CLIP text features, float32, shape (len(texts), embed_dim)."""
@@ -294,5 +294,6 @@ class ModelRunner:
         """Drop the models so their memory can be freed."""
         self._pipe = None  # type: ignore[assignment]
         self._clip = None  # type: ignore[assignment]
+        self._style = self._style_loader = None
         if self._device.type == "cuda":
             torch.cuda.empty_cache()

@@ -29,9 +29,10 @@ from core.events import (
     Progress,
     utc_now,
 )
+from core.story.choosing import Chosen, ConsistentChooser
 from core.story.clauses import split_sentences
 from core.story.posting import Deliver, illustration_id_for, post_once, stored_drawing
-from core.story.selection import Choice, best_by_text_similarity
+from core.style.settings import style_for_drawing
 from storage.base import IllustrationRecord, ParagraphRecord, Storage
 
 log = logging.getLogger("inkwell.loop")
@@ -48,6 +49,10 @@ class StorySettings:
     max_sentences: int = 12
     max_paragraph_chars: int = 4000
     progress_interval_s: float = 0.25
+    # Seed 000's thr_1: candidates at or below this image-text similarity are not retained.
+    thr_1: float = 0.2
+    # An element counts as drawn when its name's CLIP similarity to the picture reaches this.
+    presence_threshold: float = 0.2
 
 
 @dataclass
@@ -93,6 +98,9 @@ class IllustrationLoop:
         self._send = send
         self._settings = settings
         self._deliver = deliver or _delivering(send)
+        self._chooser = ConsistentChooser(
+            engine, storage, settings.thr_1, settings.presence_threshold
+        )
 
     async def illustrate(self, job: ParagraphJob) -> None:
         """Draw one paragraph and post it; a stop is recorded here, failures are raised."""
@@ -158,12 +166,15 @@ class IllustrationLoop:
         if job.cancel.cancelled:
             raise GenerationCancelled
 
+        # Read when drawing starts: a reference set while this paragraph waited applies to it.
+        style = await style_for_drawing(self._storage, paragraph.channel_key)
         requests = [
             GenerationRequest(
                 prompt=sentence,
                 seeds=candidate_seeds(
                     paragraph.id, index, self._settings.candidates, job.variation
                 ),
+                style=style,
             )
             for index, sentence in enumerate(sentences)
         ]
@@ -180,40 +191,32 @@ class IllustrationLoop:
         await self._send(
             Progress(channel, paragraph.id, "scoring", _GENERATING_SHARE, detail="Choosing")
         )
-        choices, image_features = await self._choose(sentences, candidates)
-        return await self._store(job, sentences, candidates, choices, image_features)
-
-    async def _choose(
-        self, sentences: list[str], candidates: list[list[GeneratedImage]]
-    ) -> tuple[list[Choice], np.ndarray]:
-        """One embedding call for every candidate, one for every sentence."""
-        flat = [image.png for group in candidates for image in group]
-        image_features = await self._engine.embed_images(flat)
-        text_features = await self._engine.embed_texts(sentences)
-        choices = []
-        offset = 0
-        for index, group in enumerate(candidates):
-            rows = image_features[offset : offset + len(group)]
-            choices.append(best_by_text_similarity(rows, text_features[index]))
-            offset += len(group)
-        return choices, image_features
+        ids = [illustration_id_for(job, index) for index in range(len(sentences))]
+        chosen, image_features, memory = await self._chooser.choose(
+            paragraph.channel_key, sentences, candidates, ids, utc_now()
+        )
+        images = await self._store(job, sentences, candidates, chosen, image_features)
+        # After the illustrations: a retry that reuses them must not update the library twice.
+        await memory.save(self._storage)
+        return images
 
     async def _store(
         self,
         job: ParagraphJob,
         sentences: list[str],
         candidates: list[list[GeneratedImage]],
-        choices: list[Choice],
+        chosen: list[Chosen],
         image_features: np.ndarray,
     ) -> list[IllustrationImage]:
         paragraph = job.paragraph
         images, records = [], []
         offset = 0
         for index, (sentence, group, choice) in enumerate(
-            zip(sentences, candidates, choices, strict=True)
+            zip(sentences, candidates, chosen, strict=True)
         ):
-            chosen = group[choice.index]
-            image_id = await self._storage.images.put(chosen.png)
+            selection = choice.selection
+            picture = group[selection.index]
+            image_id = await self._storage.images.put(picture.png)
             illustration_id = illustration_id_for(job, index)
             records.append(
                 IllustrationRecord(
@@ -223,19 +226,23 @@ class IllustrationLoop:
                     sentence_index=index,
                     text=sentence,
                     image_id=image_id,
-                    score=choice.score,
+                    score=selection.score,
                     provenance={
-                        **chosen.provenance.to_dict(),
-                        "candidate_scores": list(choice.scores),
-                        "candidate_index": choice.index,
+                        **picture.provenance.to_dict(),
+                        "selection": selection.rule,
+                        "candidate_index": selection.index,
+                        "candidate_scores": list(selection.total),
+                        "image_text_scores": list(selection.image_text),
+                        "retained": list(selection.retained),
+                        "elements": list(choice.elements),
                     },
-                    clip_feature=image_features[offset + choice.index],
+                    clip_feature=image_features[offset + selection.index],
                     created_at=utc_now(),
                 )
             )
             offset += len(group)
             images.append(
-                IllustrationImage(illustration_id, image_id, chosen.png, sentence, choice.score)
+                IllustrationImage(illustration_id, image_id, picture.png, sentence, selection.score)
             )
         # All of a paragraph's illustrations at once: a crash leaves all or none.
         await self._storage.illustrations.add_many(records)

@@ -20,7 +20,9 @@ CORE_MODULES = [
     "core.story.loop",
     "core.story.clauses",
     "core.story.paragraphs",
-    "core.story.selection",
+    "core.story.consistency",
+    "core.story.choosing",
+    "core.story.elements",
     "core.models.profiles",
 ]
 

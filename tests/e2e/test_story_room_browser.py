@@ -218,3 +218,33 @@ def test_paging_back_through_a_long_story(page: Page, bot: str) -> None:
     page.get_by_test_id("load-earlier").click()
     expect(page.get_by_test_id("paragraph")).to_have_count(23)
     expect(page.get_by_test_id("paragraph").first).to_contain_text("Chapter 1 begins")
+
+
+def test_a_style_picture_is_set_used_and_cleared(page: Page, bot: str, tmp_path: Path) -> None:
+    from PIL import Image
+
+    _open_room(page, bot, "Painted coast")
+    status = page.get_by_test_id("style-status")
+    expect(status).to_have_text("No style reference")
+    picture = tmp_path / "stripes.png"
+    Image.new("RGB", (256, 256), (230, 90, 30)).save(picture)
+    page.get_by_test_id("style-upload").set_input_files(str(picture))
+    expect(status).to_contain_text("set by Ana")
+    expect(page.get_by_test_id("style-image")).to_be_visible()
+    expect(page.get_by_test_id("style-note")).to_contain_text("random weights")  # tiny profile
+    page.get_by_test_id("style-strength").fill("0.5")
+    expect(page.get_by_test_id("style-message")).to_contain_text("strength to 0.5")
+
+    page.get_by_test_id("composer").fill("A red kite over the cliffs.")
+    page.get_by_test_id("post-button").click()
+    card = page.get_by_test_id("paragraph").filter(has_text="red kite")
+    expect(card).to_have_attribute("data-stage", "done", timeout=120_000)
+    page.screenshot(path=str(ARTIFACTS / "story_room_style.png"), full_page=True)
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture at all")
+    page.get_by_test_id("style-upload").set_input_files(str(broken))
+    expect(page.locator("#error-banner-text")).to_contain_text("isn't a picture")
+    page.get_by_test_id("style-clear").click()
+    expect(status).to_have_text("No style reference")
+    expect(page.get_by_test_id("style-image")).to_be_hidden()

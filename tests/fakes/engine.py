@@ -37,6 +37,7 @@ class ScriptedEngine:
     """`similarities[prompt]` lists each candidate's cosine to its prompt (default: 0.1 * j)."""
 
     profile_name = "scripted"
+    style_branch = "trained"  # style references reach the (scripted) pictures
 
     def __init__(self, similarities: dict[str, list[float]] | None = None, steps: int = 3):
         self.similarities = similarities or {}
@@ -44,6 +45,9 @@ class ScriptedEngine:
         self.generate_calls: list[list[GenerationRequest]] = []
         self.fail_next: Exception | None = None
         self.failures: list[Exception] = []  # raised by the next calls, one each
+        # Exact features, for tests of the story library: by text, and by (prompt, candidate).
+        self.text_features: dict[str, np.ndarray] = {}
+        self.image_features: dict[tuple[str, int], np.ndarray] = {}
         self.gate: asyncio.Event | None = None  # when set, generate waits for it
         self._features: dict[bytes, np.ndarray] = {}
 
@@ -74,10 +78,13 @@ class ScriptedEngine:
             for candidate, seed in enumerate(request.seeds):
                 png = _png(index, candidate, seed)
                 similarity = scripted[candidate] if scripted else 0.1 * candidate
-                self._features[png] = np.array(
-                    [similarity, np.sqrt(max(0.0, 1 - similarity**2))] + [0.0] * (DIM - 2),
-                    dtype=np.float32,
-                )
+                feature = self.image_features.get((request.prompt, candidate))
+                if feature is None:
+                    feature = np.array(
+                        [similarity, np.sqrt(max(0.0, 1 - similarity**2))] + [0.0] * (DIM - 2),
+                        dtype=np.float32,
+                    )
+                self._features[png] = np.asarray(feature, dtype=np.float32)
                 provenance = Provenance(
                     self.profile_name,
                     request.prompt,
@@ -87,6 +94,8 @@ class ScriptedEngine:
                     8,
                     8,
                     0.0,
+                    style_ref=request.style.image_id if request.style else None,
+                    style_strength=request.style.strength if request.style else None,
                 )
                 group.append(GeneratedImage(png, provenance))
             results.append(group)
@@ -95,6 +104,9 @@ class ScriptedEngine:
     async def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         features = np.zeros((len(texts), DIM), dtype=np.float32)
         features[:, 0] = 1.0
+        for row, text in enumerate(texts):
+            if text in self.text_features:
+                features[row] = self.text_features[text]
         return features
 
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:

@@ -21,6 +21,10 @@
     connBanner: $("#conn-banner"), errBanner: $("#error-banner"),
     errText: $("#error-banner-text"), errClose: $("#error-banner-close"),
     cardTemplate: $("#paragraph-template"),
+    styleBar: $("#style-bar"), styleImg: byTestId("style-image"), styleStatus: byTestId("style-status"),
+    styleMessage: byTestId("style-message"), styleNote: byTestId("style-note"),
+    styleStrength: byTestId("style-strength"), styleStrengthValue: byTestId("style-strength-value"),
+    styleUpload: byTestId("style-upload"), styleClear: byTestId("style-clear"),
   };
 
   const token = new URLSearchParams(location.search).get("token");
@@ -109,6 +113,7 @@
     el.placeholder.hidden = !!name;
     el.errBanner.hidden = true;
     setComposerError(""); // the draft itself stays in the textarea across rooms
+    resetStyle();
     renderRooms();
     updateComposer();
     sendJoin();
@@ -201,6 +206,49 @@
       case "text":
         if (msg.paragraph_id) return addNote(msg.paragraph_id, msg.text, "note");
         return showBanner(msg.text);
+      case "style":
+        return onStyle(msg);
+    }
+  }
+
+  // ---------- style reference ----------
+  // The reference applies to illustrations drawn after it is set; earlier ones never change.
+  function resetStyle() {
+    el.styleBar.hidden = !state.room;
+    onStyle({ image_url: null, strength: 1, note: "" });
+    el.styleMessage.textContent = "";
+  }
+  function onStyle(msg) {
+    el.styleImg.hidden = !msg.image_url;
+    if (msg.image_url) el.styleImg.src = withToken(msg.image_url);
+    else el.styleImg.removeAttribute("src");
+    el.styleStatus.textContent = msg.image_url
+      ? `Style reference set by ${msg.set_by || "a writer"}` : "No style reference";
+    const strength = Number(msg.strength ?? 1);
+    el.styleStrength.value = String(strength);
+    el.styleStrengthValue.textContent = strength.toFixed(1);
+    el.styleClear.disabled = !msg.image_url;
+    // e.g. "no trained style branch yet": writers must see when a style can't take effect
+    el.styleNote.textContent = msg.note || "";
+    el.styleNote.hidden = !msg.note;
+    if (msg.changed) el.styleMessage.textContent = msg.message || "";
+  }
+  async function uploadStyle(file) {
+    if (!state.room || !file) return;
+    el.styleMessage.textContent = "Uploading the style picture…";
+    const url = `/api/rooms/${encodeURIComponent(state.room)}/style?author=${encodeURIComponent(author())}`;
+    try {
+      const res = await fetch(withToken(url), {
+        method: "POST",
+        headers: { "Content-Type": file.type || "application/octet-stream" },
+        body: file,
+      });
+      const data = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(data.error || `The upload failed (${res.status}).`);
+      onStyle(data); // the room's broadcast says the same; this covers a dropped socket
+    } catch (err) {
+      el.styleMessage.textContent = "";
+      showBanner(err.message || "The style picture couldn't be uploaded.");
     }
   }
 
@@ -429,6 +477,18 @@
     if (send({ type: "history", before_seq: Math.min(...seqs) })) setLoadingEarlier(true);
   });
   el.errClose.addEventListener("click", () => { el.errBanner.hidden = true; });
+  el.styleUpload.addEventListener("change", () => {
+    const file = el.styleUpload.files[0];
+    el.styleUpload.value = ""; // choosing the same file again must upload again
+    uploadStyle(file);
+  });
+  el.styleStrength.addEventListener("input", () => {
+    el.styleStrengthValue.textContent = Number(el.styleStrength.value).toFixed(1);
+  });
+  el.styleStrength.addEventListener("change", () => {
+    send({ type: "style_strength", strength: Number(el.styleStrength.value) });
+  });
+  el.styleClear.addEventListener("click", () => send({ type: "style_clear" }));
 
   enterRoom(roomFromHash());
   loadRooms();

@@ -1,0 +1,122 @@
+"""Plain-text renderings of core actions shared by the chat adapters (Discord and Slack)."""
+
+from __future__ import annotations
+
+from core.events import (
+    Accepted,
+    ChannelSettings,
+    PostError,
+    PostIllustrations,
+    PostText,
+    Progress,
+    Refused,
+    StoryPage,
+)
+
+FINAL_STAGES = frozenset({"done", "failed", "cancelled"})
+IMAGE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
+_BAR = 10
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def progress_bar(fraction: float) -> str:
+    filled = max(0, min(_BAR, round(fraction * _BAR)))
+    return "▰" * filled + "▱" * (_BAR - filled)
+
+
+def accepted_line(action: Accepted) -> str:
+    if action.queue_position:
+        return f"⏳ Paragraph {action.entry.seq}: queued behind {action.queue_position}"
+    return f"⏳ Paragraph {action.entry.seq}: starting"
+
+
+def progress_line(action: Progress) -> str:
+    if action.stage == "queued":
+        return f"⏳ Queued, position {action.queue_position}"
+    if action.stage == "done":
+        return "✅ Illustrated"
+    if action.stage == "cancelled":
+        return "⏹️ Stopped; the paragraph is kept in the story"
+    if action.stage == "failed":
+        return f"⚠️ {action.detail or 'Could not draw this paragraph'}"
+    label = "Choosing the best pictures" if action.stage == "scoring" else "Drawing"
+    return f"🖌️ {label} {progress_bar(action.fraction)} {round(action.fraction * 100)}%"
+
+
+def illustrations_text(action: PostIllustrations) -> str:
+    lines = [f"{index}. {image.caption}" for index, image in enumerate(action.images, start=1)]
+    if action.profile == "tiny":
+        lines.append("(tiny test models: the pictures are noise)")
+    return "\n".join(lines)
+
+
+def message_text(action: PostText | PostError | Refused) -> str:
+    if isinstance(action, PostError):
+        return f"⚠️ {action.message} (ref {action.reference})"
+    if isinstance(action, Refused):
+        return f"🚫 {action.message}"
+    return action.text
+
+
+def settings_text(action: ChannelSettings) -> str:
+    return "\n".join(
+        [
+            f"Inkwell is {'on' if action.enabled else 'off'} in this channel.",
+            f"Paragraphs in this story: {action.paragraphs}",
+            f"Models: {action.profile}",
+            f"Candidates drawn per sentence: {action.candidates}",
+            f"Sentences illustrated per paragraph: up to {action.max_sentences}",
+        ]
+    )
+
+
+def story_text(action: StoryPage, limit: int) -> str:
+    if not action.entries:
+        return "This story has no paragraphs yet."
+    lines = []
+    for entry in action.entries:
+        pictures = len(entry.illustrations)
+        lines.append(f"{entry.seq}. {entry.author}: {clip(entry.text, 200)} [{pictures} 🖼️]")
+    # Keep the most recent paragraphs when the page is longer than a message may be.
+    text = "\n".join(lines)
+    while len(text) > limit and len(lines) > 1:
+        lines.pop(0)
+        text = "…\n" + "\n".join(lines)
+    return clip(text, limit)
+
+
+def help_text(platform: str) -> str:
+    mention = "@Inkwell"
+    lines = [
+        "Inkwell illustrates the story written in this channel, sentence by sentence.",
+        "`/inkwell enable` turn Inkwell on here (Manage Channels on Discord; on Slack a "
+        "workspace admin or the channel's creator)",
+        "`/inkwell disable` turn it off; the story so far is kept",
+        "`/inkwell cancel` stop the paragraph being drawn",
+        "`/inkwell story` the latest paragraphs",
+        "`/inkwell settings` how Inkwell is set up here",
+        "Once on, every message here is a paragraph. Under each illustration, "
+        "Regenerate draws it again from fresh seeds.",
+        f"In a channel where Inkwell is off, mention {mention} to ask about it.",
+    ]
+    if platform == "slack":
+        lines.append("Add Inkwell to the channel (`/invite @Inkwell`) before enabling it.")
+    return "\n".join(lines)
+
+
+def attachment_problem(filename: str, content_type: str | None, size: int, max_bytes: int) -> str:
+    """Why Inkwell can't take this file, or "" when it is a picture of an acceptable size."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind not in IMAGE_TYPES:
+        accepted = ", ".join(IMAGE_TYPES.values())
+        shown = kind or "an unknown type"
+        return f"`{filename}` isn't a picture ({shown}); Inkwell takes {accepted} images."
+    if size > max_bytes:
+        return (
+            f"`{filename}` is {size / 1024 / 1024:.1f} MB; Inkwell takes pictures up to "
+            f"{max_bytes / 1024 / 1024:.1f} MB."
+        )
+    return ""

@@ -1,0 +1,1 @@
+"""Discord: discord.py client, `/inkwell` commands and persistent buttons around the core."""

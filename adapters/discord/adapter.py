@@ -1,0 +1,253 @@
+"""Discord I/O: the gateway client, messages and interactions in, replies within the deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+import discord
+from discord.http import Route
+
+from adapters import chat_text
+from adapters.discord import convert
+from adapters.discord.interactions import RegenerateButton, StopButton, build_command_group
+from adapters.discord.outbound import DiscordPoster
+from core.adapter import Capabilities, Dispatch
+from core.events import (
+    Accepted,
+    Action,
+    Author,
+    ChannelSettings,
+    Event,
+    MessageRef,
+    PostError,
+    PostText,
+    Refused,
+    StoryPage,
+)
+
+log = logging.getLogger("inkwell.discord")
+
+# Interaction tokens live 15 minutes; past this age a follow-up goes to the channel instead.
+TOKEN_LIFETIME = timedelta(minutes=14, seconds=30)
+NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
+_PRIVATE = (Refused, PostError, ChannelSettings, StoryPage)
+
+
+class _InkwellClient(discord.AutoShardedClient):
+    def __init__(self, adapter: DiscordAdapter, sync_commands: bool, **options: Any) -> None:
+        super().__init__(**options)
+        self.inkwell_adapter = adapter
+        self.tree = discord.app_commands.CommandTree(self)
+        self._sync_commands = sync_commands
+
+    async def setup_hook(self) -> None:
+        # Buttons are matched by custom id, so clicks on messages posted before a restart work.
+        self.add_dynamic_items(RegenerateButton, StopButton)
+        self.tree.add_command(build_command_group())
+        if self._sync_commands:
+            await self.tree.sync()
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.inkwell_adapter.on_message(message)
+
+
+class DiscordAdapter:
+    name = convert.PLATFORM
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_base: str = "",
+        max_attachment_bytes: int = 8 * 1024 * 1024,
+        status_interval_s: float = 2.0,
+        sync_commands: bool = True,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        self._token = token
+        self._api_base = api_base.rstrip("/")
+        self._max_attachment = max_attachment_bytes
+        self._sync_commands = sync_commands
+        self._guild_ready_timeout = guild_ready_timeout
+        self._poster = DiscordPoster(lambda: self.client, status_interval_s)
+        self._dispatch: Dispatch | None = None
+        self._client: _InkwellClient | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._saved_base: str | None = None
+        self.capabilities = Capabilities(
+            edits=True, threads=True, buttons=True, max_upload_bytes=25 * 1024 * 1024, opt_in=True
+        )
+
+    @property
+    def client(self) -> _InkwellClient:
+        if self._client is None:
+            raise RuntimeError("the Discord adapter is not started")
+        return self._client
+
+    async def start(self, dispatch: Dispatch) -> None:
+        self._dispatch = dispatch
+        if self._api_base:
+            # discord.py builds every REST and webhook URL from this; the gateway URL then
+            # comes from GET /gateway/bot, as Discord documents for sharded bots.
+            self._saved_base, Route.BASE = Route.BASE, self._api_base
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.guild_messages = True
+        intents.message_content = True  # privileged: paragraphs are message text
+        self._client = _InkwellClient(
+            self,
+            self._sync_commands,
+            intents=intents,
+            guild_ready_timeout=self._guild_ready_timeout,
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False),
+        )
+        await self._client.login(self._token)
+        self._runner = asyncio.create_task(self._client.connect())
+        ready = asyncio.create_task(self._client.wait_until_ready())
+        await asyncio.wait({ready, self._runner}, timeout=60, return_when="FIRST_COMPLETED")
+        if not ready.done():
+            ready.cancel()
+            failure = self._runner.exception() if self._runner.done() else None
+            await self.stop()
+            raise RuntimeError(f"Discord did not become ready: {failure or 'timed out'}")
+        log.info("connected to Discord as %s", self._client.user)
+
+    async def stop(self) -> None:
+        await self._poster.close()
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await asyncio.gather(self._runner, return_exceptions=True)
+        if self._saved_base is not None:
+            Route.BASE, self._saved_base = self._saved_base, None
+        self._client = self._runner = None
+
+    async def send(self, action: Action) -> MessageRef | None:
+        return await self._poster.send(action)
+
+    # ------------------------------------------------------------------ Discord -> core
+
+    async def _core(self, event: Event) -> list[Action]:
+        if self._dispatch is None:
+            raise RuntimeError("the Discord adapter is not started")
+        return await self._dispatch(event)
+
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.client.user
+        channel = message.channel
+        if message.author.bot or me is None or message.guild is None:
+            return
+        if not isinstance(channel, (discord.TextChannel, discord.Thread)):
+            return
+        parent = channel.parent_id if isinstance(channel, discord.Thread) else None
+        incoming = convert.IncomingMessage(
+            message.id,
+            channel.id,
+            parent,
+            message.author.id,
+            message.author.display_name,
+            message.content,
+            any(user.id == me.id for user in message.mentions),
+        )
+        event = convert.paragraph_event(incoming, me.id)
+        if event.addressed and message.attachments:
+            problems = [
+                chat_text.attachment_problem(
+                    a.filename, a.content_type, a.size, self._max_attachment
+                )
+                for a in message.attachments
+            ]
+            if any(problems):
+                await message.reply("\n".join(p for p in problems if p))
+                return
+        if not event.text:
+            if event.addressed:
+                await message.reply(NO_TEXT)
+            return
+        for action in await self._core(event):
+            if isinstance(action, Accepted):
+                await self._poster.accepted(action, reply_to=message.id)
+            else:
+                await message.reply(self._render(action))
+
+    async def on_command(self, interaction: discord.Interaction, name: str) -> None:
+        # Acknowledge first: Discord drops interactions not answered within 3 seconds.
+        await interaction.response.defer(thinking=True, ephemeral=name in convert.PRIVATE_COMMANDS)
+        if name == "help":
+            await self._follow_up(interaction, chat_text.help_text("discord"), True)
+            return
+        channel = self._channel_of(interaction)
+        if channel is None:
+            await self._follow_up(interaction, "Inkwell works in server channels.", True)
+            return
+        manager = interaction.permissions.manage_channels
+        title = getattr(interaction.channel, "name", "") or ""
+        event = convert.command_event(name, channel, _author(interaction), manager, title)
+        assert event is not None
+        for action in await self._core(event):
+            await self._answer(interaction, action, reply_to=None)
+
+    async def on_button(self, interaction: discord.Interaction, kind: str, paragraph: str) -> None:
+        await interaction.response.defer()  # a silent acknowledgement; the message stays as is
+        channel = self._channel_of(interaction)
+        if channel is None:
+            return
+        event = convert.button_event(kind, channel, _author(interaction), paragraph)
+        replies = await self._core(event)
+        reply_to = interaction.message.id if interaction.message is not None else None
+        for action in replies:
+            await self._answer(interaction, action, reply_to)
+
+    def _channel_of(self, interaction: discord.Interaction) -> Any:
+        channel = interaction.channel
+        if interaction.guild_id is None or channel is None:
+            return None
+        parent = getattr(channel, "parent_id", None) if _is_thread(channel) else None
+        return convert.channel_ref(channel.id, parent)
+
+    async def _answer(self, interaction: discord.Interaction, action: Action, reply_to: int | None):
+        if isinstance(action, Accepted):
+            await self._poster.accepted(action, reply_to)
+            return
+        await self._follow_up(interaction, self._render(action), isinstance(action, _PRIVATE))
+
+    def _render(self, action: Action) -> str:
+        if isinstance(action, ChannelSettings):
+            text = chat_text.settings_text(action)
+        elif isinstance(action, StoryPage):
+            text = chat_text.story_text(action, convert.MESSAGE_LIMIT)
+        elif isinstance(action, (PostText, PostError, Refused)):
+            text = chat_text.message_text(action)
+        else:
+            text = f"Inkwell has no words for {type(action).__name__} on Discord."
+        return chat_text.clip(text, convert.MESSAGE_LIMIT)
+
+    async def _follow_up(self, interaction: discord.Interaction, text: str, private: bool) -> None:
+        """A follow-up while the token lives; after that, or if it is refused, a channel post."""
+        age = discord.utils.utcnow() - interaction.created_at
+        if age < TOKEN_LIFETIME:
+            try:
+                await interaction.followup.send(text, ephemeral=private)
+                return
+            except discord.HTTPException as error:
+                if error.status not in (401, 404):
+                    raise
+                log.info("interaction %s expired (%s); posting instead", interaction.id, error)
+        channel = interaction.channel
+        if channel is not None and hasattr(channel, "send"):
+            await channel.send(f"<@{interaction.user.id}> {text}")  # type: ignore[union-attr]
+
+
+def _author(interaction: discord.Interaction) -> Author:
+    return Author(str(interaction.user.id), interaction.user.display_name)
+
+
+def _is_thread(channel: Any) -> bool:
+    return isinstance(channel, discord.Thread) or getattr(channel, "type", None) in (
+        discord.ChannelType.public_thread,
+        discord.ChannelType.private_thread,
+        discord.ChannelType.news_thread,
+    )

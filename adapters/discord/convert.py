@@ -1,0 +1,120 @@
+"""Pure translations between Discord's data (ids, content, custom ids) and core events."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.events import (
+    Author,
+    CancelRequested,
+    ChannelDisableRequested,
+    ChannelEnableRequested,
+    ChannelRef,
+    Event,
+    MessageRef,
+    ParagraphCancelRequested,
+    ParagraphPosted,
+    RegenerateRequested,
+    SettingsRequested,
+    StoryRequested,
+)
+
+PLATFORM = "discord"
+MESSAGE_LIMIT = 2000  # characters in one Discord message
+MAX_FILES = 10  # attachments in one Discord message
+STORY_PAGE = 10  # paragraphs `/inkwell story` shows
+
+# Buttons carry what they act on in their custom id, so they work after a restart.
+REGENERATE_TEMPLATE = r"inkwell:regen:(?P<paragraph>[0-9a-f]{1,64})"
+CANCEL_TEMPLATE = r"inkwell:stop:(?P<paragraph>[0-9a-f]{1,64})"
+
+COMMANDS = {
+    "enable": "Turn Inkwell on in this channel (needs Manage Channels)",
+    "disable": "Turn Inkwell off in this channel (needs Manage Channels)",
+    "cancel": "Stop the paragraph being drawn",
+    "story": "Show the latest paragraphs of this story",
+    "settings": "Show how Inkwell is set up in this channel",
+    "help": "What Inkwell does and how to use it",
+}
+PRIVATE_COMMANDS = frozenset({"story", "settings", "help"})  # answered to the asker only
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """The parts of a Discord message Inkwell reads."""
+
+    message_id: int
+    channel_id: int
+    parent_id: int | None  # set when the message was posted in a thread
+    author_id: int
+    author_name: str
+    content: str
+    mentions_bot: bool
+
+
+def channel_ref(channel_id: int, parent_id: int | None) -> ChannelRef:
+    """A thread is its own story, filed under its parent channel."""
+    if parent_id is not None:
+        return ChannelRef(PLATFORM, str(parent_id), str(channel_id))
+    return ChannelRef(PLATFORM, str(channel_id))
+
+
+def target_id(channel: ChannelRef) -> int:
+    """The Discord channel (or thread) id messages for this story are posted to."""
+    return int(channel.thread_id or channel.channel_id)
+
+
+def strip_mentions(content: str, bot_id: int) -> str:
+    return " ".join(re.sub(rf"<@!?{bot_id}>", " ", content).split())
+
+
+def paragraph_event(message: IncomingMessage, bot_id: int) -> ParagraphPosted:
+    channel = channel_ref(message.channel_id, message.parent_id)
+    return ParagraphPosted(
+        channel,
+        Author(str(message.author_id), message.author_name),
+        text=strip_mentions(message.content, bot_id),
+        message=MessageRef(channel, str(message.message_id)),
+        addressed=message.mentions_bot,
+    )
+
+
+def command_event(
+    name: str, channel: ChannelRef, author: Author, manager: bool, title: str
+) -> Event | None:
+    """The core event for `/inkwell <name>`; None for commands the adapter answers itself."""
+    if name == "enable":
+        return ChannelEnableRequested(channel, author, manager=manager, title=title)
+    if name == "disable":
+        return ChannelDisableRequested(channel, author, manager=manager)
+    if name == "cancel":
+        return CancelRequested(channel, author)
+    if name == "story":
+        return StoryRequested(channel, author, limit=STORY_PAGE)
+    if name == "settings":
+        return SettingsRequested(channel, author)
+    return None
+
+
+def regenerate_id(paragraph_id: str) -> str:
+    return f"inkwell:regen:{paragraph_id}"
+
+
+def cancel_id(paragraph_id: str) -> str:
+    return f"inkwell:stop:{paragraph_id}"
+
+
+def button_event(kind: str, channel: ChannelRef, author: Author, paragraph_id: str) -> Event:
+    if kind == "regenerate":
+        return RegenerateRequested(channel, author, paragraph_id)
+    return ParagraphCancelRequested(channel, author, paragraph_id)
+
+
+def illustration_filename(index: int) -> str:
+    return f"illustration-{index:02d}.png"
+
+
+def file_batches(count: int) -> list[range]:
+    """Index ranges of at most MAX_FILES illustrations, one Discord message each."""
+    return [range(start, min(start + MAX_FILES, count)) for start in range(0, count, MAX_FILES)]

@@ -1,0 +1,1 @@
+"""Slack: a slack-bolt AsyncApp (HTTP or Socket Mode) around the core."""

@@ -1,0 +1,202 @@
+"""Slack I/O: a slack-bolt AsyncApp over HTTP (beside the web room) or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters import chat_text
+from adapters.slack import convert
+from adapters.slack.outbound import SlackPoster
+from core.adapter import Capabilities, Dispatch
+from core.events import (
+    Accepted,
+    Action,
+    Author,
+    ChannelSettings,
+    Event,
+    MessageRef,
+    PostError,
+    PostText,
+    Refused,
+    StoryPage,
+)
+
+log = logging.getLogger("inkwell.slack")
+
+EVENTS_PATH = "/slack/events"
+NAME_CACHE = 4096
+NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
+_PRIVATE = (Refused, PostError, ChannelSettings, StoryPage)
+Respond = Callable[..., Awaitable[Any]]
+
+
+class SlackAdapter:
+    name = convert.PLATFORM
+    capabilities = Capabilities(
+        edits=True, threads=True, buttons=True, max_upload_bytes=50 * 1024 * 1024, opt_in=True
+    )
+
+    def __init__(
+        self,
+        bot_token: str,
+        signing_secret: str,
+        *,
+        app_token: str = "",
+        api_base: str = "",
+        max_attachment_bytes: int = 8 * 1024 * 1024,
+        status_interval_s: float = 2.0,
+    ) -> None:
+        """With `app_token` Inkwell connects by Socket Mode; without, it answers HTTP requests
+        on the route `mount` adds (signed with `signing_secret`)."""
+        options = {"base_url": api_base.rstrip("/") + "/"} if api_base else {}
+        self.client = AsyncWebClient(token=bot_token, **options)
+        self._app_token = app_token
+        self._max_attachment = max_attachment_bytes
+        self._poster = SlackPoster(self.client, status_interval_s)
+        self._dispatch: Dispatch | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._names: dict[str, str] = {}  # user id -> display name; every paragraph needs one
+        # Bolt verifies every HTTP request's signature and age before any listener runs.
+        self.bolt = AsyncApp(client=self.client, signing_secret=signing_secret)
+        self.bolt.event("message")(self._on_message)
+        self.bolt.event("app_mention")(self._on_mention)
+        self.bolt.command("/inkwell")(self._on_command)
+        self.bolt.action(convert.ACTION_IDS)(self._on_button)
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """Events API, slash commands and button clicks, POSTed by Slack to EVENTS_PATH."""
+        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def start(self, dispatch: Dispatch) -> None:
+        self._dispatch = dispatch
+        if self._app_token:
+            self._socket = AsyncSocketModeHandler(self.bolt, self._app_token)
+            await self._socket.connect_async()
+            log.info("connected to Slack by Socket Mode")
+        else:
+            log.info("answering Slack on %s", EVENTS_PATH)
+
+    async def stop(self) -> None:
+        await self._poster.close()
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        self._dispatch = None
+
+    async def send(self, action: Action) -> MessageRef | None:
+        return await self._poster.send(action)
+
+    # ------------------------------------------------------------------ Slack -> core
+    # Bolt acknowledges events itself and runs these listeners after the ack has gone.
+
+    async def _core(self, event: Event) -> list[Action]:
+        if self._dispatch is None:
+            raise RuntimeError("the Slack adapter is not started")
+        return await self._dispatch(event)
+
+    async def _on_mention(self, event: dict[str, Any]) -> None:
+        """Mentions arrive as message events too, where they are handled once."""
+
+    async def _on_message(self, event: dict[str, Any], context: dict[str, Any]) -> None:
+        if not convert.is_written(event):
+            return
+        bot_user = context.get("bot_user_id") or ""
+        paragraph = convert.paragraph_event(event, bot_user, await self._name_of(event["user"]))
+        channel = paragraph.channel
+        if paragraph.addressed:
+            problems = [
+                chat_text.attachment_problem(name, kind, size, self._max_attachment)
+                for name, kind, size in convert.files_of(event)
+            ]
+            if any(problems):
+                await self._whisper(channel, event["user"], "\n".join(p for p in problems if p))
+                return
+        if not paragraph.text:
+            if paragraph.addressed:
+                await self._whisper(channel, event["user"], NO_TEXT)
+            return
+        for action in await self._core(paragraph):
+            if isinstance(action, Accepted):
+                await self._poster.send(action)
+            else:
+                await self._whisper(channel, event["user"], _render(action))
+
+    async def _on_command(
+        self, ack: Callable[..., Awaitable[None]], command: dict[str, Any], respond: Respond
+    ) -> None:
+        await ack()  # within Slack's 3 seconds; the work happens after
+        name = convert.subcommand(command.get("text") or "")
+        if name == "help" or name not in convert.COMMANDS:
+            await respond(text=chat_text.help_text("slack"), response_type="ephemeral")
+            return
+        channel = convert.channel_ref(command["channel_id"], None)
+        user = command["user_id"]
+        manager = name in {"enable", "disable"} and await self._is_manager(user, channel.channel_id)
+        author = Author(user, command.get("user_name") or user)
+        title = command.get("channel_name") or ""
+        event = convert.command_event(name, channel, author, manager, title)
+        assert event is not None
+        for action in await self._core(event):
+            if isinstance(action, Accepted):
+                await self._poster.send(action)
+                continue
+            visibility = "ephemeral" if isinstance(action, _PRIVATE) else "in_channel"
+            await respond(text=_render(action), response_type=visibility)
+
+    async def _on_button(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        event = convert.button_event(body, action)
+        for reply in await self._core(event):
+            if isinstance(reply, Accepted):
+                await self._poster.send(reply)
+            else:
+                await self._whisper(event.channel, event.author.user_id, _render(reply))
+
+    async def _whisper(self, channel: Any, user: str, text: str) -> None:
+        """A message only `user` sees, in the story's channel or thread."""
+        await self.client.chat_postEphemeral(
+            channel=channel.channel_id, thread_ts=channel.thread_id, user=user, text=text
+        )
+
+    async def _name_of(self, user_id: str) -> str:
+        if user_id in self._names:
+            return self._names[user_id]
+        try:
+            user = (await self.client.users_info(user=user_id))["user"]
+        except Exception:
+            log.warning("couldn't look up Slack user %s", user_id, exc_info=True)
+            return user_id
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
+        if len(self._names) >= NAME_CACHE:
+            self._names.clear()
+        self._names[user_id] = name
+        return name
+
+    async def _is_manager(self, user_id: str, channel_id: str) -> bool:
+        user, channel = await asyncio.gather(
+            self.client.users_info(user=user_id), self.client.conversations_info(channel=channel_id)
+        )
+        return convert.is_manager(user["user"], channel["channel"])
+
+
+def _render(action: Action) -> str:
+    if isinstance(action, ChannelSettings):
+        return chat_text.settings_text(action)
+    if isinstance(action, StoryPage):
+        return chat_text.story_text(action, convert.TEXT_LIMIT)
+    if isinstance(action, (PostText, PostError, Refused)):
+        return chat_text.message_text(action)
+    return f"Inkwell has no words for {type(action).__name__} on Slack."

@@ -1,0 +1,131 @@
+"""Pure translations between Slack payloads (events, slash commands, block actions) and the core."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from core.events import (
+    Author,
+    CancelRequested,
+    ChannelDisableRequested,
+    ChannelEnableRequested,
+    ChannelRef,
+    Event,
+    MessageRef,
+    ParagraphCancelRequested,
+    ParagraphPosted,
+    RegenerateRequested,
+    SettingsRequested,
+    StoryRequested,
+)
+
+PLATFORM = "slack"
+TEXT_LIMIT = 3000  # characters in one section block
+STORY_PAGE = 10
+REGENERATE = "inkwell_regenerate"
+STOP = "inkwell_stop"
+ACTION_IDS = re.compile(rf"^({REGENERATE}|{STOP})$")
+PRIVATE_COMMANDS = frozenset({"story", "settings", "help"})
+COMMANDS = ("enable", "disable", "cancel", "story", "settings", "help")
+# Message subtypes that carry a writer's words; edits, joins and bot posts do not.
+_WRITTEN = {None, "file_share", "thread_broadcast"}
+
+
+def channel_ref(channel: str, thread_ts: str | None) -> ChannelRef:
+    """A thread is its own story, filed under its channel."""
+    return ChannelRef(PLATFORM, channel, thread_ts or None)
+
+
+def strip_mentions(text: str, bot_user_id: str) -> str:
+    return " ".join(re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text).split())
+
+
+def is_written(event: dict[str, Any]) -> bool:
+    """A message a person wrote in a channel (not an edit, a join or any bot's post)."""
+    return (
+        event.get("subtype") in _WRITTEN
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+        and event.get("channel_type", "channel") in {"channel", "group"}
+    )
+
+
+def paragraph_event(event: dict[str, Any], bot_user_id: str, author_name: str) -> ParagraphPosted:
+    # A reply in a thread has thread_ts (its parent's ts); a top-level message has none.
+    channel = channel_ref(event["channel"], event.get("thread_ts"))
+    text = event.get("text") or ""
+    return ParagraphPosted(
+        channel,
+        Author(event["user"], author_name),
+        text=strip_mentions(text, bot_user_id),
+        message=MessageRef(channel, event["ts"]),
+        addressed=f"<@{bot_user_id}" in text,
+    )
+
+
+def files_of(event: dict[str, Any]) -> list[tuple[str, str | None, int]]:
+    """(name, mimetype, size) of each file shared with a message."""
+    return [
+        (f.get("name") or "file", f.get("mimetype"), int(f.get("size") or 0))
+        for f in event.get("files") or []
+    ]
+
+
+def subcommand(text: str) -> str:
+    words = text.split()
+    return words[0].lower() if words else "help"
+
+
+def command_event(
+    name: str, channel: ChannelRef, author: Author, manager: bool, title: str
+) -> Event | None:
+    """The core event for `/inkwell <name>`; None for what the adapter answers itself."""
+    if name == "enable":
+        return ChannelEnableRequested(channel, author, manager=manager, title=title)
+    if name == "disable":
+        return ChannelDisableRequested(channel, author, manager=manager)
+    if name == "cancel":
+        return CancelRequested(channel, author)
+    if name == "story":
+        return StoryRequested(channel, author, limit=STORY_PAGE)
+    if name == "settings":
+        return SettingsRequested(channel, author)
+    return None
+
+
+def button_event(body: dict[str, Any], action: dict[str, Any]) -> Event:
+    message = body.get("message") or {}
+    channel = channel_ref(body["channel"]["id"], message.get("thread_ts"))
+    user = body["user"]
+    author = Author(user["id"], user.get("name") or user.get("username") or user["id"])
+    if action["action_id"] == REGENERATE:
+        return RegenerateRequested(channel, author, action["value"])
+    return ParagraphCancelRequested(channel, author, action["value"])
+
+
+def is_manager(user: dict[str, Any], channel: dict[str, Any]) -> bool:
+    """Workspace admins and owners, and whoever created the channel, may switch Inkwell."""
+    return bool(user.get("is_admin") or user.get("is_owner")) or channel.get("creator") == user.get(
+        "id"
+    )
+
+
+def status_blocks(text: str, paragraph_id: str, stage: str) -> list[dict[str, Any]]:
+    """The status message: its line, and Stop while drawing or Regenerate once done."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}}
+    ]
+    if stage in {"failed", "cancelled"}:
+        return blocks
+    done = stage == "done"
+    button = {
+        "type": "button",
+        "action_id": REGENERATE if done else STOP,
+        "value": paragraph_id,
+        "text": {"type": "plain_text", "text": "🔁 Regenerate" if done else "⏹️ Stop"},
+    }
+    if not done:
+        button["style"] = "danger"
+    blocks.append({"type": "actions", "block_id": f"inkwell-{paragraph_id}", "elements": [button]})
+    return blocks

@@ -1,0 +1,108 @@
+"""Core actions posted to Slack: a status message updated in place, pictures by files_upload_v2."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters import chat_text
+from adapters.slack import convert
+from adapters.status import StatusBoard
+from core.events import (
+    Accepted,
+    Action,
+    ChannelRef,
+    MessageRef,
+    PostError,
+    PostIllustrations,
+    PostText,
+    Progress,
+    Refused,
+)
+
+log = logging.getLogger("inkwell.slack")
+
+
+@dataclass(frozen=True)
+class StatusState:
+    text: str
+    paragraph_id: str
+    stage: str
+
+
+class SlackPoster:
+    def __init__(self, client: AsyncWebClient, status_interval_s: float) -> None:
+        self._client = client
+        self._status: StatusBoard[StatusState] = StatusBoard(status_interval_s)
+
+    async def close(self) -> None:
+        await self._status.close()
+
+    async def send(self, action: Action) -> MessageRef | None:
+        if isinstance(action, Progress):
+            line = chat_text.progress_line(action)
+            await self.show_status(
+                action.channel, StatusState(line, action.paragraph_id, action.stage)
+            )
+            return None
+        if isinstance(action, Accepted):
+            line = chat_text.accepted_line(action)
+            await self.show_status(
+                action.channel, StatusState(line, action.entry.paragraph_id, "queued")
+            )
+            return None
+        if isinstance(action, PostIllustrations):
+            return await self._illustrations(action)
+        if isinstance(action, (PostText, PostError, Refused)):
+            return await self.post_text(action.channel, chat_text.message_text(action))
+        log.debug("nothing to show on Slack for %s", type(action).__name__)
+        return None
+
+    async def post_text(self, channel: ChannelRef, text: str) -> MessageRef:
+        response = await self._client.chat_postMessage(
+            channel=channel.channel_id, thread_ts=channel.thread_id, text=text
+        )
+        return MessageRef(channel, str(response["ts"]))
+
+    async def show_status(self, channel: ChannelRef, state: StatusState) -> None:
+        async def create(status: StatusState) -> str:
+            response = await self._client.chat_postMessage(
+                channel=channel.channel_id,
+                thread_ts=channel.thread_id,
+                text=status.text,
+                blocks=convert.status_blocks(status.text, status.paragraph_id, status.stage),
+            )
+            return str(response["ts"])
+
+        async def edit(ts: str, status: StatusState) -> None:
+            await self._client.chat_update(
+                channel=channel.channel_id,
+                ts=ts,
+                text=status.text,
+                blocks=convert.status_blocks(status.text, status.paragraph_id, status.stage),
+            )
+
+        final = state.stage in chat_text.FINAL_STAGES
+        await self._status.show(state.paragraph_id, state, create, edit, final)
+
+    async def _illustrations(self, action: PostIllustrations) -> MessageRef:
+        uploads = [
+            {
+                "file": image.png,
+                "filename": f"illustration-{index:02d}.png",
+                "title": chat_text.clip(image.caption, 250),
+                "alt_txt": chat_text.clip(image.caption, 1000),
+            }
+            for index, image in enumerate(action.images, start=1)
+        ]
+        response = await self._client.files_upload_v2(
+            file_uploads=uploads,
+            channel=action.channel.channel_id,
+            thread_ts=action.channel.thread_id,
+            initial_comment=chat_text.clip(chat_text.illustrations_text(action), 4000),
+        )
+        files = response.get("files") or []
+        log.info("uploaded %d illustrations in %s", len(files), action.channel.key)
+        return MessageRef(action.channel, str(files[0]["id"]) if files else "")

@@ -1,0 +1,70 @@
+"""Loading a profile's generator pipeline and CLIP model onto a device, offline when asked."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import open_clip
+import torch
+from diffusers import StableDiffusionPipeline
+from diffusers.utils import logging as diffusers_logging
+from PIL import Image
+from transformers.utils import logging as transformers_logging
+
+from core.models.profiles import ModelProfile
+from core.models.tiny import ensure_tiny_models, register_tiny_clip
+
+logger = logging.getLogger("inkwell.models")
+
+
+def hub_offline() -> bool:
+    # The same truthy spellings huggingface_hub accepts for HF_HUB_OFFLINE.
+    return os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def generator_source(profile: ModelProfile, models_dir: Path) -> tuple[str, dict[str, Any]]:
+    """Where `from_pretrained` finds the profile's pipeline, and its extra keyword arguments."""
+    if profile.is_tiny_generator:
+        return str(ensure_tiny_models(Path(models_dir)).generator), {"local_files_only": True}
+    assert profile.generator is not None
+    return profile.generator, ({"local_files_only": True} if hub_offline() else {})
+
+
+def load_pipeline(
+    profile: ModelProfile, models_dir: Path, device: torch.device, dtype: torch.dtype
+) -> tuple[StableDiffusionPipeline, str]:
+    """The profile's pipeline on `device`, and where it came from."""
+    # Per-component loading bars only clutter service logs; hub download bars are kept.
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    source, extra = generator_source(profile, models_dir)
+    # diffusers 0.42 deprecates `torch_dtype` in favour of `dtype`.
+    pipe = StableDiffusionPipeline.from_pretrained(source, dtype=dtype, **extra)
+    pipe = pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe, source
+
+
+def load_clip(
+    profile: ModelProfile, models_dir: Path, device: torch.device
+) -> tuple[torch.nn.Module, Callable[[Image.Image], torch.Tensor], Any, str]:
+    """CLIP model, image preprocessing, tokenizer, and a description of the weights."""
+    if profile.is_tiny_clip:
+        tiny = ensure_tiny_models(Path(models_dir))
+        register_tiny_clip(tiny)
+        clip_name, clip_weights = tiny.clip_model, str(tiny.clip_weights)
+    else:
+        clip_name, clip_weights = profile.clip_model, profile.clip_pretrained
+        if clip_weights is None:
+            logger.warning("CLIP model %s has no pretrained weights: random init", clip_name)
+    # CLIP stays fp32 even on GPU: it is cheap, and scores must not shift with the device.
+    clip_model, _, preprocess = open_clip.create_model_and_transforms(
+        clip_name, pretrained=clip_weights, device=device
+    )
+    clip_model.eval()
+    tokenizer = open_clip.get_tokenizer(clip_name)
+    return clip_model, preprocess, tokenizer, f"CLIP {clip_name} from {clip_weights}"

@@ -1,0 +1,83 @@
+"""Pure pieces of the chat adapters: payloads in, events out; texts; the throttled status."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+
+from adapters import chat_text
+from adapters.discord import convert as discord_convert
+from adapters.slack import convert as slack_convert
+from adapters.status import StatusBoard
+from core.events import ChannelRef, ParagraphCancelRequested, RegenerateRequested
+
+
+def test_discord_messages_become_paragraphs_of_their_channel_or_thread() -> None:
+    message = discord_convert.IncomingMessage(5, 30, 20, 7, "Ana", "<@!99>  A fox runs.", True)
+    event = discord_convert.paragraph_event(message, bot_id=99)
+    assert event.channel == ChannelRef("discord", "20", "30")
+    assert (event.text, event.addressed, event.message.message_id) == ("A fox runs.", True, "5")
+    assert discord_convert.target_id(event.channel) == 30
+    assert discord_convert.file_batches(23) == [range(0, 10), range(10, 20), range(20, 23)]
+
+
+def test_slack_payloads_become_events() -> None:
+    base = {"type": "message", "channel": "C1", "user": "U1", "ts": "1.2", "text": "Hi <@UB>"}
+    assert slack_convert.is_written(base)
+    assert not slack_convert.is_written({**base, "bot_id": "B1"})
+    assert not slack_convert.is_written({**base, "subtype": "message_changed"})
+    assert not slack_convert.is_written({**base, "channel_type": "im"})
+    event = slack_convert.paragraph_event({**base, "thread_ts": "1.0"}, "UB", "Ana")
+    assert event.channel == ChannelRef("slack", "C1", "1.0")
+    assert (event.text, event.addressed) == ("Hi", True)
+    body = {"channel": {"id": "C1"}, "user": {"id": "U2", "name": "bo"}, "message": {}}
+    regen = slack_convert.button_event(body, {"action_id": "inkwell_regenerate", "value": "p1"})
+    assert isinstance(regen, RegenerateRequested) and regen.paragraph_id == "p1"
+    stop = slack_convert.button_event(body, {"action_id": "inkwell_stop", "value": "p1"})
+    assert isinstance(stop, ParagraphCancelRequested)
+    assert slack_convert.is_manager({"id": "U1"}, {"creator": "U1"})
+    assert slack_convert.is_manager({"id": "U2", "is_admin": True}, {"creator": "U1"})
+    assert not slack_convert.is_manager({"id": "U2"}, {"creator": "U1"})
+    assert slack_convert.subcommand("  Enable now") == "enable"
+    assert slack_convert.subcommand("") == "help"
+
+
+def test_attachments_are_judged_by_type_then_size() -> None:
+    mb = 1024 * 1024
+    assert chat_text.attachment_problem("a.png", "image/png", mb, 2 * mb) == ""
+    assert "isn't a picture (text/plain)" in chat_text.attachment_problem(
+        "a.txt", "text/plain", 1, mb
+    )
+    assert "an unknown type" in chat_text.attachment_problem("blob", None, 1, mb)
+    too_big = chat_text.attachment_problem("a.jpg", "image/jpeg; q=1", 3 * mb, mb)
+    assert too_big == "`a.jpg` is 3.0 MB; Inkwell takes pictures up to 1.0 MB."
+
+
+@pytest.mark.asyncio
+async def test_the_status_board_edits_at_most_once_per_interval_and_lands_the_last_state() -> None:
+    posted: list[str] = []
+    edits: list[tuple[float, str]] = []
+
+    async def create(state: str) -> str:
+        posted.append(state)
+        return "m1"
+
+    async def edit(message_id: str, state: str) -> None:
+        edits.append((time.monotonic(), state))
+
+    board: StatusBoard[str] = StatusBoard(0.2)
+    for step in range(10):
+        await board.show("p1", f"step {step}", create, edit, final=False)
+        await asyncio.sleep(0.03)
+    await board.show("p1", "done", create, edit, final=True)
+    await asyncio.sleep(0.5)
+    assert posted == ["step 0"]
+    assert edits[-1][1] == "done"
+    assert len(edits) <= 3
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(edits)]
+    assert all(gap >= 0.19 for gap in gaps)
+    await board.show("p1", "again", create, edit, final=False)  # a redraw: a new message
+    assert posted == ["step 0", "again"]

@@ -1,0 +1,210 @@
+"""The real discord.py client against a fake Discord gateway and REST API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from adapters.discord.adapter import DiscordAdapter
+from core.adapter import Adapter
+from core.engine import Engine
+from tests.adapters.conftest import Bot
+from tests.fakes.discord_server import FakeDiscord, Posted
+from tests.fakes.engine import ScriptedEngine
+
+STATUS_INTERVAL = 0.3
+PARAGRAPHS = ["A red kite rises. The sky is grey.", "A dog barks.", "Night falls. Stars come out."]
+
+
+@pytest_asyncio.fixture
+async def discord() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def _bot(tmp_path: Path, engine: Engine, fake: FakeDiscord) -> Bot:
+    def adapters(bot: Bot) -> list[Adapter]:
+        adapter = DiscordAdapter(
+            "fake-discord-token",
+            api_base=fake.api_base,
+            status_interval_s=STATUS_INTERVAL,
+            max_attachment_bytes=1024 * 1024,
+            guild_ready_timeout=0.05,
+        )
+        return [adapter]
+
+    return Bot(tmp_path, engine, adapters)
+
+
+@pytest_asyncio.fixture
+async def bot(tmp_path: Path, discord: FakeDiscord) -> AsyncIterator[Bot]:
+    made = _bot(tmp_path, ScriptedEngine(), discord)
+    await made.start()
+    yield made
+    await made.stop()
+
+
+def replies_to(fake: FakeDiscord, message_id: str) -> list[Posted]:
+    return [
+        p
+        for p in fake.posted
+        if (p.data.get("message_reference") or {}).get("message_id") == message_id
+    ]
+
+
+@pytest.mark.asyncio
+async def test_enable_then_three_paragraphs_are_illustrated_in_order(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    # A disabled channel: chat is ignored, a mention is answered, a non-manager can't enable.
+    await discord.say(discord.reader, "Anyone seen my umbrella?")
+    asked = await discord.say(discord.reader, "are you there?", mention=True)
+    [disabled] = await discord.until(lambda: replies_to(discord, asked))
+    assert "isn't on in this channel" in disabled.content and "/inkwell enable" in disabled.content
+    assert len(discord.posted) == 1  # the ordinary chat before it got no answer
+
+    token = await discord.slash(discord.reader, "enable")
+    [refused] = await discord.until(lambda: discord.followups(token))
+    assert "manage this channel" in refused.content
+
+    token = await discord.slash(discord.manager, "enable")
+    [enabled] = await discord.until(lambda: discord.followups(token))
+    assert "Inkwell is on in this channel" in enabled.content
+    for callback in discord.callbacks:
+        assert callback["type"] == 5  # deferred at once: "Inkwell is thinking…"
+        assert callback["at"] - discord.dispatched_at[callback["token"]] < 3
+
+    posts = [await discord.say(discord.manager, text) for text in PARAGRAPHS]
+    pictures = await discord.until(
+        lambda: (
+            [p for p in discord.posted if p.files][2:] and [p for p in discord.posted if p.files]
+        )
+    )
+    assert len(pictures) == 3
+    assert [p.data["message_reference"]["message_id"] for p in pictures] == posts
+    assert pictures[0].content.splitlines() == ["1. A red kite rises.", "2. The sky is grey."]
+    assert [len(p.files) for p in pictures] == [2, 1, 2]
+    assert all(data.startswith(b"\x89PNG") for p in pictures for _, data in p.files)
+    for paragraph_id_button in (p.custom_ids() for p in pictures):
+        assert len(paragraph_id_button) == 1 and paragraph_id_button[0].startswith("inkwell:regen:")
+
+    await bot.idle()
+    await asyncio.sleep(STATUS_INTERVAL * 2)  # the last throttled edit lands
+    for post in posts:
+        [status] = [p for p in replies_to(discord, post) if not p.files]
+        assert status.content == "✅ Illustrated" and status.custom_ids() == []
+        assert status.edits, "progress is shown by editing the status message"
+        times = [at for at, _ in status.edits]
+        assert all(b - a >= STATUS_INTERVAL * 0.9 for a, b in itertools.pairwise(times))
+    statuses = [p for p in discord.posted if not p.files and p.via == "channel"]
+    assert len(statuses) == 4  # one per paragraph, plus the answer to the mention
+
+
+@pytest.mark.asyncio
+async def test_buttons_still_work_after_the_bot_restarts(bot: Bot, discord: FakeDiscord) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    post = await discord.say(discord.manager, "A lantern swings.")
+    [first] = await discord.until(lambda: [p for p in discord.posted if p.files])
+    await bot.idle()
+
+    await bot.restart()
+    assert len(discord.identifies) == 2
+    await discord.click(discord.reader, first, first.custom_ids()[0])
+    pictures = await discord.until(lambda: [p for p in discord.posted if p.files][1:] or None)
+    [redrawn] = pictures
+    assert redrawn.data["message_reference"]["message_id"] == post
+    assert redrawn.files[0][1] != first.files[0][1]  # fresh seeds, another picture
+    clicks = [c for c in discord.callbacks if c["type"] == 6]
+    assert len(clicks) == 1  # the click was acknowledged as a deferred update
+
+    # Stop, from the status message's button, while the paragraph waits to be drawn.
+    engine = bot.engine
+    assert isinstance(engine, ScriptedEngine)
+    engine.gate = asyncio.Event()
+    waiting = await discord.say(discord.manager, "A door creaks.")
+    status = await discord.until(
+        lambda: next((p for p in replies_to(discord, waiting) if p.custom_ids()), None)
+    )
+    assert status.custom_ids()[0].startswith("inkwell:stop:")
+    await discord.click(discord.manager, status, status.custom_ids()[0])
+    await discord.until(lambda: any(c["type"] == 6 for c in discord.callbacks[1:]))
+    await asyncio.sleep(0.1)
+    engine.gate.set()
+    await bot.idle()
+    await discord.until(lambda: status.content.startswith("⏹️"), 5)
+
+
+@pytest.mark.asyncio
+async def test_attachments_are_checked_and_answered_clearly(bot: Bot, discord: FakeDiscord) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    pdf = discord.attachment("notes.pdf", "application/pdf", 2_000)
+    asked = await discord.say(discord.manager, "use this", mention=True, attachments=[pdf])
+    [answer] = await discord.until(lambda: replies_to(discord, asked))
+    assert "`notes.pdf` isn't a picture (application/pdf)" in answer.content
+
+    huge = discord.attachment("map.png", "image/png", 5 * 1024 * 1024)
+    asked = await discord.say(discord.manager, "and this", mention=True, attachments=[huge])
+    [answer] = await discord.until(lambda: replies_to(discord, asked))
+    assert "`map.png` is 5.0 MB; Inkwell takes pictures up to 1.0 MB." in answer.content
+    await bot.idle()
+    assert not [p for p in discord.posted if p.files]  # neither became a paragraph
+
+
+@pytest.mark.asyncio
+async def test_follow_ups_fall_back_to_the_channel_once_the_token_has_expired(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    discord.expire_follow_ups = True  # Discord answers 401 "Invalid Webhook Token"
+    token = await discord.slash(discord.manager, "settings")
+    [posted] = await discord.until(lambda: [p for p in discord.posted if p.via == "channel"])
+    assert posted.content.startswith(f"<@{discord.manager.id}> Inkwell is off in this channel.")
+    assert any(c["token"] == token for c in discord.callbacks)
+
+    discord.expire_follow_ups = False
+    old = int((time.time() - 20 * 60) * 1000)  # an interaction from 20 minutes ago
+    await discord.slash(discord.manager, "help", created_ms=old)
+    await discord.until(lambda: len([p for p in discord.posted if p.via == "channel"]) == 2)
+    assert not [p for p in discord.posted if p.via == "followup"]
+
+
+@pytest.mark.asyncio
+async def test_a_thread_is_its_own_story_and_stories_are_listed(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    post = await discord.say(discord.manager, "Meanwhile, in the cave.", discord.thread)
+    [picture] = await discord.until(lambda: [p for p in discord.posted if p.files])
+    assert picture.data["channel_id"] == discord.thread["id"]
+    assert picture.data["message_reference"]["message_id"] == post
+    await bot.idle()
+    [story] = await discord.followups_of(
+        await discord.slash(discord.reader, "story", discord.thread)
+    )
+    assert "1. Ana: Meanwhile, in the cave. [1 🖼️]" in story.content
+    [empty] = await discord.followups_of(await discord.slash(discord.reader, "story"))
+    assert "no paragraphs yet" in empty.content
+
+
+@pytest.mark.asyncio
+async def test_the_tiny_engine_draws_in_a_fake_guild(
+    tmp_path: Path, discord: FakeDiscord, tiny_engine: Engine
+) -> None:
+    bot = _bot(tmp_path, tiny_engine, discord)
+    await bot.start()
+    try:
+        await discord.followups_of(await discord.slash(discord.manager, "enable"))
+        await discord.say(discord.manager, "A castle on a hill. A river below.")
+        [picture] = await discord.until(lambda: [p for p in discord.posted if p.files], 120)
+        assert [name for name, _ in picture.files] == ["illustration-01.png", "illustration-02.png"]
+        assert "tiny test models" in picture.content
+        assert all(data.startswith(b"\x89PNG") for _, data in picture.files)
+    finally:
+        await bot.stop()

@@ -1,0 +1,227 @@
+"""The real slack-bolt AsyncApp, over HTTP beside the web room and by Socket Mode, against a fake
+Slack Web API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from adapters.slack.adapter import EVENTS_PATH, SlackAdapter
+from adapters.web.adapter import WebAdapter
+from core.adapter import Adapter
+from core.engine import Engine
+from tests.adapters.conftest import Bot
+from tests.fakes import slack_server as slack
+from tests.fakes.engine import ScriptedEngine
+from tests.fakes.slack_server import FakeSlack, SlackMessage
+
+SECRET = "fake-signing-secret"
+STATUS_INTERVAL = 0.3
+PARAGRAPHS = ["A red kite rises. The sky is grey.", "A dog barks.", "Night falls. Stars come out."]
+
+
+class SlackHttp:
+    """Signs requests as Slack does (v0 HMAC-SHA256 of "v0:timestamp:body")."""
+
+    def __init__(self, bot: Bot, session: aiohttp.ClientSession) -> None:
+        self.bot = bot
+        self.session = session
+
+    @property
+    def url(self) -> str:
+        web = next(a for a in self.bot.adapters if isinstance(a, WebAdapter))
+        return f"http://127.0.0.1:{web.bound_port}{EVENTS_PATH}"
+
+    async def post(
+        self, body: str, content_type: str, *, secret: str = SECRET, age: float = 0
+    ) -> int:
+        stamp = str(int(time.time() - age))
+        digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256)
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": "v0=" + digest.hexdigest(),
+        }
+        async with self.session.post(self.url, data=body.encode(), headers=headers) as response:
+            return response.status
+
+    async def event(self, payload: dict[str, Any], **signing: Any) -> int:
+        return await self.post(json.dumps(payload), "application/json", **signing)
+
+    async def form(self, fields: dict[str, str], **signing: Any) -> int:
+        return await self.post(urlencode(fields), "application/x-www-form-urlencoded", **signing)
+
+    async def click(self, payload: dict[str, Any]) -> int:
+        return await self.form({"payload": json.dumps(payload)})
+
+
+def _bot(tmp_path: Path, engine: Engine, fake: FakeSlack, socket_mode: bool = False) -> Bot:
+    def adapters(bot: Bot) -> list[Adapter]:
+        adapter = SlackAdapter(
+            slack.BOT_TOKEN,
+            SECRET,
+            app_token=slack.APP_TOKEN if socket_mode else "",
+            api_base=fake.api_base,
+            max_attachment_bytes=1024 * 1024,
+            status_interval_s=STATUS_INTERVAL,
+        )
+        if socket_mode:
+            return [adapter]
+        assert bot.storage is not None
+        web = WebAdapter("127.0.0.1", 0, "room-token", bot.storage.images.get, engine.profile_name)
+        web.add_signed_route(EVENTS_PATH, adapter.handle_http)
+        return [web, adapter]
+
+    return Bot(tmp_path, engine, adapters)
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    server = FakeSlack()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest_asyncio.fixture
+async def http(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[SlackHttp]:
+    bot = _bot(tmp_path, ScriptedEngine(), fake)
+    await bot.start()
+    async with aiohttp.ClientSession() as session:
+        yield SlackHttp(bot, session)
+    await bot.stop()
+
+
+def pictures(fake: FakeSlack) -> list[SlackMessage]:
+    return [m for m in fake.messages if m.files]
+
+
+async def enable(http: SlackHttp, fake: FakeSlack) -> None:
+    assert await http.form(fake.command(slack.MANAGER, "enable")) == 200
+    await fake.until(lambda: any("Inkwell is on" in r["text"] for r in fake.responses))
+
+
+@pytest.mark.asyncio
+async def test_enable_then_three_paragraphs_are_illustrated_in_order(
+    http: SlackHttp, fake: FakeSlack
+) -> None:
+    # Disabled: chat is ignored, a mention is answered, a non-manager can't enable.
+    assert await http.event(fake.message_event(slack.READER, "lunch anyone?")) == 200
+    mention = f"<@{slack.BOT_USER}> are you there?"
+    assert await http.event(fake.message_event(slack.READER, mention)) == 200
+    [told] = await fake.until(lambda: fake.ephemeral)
+    assert told.user == slack.READER and "isn't on in this channel" in told.text
+    assert fake.messages == []
+
+    started = time.monotonic()
+    assert await http.form(fake.command(slack.READER, "enable")) == 200
+    assert time.monotonic() - started < 3  # acknowledged at once; the work comes after
+    [refused] = await fake.until(lambda: fake.responses)
+    assert "manage this channel" in refused["text"]
+    assert refused["response_type"] == "ephemeral"
+    await enable(http, fake)
+
+    posts = [fake.message_event(slack.MANAGER, text) for text in PARAGRAPHS]
+    for post in posts:
+        assert await http.event(post) == 200
+    shown = await fake.until(lambda: pictures(fake)[2:] and pictures(fake))
+    assert [len(m.files) for m in shown] == [2, 1, 2]
+    assert shown[0].text.splitlines() == ["1. A red kite rises.", "2. The sky is grey."]
+    assert [f["title"] for f in shown[0].files] == ["A red kite rises.", "The sky is grey."]
+    assert all(f["data"].startswith(b"\x89PNG") for m in shown for f in m.files)
+
+    await http.bot.idle()
+    await asyncio.sleep(STATUS_INTERVAL * 2)  # the last throttled update lands
+    statuses = [m for m in fake.messages if not m.files]
+    assert len(statuses) == 3  # one per paragraph, updated in place
+    for status in statuses:
+        assert status.text == "✅ Illustrated" and status.action_ids() == ["inkwell_regenerate"]
+        times = [at for at, _ in status.updates]
+        assert times and all(b - a >= STATUS_INTERVAL * 0.9 for a, b in itertools.pairwise(times))
+
+
+@pytest.mark.asyncio
+async def test_a_wrong_or_stale_signature_is_rejected_and_nothing_is_processed(
+    http: SlackHttp, fake: FakeSlack
+) -> None:
+    forged = fake.command(slack.MANAGER, "enable")
+    assert await http.form(forged, secret="not-the-secret") == 401
+    assert await http.form(forged, age=10 * 60) == 401  # replayed ten minutes later
+    post = fake.message_event(slack.MANAGER, f"<@{slack.BOT_USER}> hello")
+    assert await http.event(post, secret="not-the-secret") == 401
+    await asyncio.sleep(0.3)
+    assert fake.calls == [] and fake.responses == [] and fake.ephemeral == []
+    assert http.bot.storage is not None
+    assert await http.bot.storage.channels.get(f"slack:{slack.CHANNEL}") is None
+
+
+@pytest.mark.asyncio
+async def test_regenerate_still_works_after_a_restart_and_files_are_checked(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    bot = _bot(tmp_path, ScriptedEngine(), fake)
+    await bot.start()
+    async with aiohttp.ClientSession() as session:
+        http = SlackHttp(bot, session)
+        try:
+            await enable(http, fake)
+            await http.event(fake.message_event(slack.MANAGER, "A lantern swings."))
+            [first] = await fake.until(lambda: pictures(fake))
+            await bot.idle()
+            status = await fake.until(
+                lambda: next(
+                    (m for m in fake.messages if m.action_ids()[-1:] == ["inkwell_regenerate"]),
+                    None,
+                )
+            )
+
+            await bot.restart()
+            assert await http.click(fake.click(slack.READER, status, "inkwell_regenerate")) == 200
+            redrawn = await fake.until(lambda: pictures(fake)[1:])
+            assert redrawn[0].files[0]["data"] != first.files[0]["data"]
+
+            files = [
+                {"id": "F1", "name": "notes.pdf", "mimetype": "application/pdf", "size": 2000},
+                {"id": "F2", "name": "map.png", "mimetype": "image/png", "size": 5 * 1024 * 1024},
+            ]
+            text = f"<@{slack.BOT_USER}> use these"
+            event = fake.message_event(slack.MANAGER, text, subtype="file_share", files=files)
+            await http.event(event)
+            [told] = await fake.until(lambda: fake.ephemeral)
+            assert "`notes.pdf` isn't a picture (application/pdf)" in told.text
+            assert "`map.png` is 5.0 MB; Inkwell takes pictures up to 1.0 MB." in told.text
+        finally:
+            await bot.stop()
+
+
+@pytest.mark.asyncio
+async def test_socket_mode_with_the_tiny_engine_in_a_thread(
+    tmp_path: Path, fake: FakeSlack, tiny_engine: Engine
+) -> None:
+    bot = _bot(tmp_path, tiny_engine, fake, socket_mode=True)
+    await bot.start()
+    try:
+        assert "apps.connections.open" in fake.calls
+        await fake.push("slash_commands", fake.command(slack.MANAGER, "enable"))
+        await fake.until(lambda: any("Inkwell is on" in r["text"] for r in fake.responses))
+        parent = fake.next_ts()
+        event = fake.message_event(slack.MANAGER, "A castle on a hill.", thread_ts=parent)
+        envelope = await fake.push("events_api", event)
+        [shown] = await fake.until(lambda: pictures(fake), 120)
+        assert shown.thread_ts == parent and shown.files[0]["data"].startswith(b"\x89PNG")
+        assert "tiny test models" in shown.text
+        assert any(ack["envelope_id"] == envelope for ack in fake.acks)
+    finally:
+        await bot.stop()
