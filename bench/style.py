@@ -1,6 +1,6 @@
 """Style references (seed 004): StySim of styled vs unstyled pictures, and the branch's time cost.
 
-Run: .venv/bin/python bench/style.py [--profile tiny] [--style PICTURE] [--repeats 3]
+Run: .venv/bin/python -m bench.style [--profile tiny] [--style PICTURE] [--repeats 3]
 Both sides draw the same prompts with the same seeds through ModelRunner, the engine's batched
 path; StySim compares each picture with the style picture (lower is closer).
 """

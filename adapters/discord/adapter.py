@@ -11,6 +11,7 @@ import discord
 from discord.http import Route
 
 from adapters import chat_text
+from adapters.commands import command_event
 from adapters.discord import convert
 from adapters.discord.interactions import RegenerateButton, StopButton, build_command_group
 from adapters.discord.outbound import DiscordPoster
@@ -185,7 +186,7 @@ class DiscordAdapter:
             return
         manager = interaction.permissions.manage_channels
         title = getattr(interaction.channel, "name", "") or ""
-        event = convert.command_event(name, channel, _author(interaction), manager, title)
+        event = command_event(name, channel, _author(interaction), manager, title)
         assert event is not None
         for action in await self._core(event):
             await self._answer(interaction, action, reply_to=None)

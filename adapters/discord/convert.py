@@ -7,23 +7,17 @@ from dataclasses import dataclass
 
 from core.events import (
     Author,
-    CancelRequested,
-    ChannelDisableRequested,
-    ChannelEnableRequested,
     ChannelRef,
     Event,
     MessageRef,
     ParagraphCancelRequested,
     ParagraphPosted,
     RegenerateRequested,
-    SettingsRequested,
-    StoryRequested,
 )
 
 PLATFORM = "discord"
 MESSAGE_LIMIT = 2000  # characters in one Discord message
 MAX_FILES = 10  # attachments in one Discord message
-STORY_PAGE = 10  # paragraphs `/inkwell story` shows
 
 # Buttons carry what they act on in their custom id, so they work after a restart.
 REGENERATE_TEMPLATE = r"inkwell:regen:(?P<paragraph>[0-9a-f]{1,64})"
@@ -78,23 +72,6 @@ def paragraph_event(message: IncomingMessage, bot_id: int) -> ParagraphPosted:
         message=MessageRef(channel, str(message.message_id)),
         addressed=message.mentions_bot,
     )
-
-
-def command_event(
-    name: str, channel: ChannelRef, author: Author, manager: bool, title: str
-) -> Event | None:
-    """The core event for `/inkwell <name>`; None for commands the adapter answers itself."""
-    if name == "enable":
-        return ChannelEnableRequested(channel, author, manager=manager, title=title)
-    if name == "disable":
-        return ChannelDisableRequested(channel, author, manager=manager)
-    if name == "cancel":
-        return CancelRequested(channel, author)
-    if name == "story":
-        return StoryRequested(channel, author, limit=STORY_PAGE)
-    if name == "settings":
-        return SettingsRequested(channel, author)
-    return None
 
 
 def regenerate_id(paragraph_id: str) -> str:

@@ -14,6 +14,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import chat_text
+from adapters.commands import command_event
 from adapters.slack import convert
 from adapters.slack.outbound import SlackPoster
 from core.adapter import Capabilities, Dispatch
@@ -144,7 +145,7 @@ class SlackAdapter:
         manager = name in {"enable", "disable"} and await self._is_manager(user, channel.channel_id)
         author = Author(user, command.get("user_name") or user)
         title = command.get("channel_name") or ""
-        event = convert.command_event(name, channel, author, manager, title)
+        event = command_event(name, channel, author, manager, title)
         assert event is not None
         for action in await self._core(event):
             if isinstance(action, Accepted):

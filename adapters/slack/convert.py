@@ -7,22 +7,16 @@ from typing import Any
 
 from core.events import (
     Author,
-    CancelRequested,
-    ChannelDisableRequested,
-    ChannelEnableRequested,
     ChannelRef,
     Event,
     MessageRef,
     ParagraphCancelRequested,
     ParagraphPosted,
     RegenerateRequested,
-    SettingsRequested,
-    StoryRequested,
 )
 
 PLATFORM = "slack"
 TEXT_LIMIT = 3000  # characters in one section block
-STORY_PAGE = 10
 REGENERATE = "inkwell_regenerate"
 STOP = "inkwell_stop"
 ACTION_IDS = re.compile(rf"^({REGENERATE}|{STOP})$")
@@ -75,23 +69,6 @@ def files_of(event: dict[str, Any]) -> list[tuple[str, str | None, int]]:
 def subcommand(text: str) -> str:
     words = text.split()
     return words[0].lower() if words else "help"
-
-
-def command_event(
-    name: str, channel: ChannelRef, author: Author, manager: bool, title: str
-) -> Event | None:
-    """The core event for `/inkwell <name>`; None for what the adapter answers itself."""
-    if name == "enable":
-        return ChannelEnableRequested(channel, author, manager=manager, title=title)
-    if name == "disable":
-        return ChannelDisableRequested(channel, author, manager=manager)
-    if name == "cancel":
-        return CancelRequested(channel, author)
-    if name == "story":
-        return StoryRequested(channel, author, limit=STORY_PAGE)
-    if name == "settings":
-        return SettingsRequested(channel, author)
-    return None
 
 
 def button_event(body: dict[str, Any], action: dict[str, Any]) -> Event:
