@@ -46,6 +46,7 @@ class StorageConfig:
     backend: str = "sqlite"
     path: str = ""  # sqlite: the database file; default <data_dir>/inkwell.sqlite3
     database: str = "inkwell"  # mongodb: the database name
+    max_image_bytes_per_channel: int = 0  # past it a story's oldest pictures go (0: no limit)
     # Never in the file: read from MONGODB_URI.
     uri: str = field(default="", metadata={"secret": "MONGODB_URI"})
 
@@ -131,6 +132,7 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "slack.max_attachment_bytes": (lambda v: v >= 1, "at least 1"),
     "slack.status_interval_s": (lambda v: v >= 0, "zero or more"),
     "storage.backend": (lambda v: v in {"sqlite", "mongodb"}, "sqlite or mongodb"),
+    "storage.max_image_bytes_per_channel": (lambda v: v >= 0, "zero (no limit) or more"),
     "inbox.lease_s": (lambda v: v >= 1, "at least 1"),
     "inbox.sweep_interval_s": (lambda v: v > 0, "more than 0"),
     "inbox.max_attempts": (lambda v: v >= 1, "at least 1"),

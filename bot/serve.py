@@ -28,6 +28,7 @@ def story_settings(config: Config) -> StorySettings:
         progress_interval_s=story.progress_interval_s,
         thr_1=story.thr_1,
         presence_threshold=story.presence_threshold,
+        max_image_bytes=config.storage.max_image_bytes_per_channel,
     )
 
 

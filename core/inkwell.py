@@ -158,7 +158,11 @@ class Inkwell:
         entries = tuple(
             _entry(
                 record,
-                [(i.image_id, i.text) for i in current_illustrations(illustrations[record.id])],
+                [
+                    (i.image_id, i.text)
+                    for i in current_illustrations(illustrations[record.id])
+                    if i.image_id  # pictures removed to save space are not shown
+                ],
             )
             for record in records
         )

@@ -58,6 +58,7 @@ class IllustrationRecord:
     created_at: datetime
     parent_id: str | None = None
     platform_message_ids: dict[str, str] = field(default_factory=dict)
+    image_bytes: int = 0  # size of the stored picture; 0 once it was removed to save space
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,17 @@ class IllustrationRepository(Protocol):
     async def for_paragraphs(
         self, paragraph_ids: list[str]
     ) -> dict[str, list[IllustrationRecord]]: ...
+
+    async def image_bytes(self, channel_key: str) -> int:
+        """Total size of the pictures a story still keeps."""
+        ...
+
+    async def oldest_with_images(self, channel_key: str, limit: int) -> list[IllustrationRecord]:
+        ...
+
+    async def forget_image(self, illustration_id: str) -> None:
+        """The picture was deleted: keep the text and provenance (enough to redraw it)."""
+        ...
 
 
 class ElementRepository(Protocol):

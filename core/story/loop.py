@@ -32,6 +32,7 @@ from core.events import (
 from core.story.choosing import Chosen, ConsistentChooser
 from core.story.clauses import split_sentences
 from core.story.posting import Deliver, illustration_id_for, post_once, stored_drawing
+from core.story.retention import keep_within_budget
 from core.style.settings import style_for_drawing
 from storage.base import IllustrationRecord, ParagraphRecord, Storage
 
@@ -53,6 +54,8 @@ class StorySettings:
     thr_1: float = 0.2
     # An element counts as drawn when its name's CLIP similarity to the picture reaches this.
     presence_threshold: float = 0.2
+    # Pictures kept per story; past it the oldest are removed (0: no limit).
+    max_image_bytes: int = 0
 
 
 @dataclass
@@ -156,6 +159,9 @@ class IllustrationLoop:
         # Done before posting: the inbox item, not the status, is what a crash resumes from.
         await self._storage.paragraphs.set_status(paragraph.id, "done", note)
         await post_once(self._storage, self._deliver, job, images, self._engine.profile_name)
+        await keep_within_budget(
+            self._storage, paragraph.channel_key, self._settings.max_image_bytes
+        )
         if note:
             await self._send(PostText(channel, note, paragraph.id))
         await self._send(Progress(channel, paragraph.id, "done", 1.0, detail="Done"))
@@ -238,6 +244,7 @@ class IllustrationLoop:
                     },
                     clip_feature=image_features[offset + selection.index],
                     created_at=utc_now(),
+                    image_bytes=len(picture.png),
                 )
             )
             offset += len(group)

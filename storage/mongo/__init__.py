@@ -21,6 +21,7 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     ("inbox", [("channel_key", 1), ("seq", 1)], {"unique": True}),
     ("inbox", [("status", 1), ("channel_key", 1), ("next_attempt_at", 1)], {}),
     ("illustrations", [("paragraph_id", 1), ("sentence_index", 1)], {}),
+    ("illustrations", [("channel_key", 1), ("created_at", 1)], {}),
     ("elements", [("channel_key", 1), ("first_seen", 1)], {}),
     ("feedback", [("channel_key", 1), ("created_at", 1)], {}),
     ("jobs", [("kind", 1), ("created_at", -1)], {}),

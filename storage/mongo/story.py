@@ -182,6 +182,26 @@ class MongoIllustrations:
             found[document["paragraph_id"]].append(_illustration(document))
         return found
 
+    async def image_bytes(self, channel_key: str) -> int:
+        # A projection and a sum here rather than $group: montydb, used in tests, lacks it.
+        cursor = self._illustrations.find(
+            {"channel_key": channel_key, "image_bytes": {"$gt": 0}}, {"image_bytes": 1}
+        )
+        return sum(int(d["image_bytes"]) for d in await cursor.to_list(None))
+
+    async def oldest_with_images(self, channel_key: str, limit: int) -> list[IllustrationRecord]:
+        cursor = (
+            self._illustrations.find({"channel_key": channel_key, "image_bytes": {"$gt": 0}})
+            .sort([("created_at", 1), ("_id", 1)])
+            .limit(limit)
+        )
+        return [_illustration(document) for document in await cursor.to_list(None)]
+
+    async def forget_image(self, illustration_id: str) -> None:
+        await self._illustrations.update_one(
+            {"_id": illustration_id}, {"$set": {"image_id": "", "image_bytes": 0}}
+        )
+
 
 def _paragraph(document: dict[str, Any]) -> ParagraphRecord:
     return ParagraphRecord(
@@ -213,6 +233,7 @@ def _illustration_document(record: IllustrationRecord) -> dict[str, Any]:
         "created_at": stored_time(record.created_at),
         "parent_id": record.parent_id,
         "platform_message_ids": record.platform_message_ids,
+        "image_bytes": record.image_bytes,
     }
 
 
@@ -231,4 +252,5 @@ def _illustration(document: dict[str, Any]) -> IllustrationRecord:
         created_at=loaded_time(document["created_at"]),
         parent_id=document.get("parent_id"),
         platform_message_ids=dict(document.get("platform_message_ids") or {}),
+        image_bytes=int(document.get("image_bytes", 0)),
     )

@@ -61,9 +61,11 @@ CREATE TABLE IF NOT EXISTS illustrations (
     clip_feature BLOB,
     created_at TEXT NOT NULL,
     parent_id TEXT,
-    platform_message_ids TEXT NOT NULL DEFAULT '{}'
+    platform_message_ids TEXT NOT NULL DEFAULT '{}',
+    image_bytes INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS illustrations_paragraph ON illustrations(paragraph_id);
+CREATE INDEX IF NOT EXISTS illustrations_channel ON illustrations(channel_key, created_at);
 CREATE TABLE IF NOT EXISTS elements (
     channel_key TEXT NOT NULL,
     name TEXT NOT NULL,

@@ -167,7 +167,8 @@ class SQLiteIllustrations(SQLiteRepository):
             await db.executemany(
                 "INSERT OR IGNORE INTO illustrations (id, channel_key, paragraph_id,"
                 " sentence_index, text, image_id, score, provenance, clip_feature, created_at,"
-                " parent_id, platform_message_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " parent_id, platform_message_ids, image_bytes)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_illustration_row(record) for record in records],
             )
 
@@ -184,6 +185,29 @@ class SQLiteIllustrations(SQLiteRepository):
         for row in rows:
             found[row["paragraph_id"]].append(_illustration(row))
         return found
+
+    async def image_bytes(self, channel_key: str) -> int:
+        row = await self._one(
+            "SELECT COALESCE(SUM(image_bytes), 0) AS total FROM illustrations"
+            " WHERE channel_key = ?",
+            (channel_key,),
+        )
+        return int(row["total"]) if row else 0
+
+    async def oldest_with_images(self, channel_key: str, limit: int) -> list[IllustrationRecord]:
+        rows = await self._all(
+            "SELECT * FROM illustrations WHERE channel_key = ? AND image_bytes > 0"
+            " ORDER BY created_at, id LIMIT ?",
+            (channel_key, limit),
+        )
+        return [_illustration(row) for row in rows]
+
+    async def forget_image(self, illustration_id: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE illustrations SET image_id = '', image_bytes = 0 WHERE id = ?",
+                (illustration_id,),
+            )
 
 
 def _time(text: str | None) -> datetime | None:
@@ -220,6 +244,7 @@ def _illustration_row(record: IllustrationRecord) -> tuple:
         utc_text(record.created_at),
         record.parent_id,
         json.dumps(record.platform_message_ids),
+        record.image_bytes,
     )
 
 
@@ -238,4 +263,5 @@ def _illustration(row: aiosqlite.Row) -> IllustrationRecord:
         created_at=datetime.fromisoformat(row["created_at"]),
         parent_id=row["parent_id"],
         platform_message_ids=json.loads(row["platform_message_ids"]),
+        image_bytes=row["image_bytes"],
     )

@@ -240,3 +240,36 @@ async def test_jobs_report_their_progress(store: Storage) -> None:
     assert [j.id for j in await store.jobs.list("train-style")] == [other.id]
     with pytest.raises(KeyError):
         await store.jobs.update("missing", later, status="done")
+
+
+async def test_a_story_knows_its_picture_bytes_and_can_forget_old_ones(store: Storage) -> None:
+    await _channel(store)
+    paragraph = await store.paragraphs.add("web:tale", "u", "U", "A. B. C.", NOW)
+    records = [
+        IllustrationRecord(
+            id=f"ill-{n}",
+            channel_key="web:tale",
+            paragraph_id=paragraph.id,
+            sentence_index=n,
+            text="x",
+            image_id=f"img-{n}",
+            score=0.0,
+            provenance={},
+            clip_feature=None,
+            created_at=NOW + timedelta(seconds=n),
+            image_bytes=100 * (n + 1),
+        )
+        for n in range(3)
+    ]
+    await store.illustrations.add_many(records)
+    assert await store.illustrations.image_bytes("web:tale") == 600
+    oldest = await store.illustrations.oldest_with_images("web:tale", 2)
+    assert [r.id for r in oldest] == ["ill-0", "ill-1"]
+    await store.illustrations.forget_image("ill-0")
+    assert await store.illustrations.image_bytes("web:tale") == 500
+    assert [r.id for r in await store.illustrations.oldest_with_images("web:tale", 5)] == [
+        "ill-1",
+        "ill-2",
+    ]
+    [kept, *_] = (await store.illustrations.for_paragraphs([paragraph.id]))[paragraph.id]
+    assert (kept.id, kept.image_id, kept.image_bytes, kept.text) == ("ill-0", "", 0, "x")
