@@ -113,11 +113,26 @@ class CancelToken:
         return self._event.is_set()
 
 
+@dataclass(frozen=True)
+class Screening:
+    """Seed 000's screening of one prompt (Tables 1/2 [0245]-[0249]).
+
+    `generability` is the index 0/1/2: how reliably the prompt can be drawn at all;
+    `verb_included` marks an action description, several clauses jointly describing one
+    event [0242], which is not illustrated on its own (claim 4).
+    """
+
+    generability: int
+    verb_included: bool
+    generability_probs: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    type_probs: tuple[float, float] = (1.0, 0.0)  # (verb excluded, verb included)
+
+
 class Engine(Protocol):
     """Model work behind one interface: every call takes a batch.
 
     Implementations: `core.models.local_engine.LocalEngine` (in-process worker thread).
-    Screening, editing and restoration join this protocol with their issues. A request's
+    Editing and restoration join this protocol with their issues. A request's
     `style` runs through `generate` like any other request.
     """
 
@@ -144,6 +159,10 @@ class Engine(Protocol):
 
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
         """L2-normalised CLIP image features of encoded images, shape (len(images), dim)."""
+        ...
+
+    async def screen(self, texts: Sequence[str]) -> list[Screening]:
+        """Screen each prompt: generability index and description type."""
         ...
 
     async def close(self) -> None: ...

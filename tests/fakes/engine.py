@@ -20,6 +20,7 @@ from core.engine import (
     GenerationRequest,
     ProgressCallback,
     Provenance,
+    Screening,
     StepProgress,
 )
 
@@ -48,6 +49,8 @@ class ScriptedEngine:
         # Exact features, for tests of the story library: by text, and by (prompt, candidate).
         self.text_features: dict[str, np.ndarray] = {}
         self.image_features: dict[tuple[str, int], np.ndarray] = {}
+        self.screenings: dict[str, Screening] = {}
+        self.screen_calls: list[list[str]] = []
         self.gate: asyncio.Event | None = None  # when set, generate waits for it
         self._features: dict[bytes, np.ndarray] = {}
 
@@ -100,6 +103,11 @@ class ScriptedEngine:
                 group.append(GeneratedImage(png, provenance))
             results.append(group)
         return results
+
+    async def screen(self, texts: Sequence[str]) -> list[Screening]:
+        """Scripted in `screenings` by text; anything else is drawable and verb-excluded."""
+        self.screen_calls.append(list(texts))
+        return [self.screenings.get(text, Screening(2, False)) for text in texts]
 
     async def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         features = np.zeros((len(texts), DIM), dtype=np.float32)
