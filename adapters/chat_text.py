@@ -11,11 +11,13 @@ from core.events import (
     Progress,
     Refused,
     StoryPage,
+    StyleReferenceShown,
 )
 
 FINAL_STAGES = frozenset({"done", "failed", "cancelled"})
 IMAGE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
 _BAR = 10
+STYLE_PICTURE = "style-reference.png"  # the file name a shown style reference is posted under
 
 
 def clip(text: str, limit: int) -> str:
@@ -88,6 +90,12 @@ def story_text(action: StoryPage, limit: int) -> str:
     return clip(text, limit)
 
 
+def style_text(action: StyleReferenceShown) -> str:
+    """The core's words about the style reference, and what the running models make of it."""
+    icon = "🎨 " if action.image_id else ""
+    return "\n".join(part for part in (icon + action.message, action.note) if part)
+
+
 def help_text(platform: str) -> str:
     mention = "@Inkwell"
     lines = [
@@ -102,6 +110,17 @@ def help_text(platform: str) -> str:
         "Regenerate draws it again from fresh seeds.",
         f"In a channel where Inkwell is off, mention {mention} to ask about it.",
     ]
+    if platform == "slack":
+        lines.append(
+            f"Style: post a picture with a message that mentions {mention} and says `style` to "
+            "draw later paragraphs like it; `/inkwell style show`, `/inkwell style clear`, "
+            "`/inkwell style strength 0.5`"
+        )
+    else:
+        lines.append(
+            "Style: `/inkwell style set` with a picture draws later paragraphs like it; "
+            "`/inkwell style show`, `/inkwell style clear`, `/inkwell style strength 0.5`"
+        )
     if platform == "slack":
         lines.append("Add Inkwell to the channel (`/invite @Inkwell`) before enabling it.")
     return "\n".join(lines)

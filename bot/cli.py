@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config, ConfigError, load_config
+from bot.screening_verbs import SCREENING_VERBS, add_screening_verbs, run_screening_verb
 from bot.story_verbs import STORY_VERBS, add_story_verbs, run_story_verb
 from bot.style_verbs import STYLE_VERBS, add_style_verbs, run_style_verb
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.add_parser("serve", help="run the bot and the web story room (the default)")
     add_story_verbs(verbs)
     add_style_verbs(verbs)
+    add_screening_verbs(verbs)
     return parser
 
 
@@ -63,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_story_verb(args, config)
     if args.verb in STYLE_VERBS:
         return run_style_verb(args, config)
+    if args.verb in SCREENING_VERBS:
+        return run_screening_verb(args, config)
     from bot.serve import serve
 
     try:

@@ -39,6 +39,9 @@ class StoryConfig:
     progress_interval_s: float = 0.25
     thr_1: float = 0.2  # seed 000: least image-text similarity for a candidate to be retained
     presence_threshold: float = 0.2  # least similarity for an element to count as drawn
+    index_threshold: int = 1  # seed 000: sentences screened at or below this are not drawn
+    thr_2: float = 500.0  # seed 000: most image difference for clauses to share one drawing
+    difference_mode: str = "variance"  # claim 6 ("variance") or [0083]'s reading ("pairwise")
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,9 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "story.progress_interval_s": (lambda v: v >= 0, "zero or more"),
     "story.thr_1": (lambda v: -1 <= v <= 1, "a similarity between -1 and 1"),
     "story.presence_threshold": (lambda v: -1 <= v <= 1, "a similarity between -1 and 1"),
+    "story.index_threshold": (lambda v: v in (0, 1, 2), "0, 1 or 2"),
+    "story.thr_2": (lambda v: v >= 0, "zero or more"),
+    "story.difference_mode": (lambda v: v in {"variance", "pairwise"}, "variance or pairwise"),
     "web.port": (lambda v: 0 <= v <= 65535, "a port number (0-65535)"),
     "discord.max_attachment_bytes": (lambda v: v >= 1, "at least 1"),
     "discord.status_interval_s": (lambda v: v >= 0, "zero or more"),

@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.config import Config
-from core.adapter import Adapter
+from core.adapter import Adapter, ImageLoader
 
 if TYPE_CHECKING:
     from adapters.web.adapter import WebAdapter
 
 
-def chat_adapters(config: Config, web: WebAdapter | None) -> list[Adapter]:
-    """Enabled chat adapters; Slack's HTTP mode is mounted on the web room's server."""
+def chat_adapters(
+    config: Config, web: WebAdapter | None, load_image: ImageLoader | None = None
+) -> list[Adapter]:
+    """Enabled chat adapters; Slack's HTTP mode is mounted on the web room's server.
+
+    `load_image` reads stored pictures, so `/inkwell style show` can post the reference."""
     adapters: list[Adapter] = []
     if config.discord.enabled:
         from adapters.discord.adapter import DiscordAdapter
@@ -25,6 +29,7 @@ def chat_adapters(config: Config, web: WebAdapter | None) -> list[Adapter]:
                 max_attachment_bytes=discord.max_attachment_bytes,
                 status_interval_s=discord.status_interval_s,
                 sync_commands=discord.sync_commands,
+                load_image=load_image,
             )
         )
     if config.slack.enabled:
@@ -38,6 +43,7 @@ def chat_adapters(config: Config, web: WebAdapter | None) -> list[Adapter]:
             api_base=slack.api_base,
             max_attachment_bytes=slack.max_attachment_bytes,
             status_interval_s=slack.status_interval_s,
+            load_image=load_image,
         )
         if slack.mode == "http":
             assert web is not None, "config checks require the web server for Slack's HTTP mode"

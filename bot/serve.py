@@ -28,6 +28,9 @@ def story_settings(config: Config) -> StorySettings:
         progress_interval_s=story.progress_interval_s,
         thr_1=story.thr_1,
         presence_threshold=story.presence_threshold,
+        index_threshold=story.index_threshold,
+        thr_2=story.thr_2,
+        difference_mode=story.difference_mode,
         max_image_bytes=config.storage.max_image_bytes_per_channel,
     )
 
@@ -95,7 +98,9 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
                 engine.profile_name,
             )
             inkwell.attach(web)
-        for adapter in chat_adapters(config, web if config.web.enabled else None):
+        for adapter in chat_adapters(
+            config, web if config.web.enabled else None, storage.images.get
+        ):
             inkwell.attach(adapter)
         await inkwell.start()
         stack.push_async_callback(inkwell.stop)

@@ -14,6 +14,9 @@ Dispatch = Callable[[Event], Awaitable[list[Action]]]
 Long work (illustrations, progress) arrives later through `Adapter.send`.
 """
 
+ImageLoader = Callable[[str], Awaitable[bytes | None]]
+"""Reads a stored picture (PNG bytes) by its image id; None when it is gone."""
+
 
 @dataclass(frozen=True)
 class Capabilities:

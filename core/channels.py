@@ -24,6 +24,10 @@ from core.events import (
     SettingsRequested,
     StoryEntry,
     StoryRequested,
+    StyleReferenceCleared,
+    StyleReferenceRequested,
+    StyleReferenceSet,
+    StyleStrengthSet,
 )
 from core.router import Handler, Router
 from core.story.loop import StorySettings
@@ -50,6 +54,11 @@ _STORY_EVENTS = (
     ParagraphCancelRequested,
     RegenerateRequested,
     StoryRequested,
+    # A channel's look is part of its story: where Inkwell is off, nobody can change or read it.
+    StyleReferenceSet,
+    StyleReferenceRequested,
+    StyleReferenceCleared,
+    StyleStrengthSet,
 )
 
 

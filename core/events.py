@@ -267,3 +267,71 @@ class StyleReferenceShown(Action):
     changed: bool = False
     message: str = ""
     note: str = ""
+
+
+# ---------------------------------------------------------------- the story's element library
+
+
+@dataclass(frozen=True)
+class LibraryRequested(Event):
+    """Show the story's element library: its characters, places and props."""
+
+
+@dataclass(frozen=True)
+class ElementRenameRequested(Event):
+    name: str
+    new_name: str
+
+
+@dataclass(frozen=True)
+class ElementMergeRequested(Event):
+    """`name` and `into` are the same thing: keep `into`, fold `name` into it."""
+
+    name: str
+    into: str
+
+
+@dataclass(frozen=True)
+class ElementForgetRequested(Event):
+    name: str
+
+
+@dataclass(frozen=True)
+class ElementPinRequested(Event):
+    """Keep an element's look as it is now (`pinned`), or let it follow the story again."""
+
+    name: str
+    pinned: bool = True
+
+
+@dataclass(frozen=True)
+class ElementSummary:
+    name: str
+    kind: str
+    count: int
+    aliases: tuple[str, ...]
+    pinned: bool
+    thumbnail_image_id: str | None  # where it was first drawn, if that picture is kept
+
+
+@dataclass(frozen=True)
+class LibraryShown(Action):
+    elements: tuple[ElementSummary, ...]
+    message: str = ""  # what a change request did, when this answers one
+
+
+@dataclass(frozen=True)
+class WhyRequested(Event):
+    """Why a paragraph got the pictures it got."""
+
+    paragraph_id: str
+
+
+@dataclass(frozen=True)
+class WhyShown(Action):
+    """For each illustration of a paragraph: its screening, branch and candidate scores."""
+
+    paragraph_id: str
+    text: str
+    note: str
+    illustrations: tuple[dict, ...]

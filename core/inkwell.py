@@ -28,6 +28,7 @@ from core.events import (
 )
 from core.inbox import InboxSettings, InboxWorker
 from core.router import Router, new_reference
+from core.story.library_commands import LibraryCommands
 from core.story.loop import IllustrationLoop, StorySettings
 from core.story.paragraphs import RejectedParagraph, clean_paragraph
 from core.story.queue import ILLUSTRATE, ParagraphWork, StoryQueue
@@ -76,6 +77,7 @@ class Inkwell:
             storage, self.queue, settings, engine.profile_name, self._adapters
         ).register(self.router)
         StyleCommands(storage, engine).register(self.router)
+        LibraryCommands(storage).register(self.router)
 
     def attach(self, adapter: Adapter) -> None:
         self._adapters[adapter.name] = adapter

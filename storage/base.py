@@ -260,8 +260,9 @@ class IllustrationRepository(Protocol):
         """Total size of the pictures a story still keeps."""
         ...
 
-    async def oldest_with_images(self, channel_key: str, limit: int) -> list[IllustrationRecord]:
-        ...
+    async def oldest_with_images(
+        self, channel_key: str, limit: int
+    ) -> list[IllustrationRecord]: ...
 
     async def forget_image(self, illustration_id: str) -> None:
         """The picture was deleted: keep the text and provenance (enough to redraw it)."""

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 from typing import Any
 
 import discord
 from discord.http import Route
 
 from adapters import chat_text
-from adapters.commands import command_event
+from adapters.commands import command_event, style_event
 from adapters.discord import convert
 from adapters.discord.interactions import RegenerateButton, StopButton, build_command_group
 from adapters.discord.outbound import DiscordPoster
-from core.adapter import Capabilities, Dispatch
+from adapters.discord.replies import follow_up, render
+from core.adapter import Capabilities, Dispatch, ImageLoader
 from core.events import (
     Accepted,
     Action,
@@ -24,15 +24,14 @@ from core.events import (
     Event,
     MessageRef,
     PostError,
-    PostText,
     Refused,
     StoryPage,
+    StyleReferenceSet,
+    StyleReferenceShown,
 )
 
 log = logging.getLogger("inkwell.discord")
 
-# Interaction tokens live 15 minutes; past this age a follow-up goes to the channel instead.
-TOKEN_LIFETIME = timedelta(minutes=14, seconds=30)
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
 _PRIVATE = (Refused, PostError, ChannelSettings, StoryPage)
 
@@ -67,12 +66,14 @@ class DiscordAdapter:
         status_interval_s: float = 2.0,
         sync_commands: bool = True,
         guild_ready_timeout: float = 2.0,
+        load_image: ImageLoader | None = None,
     ) -> None:
         self._token = token
         self._api_base = api_base.rstrip("/")
         self._max_attachment = max_attachment_bytes
         self._sync_commands = sync_commands
         self._guild_ready_timeout = guild_ready_timeout
+        self._load_image = load_image  # shows the style reference; without it, words only
         self._poster = DiscordPoster(lambda: self.client, status_interval_s)
         self._dispatch: Dispatch | None = None
         self._client: _InkwellClient | None = None
@@ -172,22 +173,56 @@ class DiscordAdapter:
             if isinstance(action, Accepted):
                 await self._poster.accepted(action, reply_to=message.id)
             else:
-                await message.reply(self._render(action))
+                await message.reply(render(action))
 
     async def on_command(self, interaction: discord.Interaction, name: str) -> None:
         # Acknowledge first: Discord drops interactions not answered within 3 seconds.
         await interaction.response.defer(thinking=True, ephemeral=name in convert.PRIVATE_COMMANDS)
         if name == "help":
-            await self._follow_up(interaction, chat_text.help_text("discord"), True)
+            await follow_up(interaction, chat_text.help_text("discord"), True)
             return
         channel = self._channel_of(interaction)
         if channel is None:
-            await self._follow_up(interaction, "Inkwell works in server channels.", True)
+            await follow_up(interaction, "Inkwell works in server channels.", True)
             return
         manager = interaction.permissions.manage_channels
         title = getattr(interaction.channel, "name", "") or ""
         event = command_event(name, channel, _author(interaction), manager, title)
         assert event is not None
+        for action in await self._core(event):
+            await self._answer(interaction, action, reply_to=None)
+
+    async def on_style(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        picture: discord.Attachment | None = None,
+        strength: float | None = None,
+    ) -> None:
+        """`/inkwell style ...`: any writer may change the look, as in the web room; the
+        opt-in gate still refuses channels where Inkwell is off."""
+        await interaction.response.defer(thinking=True, ephemeral=name == "show")
+        channel = self._channel_of(interaction)
+        if channel is None:
+            await follow_up(interaction, "Inkwell works in server channels.", True)
+            return
+        author = _author(interaction)
+        if name == "set" and picture is not None:
+            # Checked from what Discord says of the file, before a byte of it is fetched.
+            problem = chat_text.attachment_problem(
+                picture.filename, picture.content_type, picture.size, self._max_attachment
+            )
+            data = b"" if problem else await picture.read()
+            if len(data) > self._max_attachment:  # the file was not the size Discord declared
+                problem = chat_text.attachment_problem(
+                    picture.filename, picture.content_type, len(data), self._max_attachment
+                )
+            if problem:
+                await follow_up(interaction, f"🚫 {problem}", True)
+                return
+            event: Event = StyleReferenceSet(channel, author, image=data, filename=picture.filename)
+        else:
+            event = style_event(name, channel, author, strength)
         for action in await self._core(event):
             await self._answer(interaction, action, reply_to=None)
 
@@ -213,33 +248,16 @@ class DiscordAdapter:
         if isinstance(action, Accepted):
             await self._poster.accepted(action, reply_to)
             return
-        await self._follow_up(interaction, self._render(action), isinstance(action, _PRIVATE))
+        if isinstance(action, StyleReferenceShown):
+            picture = await self._style_picture(action)
+            await follow_up(interaction, render(action), not action.changed, picture)
+            return
+        await follow_up(interaction, render(action), isinstance(action, _PRIVATE))
 
-    def _render(self, action: Action) -> str:
-        if isinstance(action, ChannelSettings):
-            text = chat_text.settings_text(action)
-        elif isinstance(action, StoryPage):
-            text = chat_text.story_text(action, convert.MESSAGE_LIMIT)
-        elif isinstance(action, (PostText, PostError, Refused)):
-            text = chat_text.message_text(action)
-        else:
-            text = f"Inkwell has no words for {type(action).__name__} on Discord."
-        return chat_text.clip(text, convert.MESSAGE_LIMIT)
-
-    async def _follow_up(self, interaction: discord.Interaction, text: str, private: bool) -> None:
-        """A follow-up while the token lives; after that, or if it is refused, a channel post."""
-        age = discord.utils.utcnow() - interaction.created_at
-        if age < TOKEN_LIFETIME:
-            try:
-                await interaction.followup.send(text, ephemeral=private)
-                return
-            except discord.HTTPException as error:
-                if error.status not in (401, 404):
-                    raise
-                log.info("interaction %s expired (%s); posting instead", interaction.id, error)
-        channel = interaction.channel
-        if channel is not None and hasattr(channel, "send"):
-            await channel.send(f"<@{interaction.user.id}> {text}")  # type: ignore[union-attr]
+    async def _style_picture(self, action: StyleReferenceShown) -> bytes | None:
+        if action.image_id is None or self._load_image is None:
+            return None
+        return await self._load_image(action.image_id)
 
 
 def _author(interaction: discord.Interaction) -> Author:

@@ -32,6 +32,12 @@ COMMANDS = {
     "help": "What Inkwell does and how to use it",
 }
 PRIVATE_COMMANDS = frozenset({"story", "settings", "help"})  # answered to the asker only
+STYLE_COMMANDS = {
+    "set": "Draw later paragraphs like a picture you attach",
+    "show": "Show this channel's style reference and its strength",
+    "clear": "Draw later paragraphs without a style reference",
+    "strength": "How strongly the style reference steers later pictures",
+}
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,21 @@ import discord
 from discord import app_commands
 
 from adapters.discord import convert
+from core.style.settings import MAX_STRENGTH, MIN_STRENGTH
 
 
 class InteractionTarget(Protocol):
     """What the buttons and commands call back into: the Discord adapter."""
 
     async def on_command(self, interaction: discord.Interaction, name: str) -> None: ...
+
+    async def on_style(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        picture: discord.Attachment | None = None,
+        strength: float | None = None,
+    ) -> None: ...
 
     async def on_button(
         self, interaction: discord.Interaction, kind: str, paragraph: str
@@ -92,7 +101,43 @@ def build_command_group() -> app_commands.Group:
         group.add_command(
             app_commands.Command(name=name, description=description, callback=_callback(name))
         )
+    group.add_command(_style_group())
     return group
+
+
+def _style_group() -> app_commands.Group:
+    """`/inkwell style set|show|clear|strength`; discord.py reads the options from the callbacks."""
+    style = app_commands.Group(name="style", description="This channel's style reference")
+    callbacks: dict[str, Callable[..., Awaitable[None]]] = {
+        "set": _style_set,
+        "show": _style_callback("show"),
+        "clear": _style_callback("clear"),
+        "strength": _style_strength,
+    }
+    for name, description in convert.STYLE_COMMANDS.items():
+        style.add_command(
+            app_commands.Command(name=name, description=description, callback=callbacks[name])
+        )
+    return style
+
+
+@app_commands.describe(picture="A PNG, JPEG, WebP or GIF picture to draw like")
+async def _style_set(interaction: discord.Interaction, picture: discord.Attachment) -> None:
+    await _target(interaction).on_style(interaction, "set", picture=picture)
+
+
+@app_commands.describe(value="0 is off, 1 is as the style branch was trained, up to 2")
+async def _style_strength(
+    interaction: discord.Interaction, value: app_commands.Range[float, MIN_STRENGTH, MAX_STRENGTH]
+) -> None:
+    await _target(interaction).on_style(interaction, "strength", strength=value)
+
+
+def _style_callback(name: str) -> Callable[[discord.Interaction], Awaitable[None]]:
+    async def run(interaction: discord.Interaction) -> None:
+        await _target(interaction).on_style(interaction, name)
+
+    return run
 
 
 def _callback(name: str) -> Callable[[discord.Interaction], Awaitable[None]]:

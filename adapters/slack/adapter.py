@@ -14,10 +14,11 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import chat_text
-from adapters.commands import command_event
+from adapters.commands import command_event, parse_strength, style_event
 from adapters.slack import convert
+from adapters.slack.files import FileRefused, fetch_picture
 from adapters.slack.outbound import SlackPoster
-from core.adapter import Capabilities, Dispatch
+from core.adapter import Capabilities, Dispatch, ImageLoader
 from core.events import (
     Accepted,
     Action,
@@ -29,6 +30,8 @@ from core.events import (
     PostText,
     Refused,
     StoryPage,
+    StyleReferenceSet,
+    StyleReferenceShown,
 )
 
 log = logging.getLogger("inkwell.slack")
@@ -36,8 +39,10 @@ log = logging.getLogger("inkwell.slack")
 EVENTS_PATH = "/slack/events"
 NAME_CACHE = 4096
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
+NO_PICTURE = "Attach the picture to draw like to the message that says `style`."
 _PRIVATE = (Refused, PostError, ChannelSettings, StoryPage)
 Respond = Callable[..., Awaitable[Any]]
+Tell = Callable[[str], Awaitable[Any]]  # a message only the asker sees
 
 
 class SlackAdapter:
@@ -55,6 +60,7 @@ class SlackAdapter:
         api_base: str = "",
         max_attachment_bytes: int = 8 * 1024 * 1024,
         status_interval_s: float = 2.0,
+        load_image: ImageLoader | None = None,
     ) -> None:
         """With `app_token` Inkwell connects by Socket Mode; without, it answers HTTP requests
         on the route `mount` adds (signed with `signing_secret`)."""
@@ -62,6 +68,8 @@ class SlackAdapter:
         self.client = AsyncWebClient(token=bot_token, **options)
         self._app_token = app_token
         self._max_attachment = max_attachment_bytes
+        self._api_base = api_base
+        self._load_image = load_image  # shows the style reference; without it, words only
         self._poster = SlackPoster(self.client, status_interval_s)
         self._dispatch: Dispatch | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -114,6 +122,9 @@ class SlackAdapter:
         bot_user = context.get("bot_user_id") or ""
         paragraph = convert.paragraph_event(event, bot_user, await self._name_of(event["user"]))
         channel = paragraph.channel
+        if paragraph.addressed and convert.asks_for_style(event.get("text") or "", bot_user):
+            await self._style_upload(event, paragraph.author)
+            return
         if paragraph.addressed:
             problems = [
                 chat_text.attachment_problem(name, kind, size, self._max_attachment)
@@ -142,8 +153,13 @@ class SlackAdapter:
             return
         channel = convert.channel_ref(command["channel_id"], None)
         user = command["user_id"]
-        manager = name in {"enable", "disable"} and await self._is_manager(user, channel.channel_id)
         author = Author(user, command.get("user_name") or user)
+        if name == "style":
+            # The core names who changed the look, so use the name writers see on paragraphs.
+            writer = Author(user, await self._name_of(user))
+            await self._style_command(command.get("text") or "", channel, writer, respond)
+            return
+        manager = name in {"enable", "disable"} and await self._is_manager(user, channel.channel_id)
         title = command.get("channel_name") or ""
         event = command_event(name, channel, author, manager, title)
         assert event is not None
@@ -153,6 +169,62 @@ class SlackAdapter:
                 continue
             visibility = "ephemeral" if isinstance(action, _PRIVATE) else "in_channel"
             await respond(text=_render(action), response_type=visibility)
+
+    async def _style_command(
+        self, text: str, channel: Any, author: Author, respond: Respond
+    ) -> None:
+        """`/inkwell style show|clear|strength N`; as in the web room, any writer may change the
+        look, and the opt-in gate refuses channels where Inkwell is off."""
+
+        async def tell(message: str) -> None:
+            await respond(text=message, response_type="ephemeral")
+
+        name, argument = convert.style_request(text)
+        if name == "set":
+            await tell(convert.SET_BY_MESSAGE)
+            return
+        if name not in {"show", "clear", "strength"}:
+            await tell(chat_text.help_text("slack"))
+            return
+        try:
+            strength = parse_strength(argument) if name == "strength" else None
+        except ValueError as error:
+            await tell(str(error))
+            return
+        request = style_event(name, channel, author, strength)
+        await self._style_replies(await self._core(request), tell)
+
+    async def _style_upload(self, event: dict[str, Any], author: Author) -> None:
+        """A mention saying `style` with a picture: the picture becomes the style reference."""
+        channel = convert.channel_ref(event["channel"], event.get("thread_ts"))
+
+        async def tell(message: str) -> None:
+            await self._whisper(channel, author.user_id, message)
+
+        files = event.get("files") or []
+        if not files:
+            await tell(NO_PICTURE)
+            return
+        try:
+            name, data = await fetch_picture(
+                self.client, files[0]["id"], self._max_attachment, self._api_base
+            )
+        except FileRefused as refused:
+            await tell(f"🚫 {refused}")
+            return
+        reference = StyleReferenceSet(channel, author, image=data, filename=name)
+        await self._style_replies(await self._core(reference), tell)
+
+    async def _style_replies(self, actions: list[Action], tell: Tell) -> None:
+        for action in actions:
+            if isinstance(action, StyleReferenceShown) and (action.changed or action.image_id):
+                picture = None
+                if action.image_id is not None and self._load_image is not None:
+                    picture = await self._load_image(action.image_id)
+                text = chat_text.style_text(action)
+                await self._poster.post_style(action.channel, text, picture)
+            else:
+                await tell(_render(action))
 
     async def _on_button(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
@@ -200,4 +272,6 @@ def _render(action: Action) -> str:
         return chat_text.story_text(action, convert.TEXT_LIMIT)
     if isinstance(action, (PostText, PostError, Refused)):
         return chat_text.message_text(action)
+    if isinstance(action, StyleReferenceShown):
+        return chat_text.style_text(action)
     return f"Inkwell has no words for {type(action).__name__} on Slack."

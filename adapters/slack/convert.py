@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.events import (
     Author,
@@ -21,7 +22,12 @@ REGENERATE = "inkwell_regenerate"
 STOP = "inkwell_stop"
 ACTION_IDS = re.compile(rf"^({REGENERATE}|{STOP})$")
 PRIVATE_COMMANDS = frozenset({"story", "settings", "help"})
-COMMANDS = ("enable", "disable", "cancel", "story", "settings", "help")
+COMMANDS = ("enable", "disable", "cancel", "story", "settings", "style", "help")
+STYLE_WORD = "style"  # a mention starting with it, with a picture, sets the style reference
+SET_BY_MESSAGE = (
+    "Slack commands can't carry pictures: post the picture in this channel with a message "
+    "that mentions @Inkwell and says `style`."
+)
 # Message subtypes that carry a writer's words; edits, joins and bot posts do not.
 _WRITTEN = {None, "file_share", "thread_broadcast"}
 
@@ -69,6 +75,40 @@ def files_of(event: dict[str, Any]) -> list[tuple[str, str | None, int]]:
 def subcommand(text: str) -> str:
     words = text.split()
     return words[0].lower() if words else "help"
+
+
+def style_request(text: str) -> tuple[str, str]:
+    """(subcommand, argument) of `/inkwell style ...`; no subcommand means show."""
+    words = text.split()[1:]
+    name = words[0].lower() if words else "show"
+    return name, " ".join(words[1:])
+
+
+def asks_for_style(text: str, bot_user_id: str) -> bool:
+    """A message to Inkwell whose first word is `style`: its picture is the new reference."""
+    words = strip_mentions(text, bot_user_id).split()
+    return bool(words) and words[0].lower().strip(":,.!") == STYLE_WORD
+
+
+def file_facts(file: dict[str, Any]) -> tuple[str, str | None, int, str]:
+    """(name, mimetype, size, url_private) of a file object from files.info."""
+    return (
+        file.get("name") or "file",
+        file.get("mimetype"),
+        int(file.get("size") or 0),
+        file.get("url_private_download") or file.get("url_private") or "",
+    )
+
+
+def may_carry_token(url: str, api_base: str) -> bool:
+    """Whether the bot token may go with a request to `url`: Slack's own hosts over https, or
+    the host the Web API is configured at (a proxy, or the fake in tests), and nothing else."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com")):
+        return True
+    base = urlsplit(api_base)
+    return bool(api_base) and (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
 
 
 def button_event(body: dict[str, Any], action: dict[str, Any]) -> Event:

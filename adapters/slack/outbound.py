@@ -106,3 +106,19 @@ class SlackPoster:
         files = response.get("files") or []
         log.info("uploaded %d illustrations in %s", len(files), action.channel.key)
         return MessageRef(action.channel, str(files[0]["id"]) if files else "")
+
+    async def post_style(self, channel: ChannelRef, text: str, picture: bytes | None) -> None:
+        """The style reference as it now stands, for the whole channel: a change of look
+        concerns every writer, and Slack can't show a picture only to one person."""
+        if picture is None:
+            await self.post_text(channel, text)
+            return
+        await self._client.files_upload_v2(
+            file=picture,
+            filename=chat_text.STYLE_PICTURE,
+            title="Style reference",
+            channel=channel.channel_id,
+            thread_ts=channel.thread_id,
+            initial_comment=chat_text.clip(text, 4000),
+        )
+        log.info("posted the style reference in %s", channel.key)

@@ -7,6 +7,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.web.library_convert import (
+    LIBRARY_MESSAGES,
+    LibraryMessageError,
+    library_event,
+    library_json,
+)
 from core.events import (
     Accepted,
     Action,
@@ -14,11 +20,13 @@ from core.events import (
     CancelRequested,
     ChannelRef,
     Event,
+    LibraryShown,
     ParagraphPosted,
     PostError,
     PostIllustrations,
     PostText,
     Progress,
+    Refused,
     StoryEntry,
     StoryPage,
     StoryRequested,
@@ -27,6 +35,7 @@ from core.events import (
     StyleReferenceSet,
     StyleReferenceShown,
     StyleStrengthSet,
+    WhyShown,
 )
 
 PLATFORM = "web"
@@ -62,7 +71,8 @@ def parse_client_message(raw: str) -> ClientMessage:
         raise ClientMessageError("The room couldn't read that message; reload the page.") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ClientMessageError("The room couldn't read that message; reload the page.")
-    if data["type"] not in {"join", "paragraph", "history", "cancel", *_STYLE_MESSAGES}:
+    known = {"join", "paragraph", "history", "cancel", *_STYLE_MESSAGES, *LIBRARY_MESSAGES}
+    if data["type"] not in known:
         raise ClientMessageError(f"The room doesn't know the request {data['type'][:40]!r}.")
     return ClientMessage(data["type"], data)
 
@@ -107,6 +117,11 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         return StoryRequested(channel(room), who, before_seq=before)
     if message.type == "cancel":
         return CancelRequested(channel(room), who)
+    if message.type in LIBRARY_MESSAGES:
+        try:
+            return library_event(message.type, message.data, channel(room), who)
+        except LibraryMessageError as error:
+            raise ClientMessageError(str(error)) from None
     if message.type == "style_show":
         return StyleReferenceRequested(channel(room), who)
     if message.type == "style_clear":
@@ -190,6 +205,16 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
             "paragraph_id": action.paragraph_id,
             "message": action.message,
             "reference": action.reference,
+        }
+    if isinstance(action, (LibraryShown, WhyShown)):
+        return library_json(action, image_url)
+    if isinstance(action, Refused):
+        return {
+            "type": "error",
+            "client_id": client_id,
+            "paragraph_id": action.paragraph_id,
+            "message": action.message,
+            "reference": "",
         }
     if isinstance(action, StyleReferenceShown):
         return {

@@ -14,7 +14,7 @@ from core.engine import CancelToken, GenerationCancelled, ProgressCallback
 
 logger = logging.getLogger("inkwell.models")
 
-JobKind = Literal["generate", "embed_texts", "embed_images"]
+JobKind = Literal["generate", "embed_texts", "embed_images", "screen"]
 
 
 class EngineClosed(RuntimeError):
@@ -31,7 +31,7 @@ class Job:
     future: asyncio.Future[Any]
     progress: ProgressCallback | None = None
     cancel: CancelToken | None = None
-    size: int = 0  # candidates (generate) or items (embeds)
+    size: int = 0  # candidates (generate) or items (embeds, screens)
     abandoned: bool = False  # the caller stopped waiting
     keys: frozenset[Hashable] | None = field(default=None, repr=False)  # worker-side cache
 
@@ -63,8 +63,8 @@ def take_batch(
     """Pop the oldest live job and every pending job that can share its model call.
 
     Generate jobs share a call when all their requests have the same sampling settings as the
-    oldest job's, up to `max_batch` candidates in all; embed jobs of one kind always share.
-    Cancelled jobs met at the head are failed on the way. Returns [] if nothing is pending.
+    oldest job's, up to `max_batch` candidates in all; embed and screen jobs of one kind always
+    share. Cancelled jobs met at the head are failed on the way. Returns [] if nothing is pending.
     """
     while pending and pending[0].cancelled():
         pending.popleft().fail(GenerationCancelled())

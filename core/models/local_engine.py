@@ -19,6 +19,7 @@ from core.engine import (
     GenerationCancelled,
     GenerationRequest,
     ProgressCallback,
+    Screening,
     StepProgress,
     StyleBranchState,
 )
@@ -35,8 +36,8 @@ class LocalEngine:
     """Runs a ModelRunner on one worker thread; concurrent calls share batched model calls.
 
     While the worker is busy, `generate` calls with the same steps, size and guidance queue up
-    and then run as one batch of at most `max_batch` candidates; pending embed calls of one
-    kind are merged too. Each caller gets its own results, progress and cancellation.
+    and then run as one batch of at most `max_batch` candidates; pending embed or screen calls
+    of one kind are merged too. Each caller gets its own results, progress and cancellation.
 
     Progress callbacks run ON THE WORKER THREAD, between denoising steps: keep them short and
     hop to your event loop yourself, e.g. `loop.call_soon_threadsafe(queue.put_nowait, p)`.
@@ -140,6 +141,10 @@ class LocalEngine:
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
         """L2-normalised CLIP image features of encoded images, shape (len(images), dim)."""
         return await self._submit("embed_images", list(images), len(images))
+
+    async def screen(self, texts: Sequence[str]) -> list[Screening]:
+        """Seed 000's screening of each prompt; pending screen calls share one model pass."""
+        return await self._submit("screen", list(texts), len(texts)) if texts else []
 
     async def _submit(
         self,
@@ -287,8 +292,9 @@ class LocalEngine:
 
     def _embed(self, runner: ModelRunner, batch: list[Job]) -> None:
         items = [item for job in batch for item in job.payload]
-        embed = runner.embed_texts if batch[0].kind == "embed_texts" else runner.embed_images
-        features = embed(items)
+        calls = {"embed_texts": runner.embed_texts, "embed_images": runner.embed_images}
+        # Screening is per item like embedding: one model pass, each caller's slice back.
+        features = calls.get(batch[0].kind, runner.screen)(items)
         start = 0
         for job in batch:
             job.resolve(features[start : start + job.size].copy())

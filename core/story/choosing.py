@@ -66,16 +66,25 @@ class ConsistentChooser:
         candidates: list[list[GeneratedImage]],
         illustration_ids: list[str],
         now: datetime,
+        image_features: np.ndarray | None = None,
+        forced: dict[int, int] | None = None,
     ) -> tuple[list[Chosen], np.ndarray, StoryMemory]:
-        """One embedding call for all candidates and one for all texts, then sentence by
-        sentence in story order, each choice seeing the library the previous one left."""
+        """One embedding call for all candidates and one for all texts, then prompt by
+        prompt in story order, each choice seeing the library the previous one left.
+
+        `image_features` may bring the candidates' features already computed (rows in
+        candidate order); `forced` fixes the pick of some prompts (prompt index -> candidate
+        index), as for clauses illustrated by their similar picture. Forced picks still
+        update the library.
+        """
         phrases = [noun_elements(sentence) for sentence in sentences]
         unique = list(dict.fromkeys(p for found in phrases for p in found))
         texts = [*sentences, *unique, *TYPE_PROMPTS.values()]
         text_features = await self._engine.embed_texts(texts)
-        image_features = await self._engine.embed_images(
-            [image.png for group in candidates for image in group]
-        )
+        if image_features is None:
+            image_features = await self._engine.embed_images(
+                [image.png for group in candidates for image in group]
+            )
         phrase_feature = {p: text_features[len(sentences) + i] for i, p in enumerate(unique)}
         prototypes = dict(zip(TYPE_PROMPTS, text_features[-len(TYPE_PROMPTS) :], strict=True))
         memory = StoryMemory(
@@ -102,6 +111,14 @@ class ConsistentChooser:
                 memory.history.feature if memory.history else None,
                 self._thr_1,
             )
+            if forced and index in forced:
+                selection = Selection(
+                    forced[index],
+                    selection.image_text,
+                    selection.image_text,
+                    selection.retained,
+                    "the clause's similar picture",
+                )
             picture = rows[selection.index]
             present = [
                 p for p in found if cosines(picture[None], phrase_feature[p])[0] >= self._presence

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import time
@@ -17,7 +16,7 @@ from core.engine import (
     GeneratedImage,
     GenerationCancelled,
     GenerationRequest,
-    StepProgress,
+    Screening,
 )
 from core.events import (
     Action,
@@ -29,9 +28,18 @@ from core.events import (
     Progress,
     utc_now,
 )
+from core.story.branches import SentencePlan
 from core.story.choosing import Chosen, ConsistentChooser
 from core.story.clauses import split_sentences
-from core.story.posting import Deliver, illustration_id_for, post_once, stored_drawing
+from core.story.planning import ParagraphPlanner, PlanSettings, Prompt, skipped_note
+from core.story.posting import (
+    Deliver,
+    illustration_id_for,
+    mark_drawn,
+    post_once,
+    stored_drawing,
+)
+from core.story.progress import GENERATING_SHARE, ProgressReporter
 from core.story.retention import keep_within_budget
 from core.style.settings import style_for_drawing
 from storage.base import IllustrationRecord, ParagraphRecord, Storage
@@ -39,9 +47,6 @@ from storage.base import IllustrationRecord, ParagraphRecord, Storage
 log = logging.getLogger("inkwell.loop")
 
 Send = Callable[[Action], Awaitable[None]]
-
-# Share of the progress bar each stage fills; drawing dominates the time.
-_GENERATING_SHARE = 0.85
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,11 @@ class StorySettings:
     presence_threshold: float = 0.2
     # Pictures kept per story; past it the oldest are removed (0: no limit).
     max_image_bytes: int = 0
+    # Seed 000's branches: screening index threshold [0074], thr_2 on the clause pictures'
+    # image difference (claim 6), and how that difference is computed.
+    index_threshold: int = 1
+    thr_2: float = 500.0
+    difference_mode: str = "variance"
 
 
 @dataclass
@@ -103,6 +113,12 @@ class IllustrationLoop:
         self._deliver = deliver or _delivering(send)
         self._chooser = ConsistentChooser(
             engine, storage, settings.thr_1, settings.presence_threshold
+        )
+        self._planner = ParagraphPlanner(
+            engine,
+            PlanSettings(
+                settings.index_threshold, settings.thr_1, settings.thr_2, settings.difference_mode
+            ),
         )
 
     async def illustrate(self, job: ParagraphJob) -> None:
@@ -152,13 +168,16 @@ class IllustrationLoop:
                 "are illustrated; post the rest as a new paragraph."
             )
             sentences = sentences[: self._settings.max_sentences]
+        plans, screenings = await self._planner.plan(sentences)
+        note = " ".join(part for part in (note, skipped_note(plans)) if part)
         await self._storage.paragraphs.set_status(paragraph.id, "illustrating", note)
-        images = await stored_drawing(self._storage, job, len(sentences))
-        if images is None:
-            images = await self._draw(job, sentences)
+        images = await stored_drawing(self._storage, job)
+        if images is None and any(plan.drawn for plan in plans):
+            images = await self._draw(job, plans, screenings)
         # Done before posting: the inbox item, not the status, is what a crash resumes from.
         await self._storage.paragraphs.set_status(paragraph.id, "done", note)
-        await post_once(self._storage, self._deliver, job, images, self._engine.profile_name)
+        if images:
+            await post_once(self._storage, self._deliver, job, images, self._engine.profile_name)
         await keep_within_budget(
             self._storage, paragraph.channel_key, self._settings.max_image_bytes
         )
@@ -166,7 +185,9 @@ class IllustrationLoop:
             await self._send(PostText(channel, note, paragraph.id))
         await self._send(Progress(channel, paragraph.id, "done", 1.0, detail="Done"))
 
-    async def _draw(self, job: ParagraphJob, sentences: list[str]) -> list[IllustrationImage]:
+    async def _draw(
+        self, job: ParagraphJob, plans: list[SentencePlan], screenings: dict[str, Screening]
+    ) -> list[IllustrationImage]:
         paragraph, channel = job.paragraph, job.channel
         await self._send(Progress(channel, paragraph.id, "generating", 0.0, detail="Drawing"))
         if job.cancel.cancelled:
@@ -174,34 +195,48 @@ class IllustrationLoop:
 
         # Read when drawing starts: a reference set while this paragraph waited applies to it.
         style = await style_for_drawing(self._storage, paragraph.channel_key)
-        requests = [
-            GenerationRequest(
-                prompt=sentence,
-                seeds=candidate_seeds(
-                    paragraph.id, index, self._settings.candidates, job.variation
-                ),
-                style=style,
-            )
-            for index, sentence in enumerate(sentences)
-        ]
-        reporter = _ProgressReporter(
+        reporter = ProgressReporter(
             self._send, channel, paragraph.id, self._settings.progress_interval_s
         )
-        try:
-            candidates = await self._engine.generate(requests, reporter.on_step, job.cancel)
-        finally:
-            await reporter.flush()
+
+        async def draw(items: list[tuple[str, int, str]]) -> list[list[GeneratedImage]]:
+            """One batched call: every prompt's K candidates, each seed fixed by its place."""
+            requests = [
+                GenerationRequest(
+                    prompt=text,
+                    seeds=candidate_seeds(
+                        paragraph.id,
+                        index,
+                        self._settings.candidates,
+                        f"{job.variation}|{clause}" if clause else job.variation,
+                    ),
+                    style=style,
+                )
+                for text, index, clause in items
+            ]
+            try:
+                return await self._engine.generate(requests, reporter.on_step, job.cancel)
+            finally:
+                await reporter.flush()
+
+        prompts = await self._planner.prompts(plans, screenings, draw)
         if job.cancel.cancelled:
             raise GenerationCancelled
 
         await self._send(
-            Progress(channel, paragraph.id, "scoring", _GENERATING_SHARE, detail="Choosing")
+            Progress(channel, paragraph.id, "scoring", GENERATING_SHARE, detail="Choosing")
         )
-        ids = [illustration_id_for(job, index) for index in range(len(sentences))]
+        ids = [illustration_id_for(job, number) for number in range(len(prompts))]
         chosen, image_features, memory = await self._chooser.choose(
-            paragraph.channel_key, sentences, candidates, ids, utc_now()
+            paragraph.channel_key,
+            [prompt.text for prompt in prompts],
+            [prompt.candidates for prompt in prompts],
+            ids,
+            utc_now(),
+            forced={n: p.forced for n, p in enumerate(prompts) if p.forced is not None},
         )
-        images = await self._store(job, sentences, candidates, chosen, image_features)
+        images = await self._store(job, prompts, chosen, image_features)
+        await mark_drawn(self._storage, job)
         # After the illustrations: a retry that reuses them must not update the library twice.
         await memory.save(self._storage)
         return images
@@ -209,17 +244,15 @@ class IllustrationLoop:
     async def _store(
         self,
         job: ParagraphJob,
-        sentences: list[str],
-        candidates: list[list[GeneratedImage]],
+        prompts: list[Prompt],
         chosen: list[Chosen],
         image_features: np.ndarray,
     ) -> list[IllustrationImage]:
         paragraph = job.paragraph
         images, records = [], []
         offset = 0
-        for index, (sentence, group, choice) in enumerate(
-            zip(sentences, candidates, chosen, strict=True)
-        ):
+        for index, (prompt, choice) in enumerate(zip(prompts, chosen, strict=True)):
+            sentence, group = prompt.text, prompt.candidates
             selection = choice.selection
             picture = group[selection.index]
             image_id = await self._storage.images.put(picture.png)
@@ -241,6 +274,11 @@ class IllustrationLoop:
                         "image_text_scores": list(selection.image_text),
                         "retained": list(selection.retained),
                         "elements": list(choice.elements),
+                        "branch": prompt.branch,
+                        "screening": {
+                            "generability": prompt.screening.generability,
+                            "verb_included": prompt.screening.verb_included,
+                        },
                     },
                     clip_feature=image_features[offset + selection.index],
                     created_at=utc_now(),
@@ -254,44 +292,6 @@ class IllustrationLoop:
         # All of a paragraph's illustrations at once: a crash leaves all or none.
         await self._storage.illustrations.add_many(records)
         return images
-
-
-class _ProgressReporter:
-    """Carries step progress from the model thread to the event loop, throttled."""
-
-    def __init__(self, send: Send, channel: ChannelRef, paragraph_id: str, interval_s: float):
-        self._send = send
-        self._channel = channel
-        self._paragraph_id = paragraph_id
-        self._interval_s = interval_s
-        self._loop = asyncio.get_running_loop()
-        self._last = 0.0
-        self._pending: set[asyncio.Future[None]] = set()
-
-    def on_step(self, progress: StepProgress) -> None:
-        now = time.monotonic()
-        if progress.step < progress.total and now - self._last < self._interval_s:
-            return
-        self._last = now
-        action = Progress(
-            self._channel,
-            self._paragraph_id,
-            "generating",
-            round(progress.fraction * _GENERATING_SHARE, 3),
-            detail="Drawing",
-        )
-        self._loop.call_soon_threadsafe(self._schedule, action)
-
-    def _schedule(self, action: Progress) -> None:
-        task = asyncio.ensure_future(self._send(action))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def flush(self) -> None:
-        """Let updates already scheduled land before later stages are announced."""
-        await asyncio.sleep(0)  # run callbacks the worker thread queued just before finishing
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
 
 
 def _delivering(send: Send) -> Deliver:

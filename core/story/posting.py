@@ -19,10 +19,19 @@ Deliver = Callable[[Action], Awaitable[MessageRef | None]]
 """Sends an action to its platform and returns where it landed; raises if it didn't."""
 
 
-def illustration_id_for(job: ParagraphJob, sentence_index: int) -> str:
+def illustration_id_for(job: ParagraphJob, number: int) -> str:
     """The same id on every attempt, so storing a retried drawing again adds nothing."""
+    return f"{_id_prefix(job)}{number}"
+
+
+def paragraph_of(illustration_id: str) -> str:
+    """The paragraph an illustration id (made by `illustration_id_for`) belongs to."""
+    return illustration_id.split(":", 1)[0]
+
+
+def _id_prefix(job: ParagraphJob) -> str:
     variation = f":{job.variation}" if job.variation else ""
-    return f"{job.paragraph.id}{variation}:{sentence_index}"
+    return f"{job.paragraph.id}{variation}:"
 
 
 def delivery_id_for(job: ParagraphJob) -> str:
@@ -30,25 +39,35 @@ def delivery_id_for(job: ParagraphJob) -> str:
     return f"illustrations:{job.paragraph.id}{variation}"
 
 
-async def stored_drawing(
-    storage: Storage, job: ParagraphJob, sentence_count: int
-) -> list[IllustrationImage] | None:
-    """The illustrations an earlier attempt stored for this job, if it stored them all."""
-    expected = {illustration_id_for(job, index) for index in range(sentence_count)}
+async def stored_drawing(storage: Storage, job: ParagraphJob) -> list[IllustrationImage] | None:
+    """The illustrations an earlier attempt of this job stored, once it stored them all.
+
+    `mark_drawn` records the delivery's intent after the last illustration is stored, so an
+    intent means the drawing is complete, on any backend.
+    """
+    if await storage.deliveries.get(delivery_id_for(job)) is None:
+        return None
+    prefix = _id_prefix(job)
     stored = (await storage.illustrations.for_paragraphs([job.paragraph.id]))[job.paragraph.id]
     mine = sorted(
-        (record for record in stored if record.id in expected), key=lambda r: r.sentence_index
+        (r for r in stored if r.id.startswith(prefix) and r.id[len(prefix) :].isdigit()),
+        key=lambda r: int(r.id[len(prefix) :]),
     )
-    if len(mine) != sentence_count:
+    if not mine:
         return None
     images = []
     for record in mine:
-        png = await storage.images.get(record.image_id)
+        png = await storage.images.get(record.image_id) if record.image_id else None
         if png is None:
             return None
         images.append(IllustrationImage(record.id, record.image_id, png, record.text, record.score))
     log.info("reusing the stored drawing of paragraph %s", job.paragraph.id)
     return images
+
+
+async def mark_drawn(storage: Storage, job: ParagraphJob) -> None:
+    """The drawing is stored whole: from here a retry posts it instead of drawing again."""
+    await storage.deliveries.record_intent(delivery_id_for(job), job.channel.key, now_utc())
 
 
 async def post_once(

@@ -38,6 +38,7 @@ def _bot(tmp_path: Path, engine: Engine, fake: FakeDiscord) -> Bot:
             status_interval_s=STATUS_INTERVAL,
             max_attachment_bytes=1024 * 1024,
             guild_ready_timeout=0.05,
+            load_image=bot.storage.images.get if bot.storage else None,
         )
         return [adapter]
 
@@ -180,7 +181,7 @@ async def test_a_thread_is_its_own_story_and_stories_are_listed(
     bot: Bot, discord: FakeDiscord
 ) -> None:
     await discord.followups_of(await discord.slash(discord.manager, "enable"))
-    post = await discord.say(discord.manager, "Meanwhile, in the cave.", discord.thread)
+    post = await discord.say(discord.manager, "Deep in the cave.", discord.thread)
     [picture] = await discord.until(lambda: [p for p in discord.posted if p.files])
     assert picture.data["channel_id"] == discord.thread["id"]
     assert picture.data["message_reference"]["message_id"] == post
@@ -188,7 +189,7 @@ async def test_a_thread_is_its_own_story_and_stories_are_listed(
     [story] = await discord.followups_of(
         await discord.slash(discord.reader, "story", discord.thread)
     )
-    assert "1. Ana: Meanwhile, in the cave. [1 🖼️]" in story.content
+    assert "1. Ana: Deep in the cave. [1 🖼️]" in story.content
     [empty] = await discord.followups_of(await discord.slash(discord.reader, "story"))
     assert "no paragraphs yet" in empty.content
 

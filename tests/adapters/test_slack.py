@@ -76,6 +76,7 @@ def _bot(tmp_path: Path, engine: Engine, fake: FakeSlack, socket_mode: bool = Fa
             api_base=fake.api_base,
             max_attachment_bytes=1024 * 1024,
             status_interval_s=STATUS_INTERVAL,
+            load_image=bot.storage.images.get if bot.storage else None,
         )
         if socket_mode:
             return [adapter]

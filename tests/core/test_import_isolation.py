@@ -23,6 +23,8 @@ CORE_MODULES = [
     "core.story.consistency",
     "core.story.choosing",
     "core.story.elements",
+    "core.story.screening",
+    "core.story.screening_labels",
     "core.models.profiles",
 ]
 

@@ -22,7 +22,11 @@ steps = 25
 lease_s = 2.0
 sweep_interval_s = 0.5
 """
-PARAGRAPHS = [f"Scene {n} opens on a quiet harbor. A gull lands on post {n}." for n in range(5)]
+# Sentences the screening model rates drawable (index 2), so each paragraph is drawn.
+PARAGRAPHS = [
+    f"A red fishing boat sails past lighthouse {n}. A small wooden cabin stands on hill {n}."
+    for n in range(5)
+]
 
 
 async def _post_all_and_wait_for_second(base: str) -> list[str]:

@@ -42,8 +42,12 @@ async def _post_everywhere(first: str, second: str) -> list[str]:
     opening = [_post(first, room, f"A lantern glows in {room}.") for room in ROOMS[:half]]
     opening += [_post(second, room, f"A lantern glows in {room}.") for room in ROOMS[half:]]
     ids = list(await asyncio.gather(*opening))
-    crossing = [_post(second, room, f"A boat drifts past {room}.") for room in ROOMS[:half]]
-    crossing += [_post(first, room, f"A boat drifts past {room}.") for room in ROOMS[half:]]
+    crossing = [
+        _post(second, room, f"A red fishing boat sails across {room}.") for room in ROOMS[:half]
+    ]
+    crossing += [
+        _post(first, room, f"A red fishing boat sails across {room}.") for room in ROOMS[half:]
+    ]
     return ids + list(await asyncio.gather(*crossing))
 
 

@@ -204,6 +204,21 @@ def attachment(filename: str, content_type: str | None, size: int, url: str) -> 
     return data
 
 
+def style_options(
+    name: str, *, picture: dict[str, Any] | None = None, strength: float | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The options (and resolved attachments) of `/inkwell style <name>`."""
+    arguments: list[dict[str, Any]] = []
+    resolved = None
+    if picture is not None:  # type 11: ATTACHMENT, its value the attachment's id
+        arguments.append({"name": "picture", "type": 11, "value": picture["id"]})
+        resolved = {"attachments": {picture["id"]: picture}}
+    if strength is not None:  # type 10: NUMBER
+        arguments.append({"name": "value", "type": 10, "value": strength})
+    sub = {"name": name, "type": 1, "options": arguments}
+    return [{"name": "style", "type": 2, "options": [sub]}], resolved  # type 2: SUBCOMMAND_GROUP
+
+
 def interaction(
     kind: int,
     app_id: str,

@@ -12,7 +12,7 @@ from aiohttp import WSMsgType, web
 
 from tests.fakes import discord_payloads as shapes
 from tests.fakes.discord_payloads import FakeUser, Posted, snowflake
-from tests.fakes.fake_http import Recorder, exact_json, read_discord_body
+from tests.fakes.fake_http import Recorder, ServedFiles, exact_json, read_discord_body
 
 EPHEMERAL = 1 << 6
 
@@ -39,6 +39,7 @@ class FakeDiscord(Recorder):
         self.interaction_channels: dict[str, str] = {}  # token -> channel its follow-ups go to
         self.dispatched_at: dict[str, float] = {}  # token -> when the interaction was sent
         self.expire_follow_ups = False  # answer follow-ups as Discord does after 15 minutes
+        self.cdn = ServedFiles()  # attachment bytes, served where their `url` points
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = 0
         self._runner: web.AppRunner | None = None
@@ -60,6 +61,7 @@ class FakeDiscord(Recorder):
         app.router.add_post(f"{api}/interactions/{{id}}/{{token}}/callback", self._callback)
         app.router.add_post(f"{api}/webhooks/{{app}}/{{token}}", self._followup)
         app.router.add_get("/gateway", self._gateway)
+        self.cdn.mount(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -99,9 +101,13 @@ class FakeDiscord(Recorder):
         await self.dispatch("MESSAGE_CREATE", data)
         return message_id
 
-    def attachment(self, filename: str, content_type: str | None, size: int) -> dict[str, Any]:
-        url = f"http://127.0.0.1:{self.port}/attachments/{filename}"
-        return shapes.attachment(filename, content_type, size, url)
+    def attachment(
+        self, filename: str, content_type: str | None, size: int, data: bytes = b""
+    ) -> dict[str, Any]:
+        """An attachment as Discord describes it; `data`, if any, is served at its url."""
+        key = f"{snowflake()}-{filename}"
+        self.cdn.data[key] = data
+        return shapes.attachment(filename, content_type, size, self.cdn.url(self.port, key))
 
     async def slash(
         self,
@@ -110,15 +116,19 @@ class FakeDiscord(Recorder):
         channel: dict[str, Any] | None = None,
         *,
         created_ms: int | None = None,
+        options: list[dict[str, Any]] | None = None,
+        resolved: dict[str, Any] | None = None,
     ) -> str:
-        """`/inkwell <subcommand>`; returns the interaction token."""
+        """`/inkwell <subcommand>`, or a subcommand group's `options`; returns the token."""
         command = next(c for c in self.synced_commands if c["name"] == "inkwell")
         data = {
             "id": command["id"],
             "name": "inkwell",
             "type": 1,  # CHAT_INPUT; a global command's data carries no guild_id
-            "options": [{"name": subcommand, "type": 1, "options": []}],
+            "options": options or [{"name": subcommand, "type": 1, "options": []}],
         }
+        if resolved:
+            data["resolved"] = resolved
         return await self._interact(2, user, channel or self.story, data, None, created_ms)
 
     async def click(self, user: FakeUser, posted: Posted, custom_id: str) -> str:

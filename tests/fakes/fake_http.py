@@ -51,3 +51,32 @@ def exact_json(data: Any, status: int = 200) -> web.Response:
     # Exactly "application/json": discord.py compares the header verbatim, as Discord sends it.
     body = json.dumps(data).encode()
     return web.Response(body=body, status=status, headers={"Content-Type": "application/json"})
+
+
+class ServedFiles:
+    """Bytes a fake serves at GET /files/{key}, as a platform's file host would; `token`, when
+    set, is the bearer token a download must carry (Slack's url_private)."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
+        self.data: dict[str, bytes] = {}
+        self.downloads: list[str] = []  # keys fetched, in order
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_get("/files/{key}", self._serve)
+
+    def url(self, port: int, key: str) -> str:
+        return f"http://127.0.0.1:{port}/files/{key}"
+
+    async def _serve(self, request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        if (
+            self.token is not None
+            and request.headers.get("Authorization") != f"Bearer {self.token}"
+        ):
+            # Slack answers a download without the token with its sign-in page.
+            return web.Response(text="<html>sign in</html>", content_type="text/html")
+        if key not in self.data:
+            return web.Response(status=404)
+        self.downloads.append(key)
+        return web.Response(body=self.data[key], content_type="application/octet-stream")

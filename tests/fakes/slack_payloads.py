@@ -98,3 +98,20 @@ def block_actions(port: int, ts: str, user: str, message: Any, action_id: str) -
             }
         ],
     }
+
+
+def file_object(file_id: str, name: str, mimetype: str, size: int, url: str) -> dict[str, Any]:
+    """A shared file as files.info and message events describe it."""
+    return {
+        "id": file_id,
+        "name": name,
+        "title": name,
+        "mimetype": mimetype,
+        "filetype": name.rsplit(".", 1)[-1],
+        "size": size,
+        "url_private": url,
+        "url_private_download": url,
+        "user": MANAGER,
+        "mode": "hosted",
+        "is_external": False,
+    }

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.fakes import slack_payloads as payloads
-from tests.fakes.fake_http import Recorder
+from tests.fakes.fake_http import Recorder, ServedFiles
 from tests.fakes.slack_payloads import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -52,6 +52,8 @@ class FakeSlack(Recorder):
         self.calls: list[str] = []  # Web API methods, in order
         self.acks: list[dict[str, Any]] = []  # Socket Mode envelope acknowledgements
         self._uploads: dict[str, dict[str, Any]] = {}
+        self.files = ServedFiles(BOT_TOKEN)  # what writers shared, at their url_private
+        self.shared: dict[str, dict[str, Any]] = {}  # file id -> file object (files.info)
         self._sockets: list[web.WebSocketResponse] = []
         self._clock = time.time()
         self._runner: web.AppRunner | None = None
@@ -66,6 +68,7 @@ class FakeSlack(Recorder):
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/respond/{command}", self._respond)
         app.router.add_get("/socket", self._socket)
+        self.files.mount(app)
         app.router.add_route("*", "/api/{method}", self._api)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -93,6 +96,16 @@ class FakeSlack(Recorder):
 
     def click(self, user: str, message: SlackMessage, action_id: str) -> dict[str, Any]:
         return payloads.block_actions(self.port, self.next_ts(), user, message, action_id)
+
+    def share(self, name: str, mimetype: str, data: bytes, size: int | None = None) -> dict:
+        """A file a writer shares; `size` is what Slack declares (default: the real size)."""
+        file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+        url = self.files.url(self.port, file_id)
+        self.files.data[file_id] = data
+        self.shared[file_id] = payloads.file_object(file_id, name, mimetype, len(data), url)
+        if size is not None:
+            self.shared[file_id]["size"] = size
+        return self.shared[file_id]
 
     async def push(self, kind: str, payload: dict[str, Any]) -> str:
         """Send an envelope over every Socket Mode connection; returns its id."""
@@ -214,6 +227,9 @@ class FakeSlack(Recorder):
         message.files = files
         self.messages.append(message)
         return {"files": [{"id": f["id"], "name": f["name"], "title": f["title"]} for f in files]}
+
+    async def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"file": self.shared[args["file"]]}
 
     async def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"url": f"ws://127.0.0.1:{self.port}/socket"}

@@ -208,6 +208,10 @@
         return showBanner(msg.text);
       case "style":
         return onStyle(msg);
+      case "library":
+        return window.InkwellLibrary.render(msg);
+      case "why":
+        return window.InkwellLibrary.showWhy(msg);
     }
   }
 
@@ -327,6 +331,9 @@
     if (!p.card) {
       p.card = el.cardTemplate.content.firstElementChild.cloneNode(true);
       p.card.dataset.paragraphId = id;
+      p.card.querySelector(".why-button").addEventListener("click", () => {
+        send({ type: "why", paragraph_id: id });
+      });
       insertCard(p.card, e.seq);
     }
     const card = p.card;
@@ -489,6 +496,9 @@
     send({ type: "style_strength", strength: Number(el.styleStrength.value) });
   });
   el.styleClear.addEventListener("click", () => send({ type: "style_clear" }));
+
+  // library.js asks the room for its library and for "why" through the same socket.
+  window.InkwellRoom = { send };
 
   enterRoom(roomFromHash());
   loadRooms();

@@ -1,0 +1,73 @@
+"""Pure translations for the story room's library panel and "why this picture"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.events import (
+    Author,
+    ChannelRef,
+    ElementForgetRequested,
+    ElementMergeRequested,
+    ElementPinRequested,
+    ElementRenameRequested,
+    Event,
+    LibraryRequested,
+    LibraryShown,
+    WhyRequested,
+    WhyShown,
+)
+
+LIBRARY_MESSAGES = frozenset({"library", "rename", "merge", "forget", "pin", "why"})
+
+
+class LibraryMessageError(ValueError):
+    """A library request missing what it needs; the message is for the writer."""
+
+
+def library_event(kind: str, data: dict[str, Any], channel: ChannelRef, who: Author) -> Event:
+    if kind == "library":
+        return LibraryRequested(channel, who)
+    if kind == "why":
+        return WhyRequested(channel, who, _text(data, "paragraph_id", "Which paragraph?"))
+    name = _text(data, "name", "Which element?")
+    if kind == "rename":
+        return ElementRenameRequested(channel, who, name, _text(data, "new_name", "Rename to?"))
+    if kind == "merge":
+        return ElementMergeRequested(channel, who, name, _text(data, "into", "Merge into?"))
+    if kind == "forget":
+        return ElementForgetRequested(channel, who, name)
+    return ElementPinRequested(channel, who, name, bool(data.get("pinned", True)))
+
+
+def library_json(action: LibraryShown | WhyShown, image_url: Any) -> dict[str, Any]:
+    if isinstance(action, LibraryShown):
+        return {
+            "type": "library",
+            "message": action.message,
+            "elements": [
+                {
+                    "name": e.name,
+                    "kind": e.kind,
+                    "count": e.count,
+                    "aliases": list(e.aliases),
+                    "pinned": e.pinned,
+                    "thumbnail": image_url(e.thumbnail_image_id) if e.thumbnail_image_id else None,
+                }
+                for e in action.elements
+            ],
+        }
+    return {
+        "type": "why",
+        "paragraph_id": action.paragraph_id,
+        "text": action.text,
+        "note": action.note,
+        "illustrations": list(action.illustrations),
+    }
+
+
+def _text(data: dict[str, Any], key: str, missing: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise LibraryMessageError(missing)
+    return value.strip()[:200]

@@ -1,0 +1,108 @@
+// The story library panel and "why these pictures" for the story room.
+(() => {
+  "use strict";
+  const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
+  const panel = $("library-panel");
+  const list = $("library-list");
+  const message = $("library-message");
+  const make = (tag, cls, text) => {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text != null) node.textContent = text;
+    return node;
+  };
+  const ask = (obj) => window.InkwellRoom && window.InkwellRoom.send(obj);
+
+  function open() {
+    panel.hidden = false;
+    message.textContent = "";
+    ask({ type: "library" });
+  }
+
+  function button(label, testid, onClick) {
+    const b = make("button", "secondary small", label);
+    b.type = "button";
+    b.dataset.testid = testid;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function render(msg) {
+    panel.hidden = false;
+    message.textContent = msg.message || "";
+    if (!msg.elements.length) {
+      list.replaceChildren(make("li", "muted", "Nothing yet: the library fills as the story is drawn."));
+      return;
+    }
+    list.replaceChildren(...msg.elements.map((e) => {
+      const li = make("li", "library-element");
+      li.dataset.testid = "library-element";
+      li.dataset.name = e.name;
+      if (e.thumbnail) {
+        const img = make("img", "library-thumb");
+        img.src = e.thumbnail + (location.search.includes("token=") ? location.search : "");
+        img.alt = `Where ${e.name} was first drawn`;
+        li.append(img);
+      }
+      const about = make("div", "library-about");
+      about.append(make("strong", "", e.name), make("span", "muted", ` ${e.kind} · drawn ${e.count}×`));
+      if (e.pinned) about.append(make("span", "badge", "pinned"));
+      if (e.aliases.length) about.append(make("div", "muted", `also: ${e.aliases.join(", ")}`));
+      const actions = make("div", "library-actions");
+      actions.append(
+        button("Rename", "library-rename", () => {
+          const to = window.prompt(`Rename “${e.name}” to:`, e.name);
+          if (to && to.trim()) ask({ type: "rename", name: e.name, new_name: to });
+        }),
+        button("Merge into…", "library-merge", () => {
+          const into = window.prompt(`“${e.name}” is the same as:`);
+          if (into && into.trim()) ask({ type: "merge", name: e.name, into });
+        }),
+        button(e.pinned ? "Unpin" : "Pin look", "library-pin", () => {
+          ask({ type: "pin", name: e.name, pinned: !e.pinned });
+        }),
+        button("Forget", "library-forget", () => {
+          if (window.confirm(`Forget “${e.name}”? It will be learned afresh if it appears again.`)) {
+            ask({ type: "forget", name: e.name });
+          }
+        }),
+      );
+      li.append(about, actions);
+      return li;
+    }));
+  }
+
+  const percent = (x) => (typeof x === "number" ? x.toFixed(3) : "–");
+
+  function showWhy(msg) {
+    const card = document.querySelector(`[data-paragraph-id="${CSS.escape(msg.paragraph_id)}"]`);
+    if (!card) return;
+    const box = card.querySelector('[data-testid="why"]');
+    box.hidden = false;
+    const parts = [];
+    if (msg.note) parts.push(make("p", "muted", msg.note));
+    if (!msg.illustrations.length) parts.push(make("p", "muted", "No pictures were drawn for this paragraph."));
+    msg.illustrations.forEach((d) => {
+      const block = make("div", "why-item");
+      block.append(make("strong", "", d.text));
+      const screening = d.screening
+        ? `screened: drawable ${d.screening.generability}/2${d.screening.verb_included ? ", an action" : ""}`
+        : "";
+      const lines = [
+        `branch: ${d.branch || "sentence"}${screening ? " · " + screening : ""}`,
+        `chosen: candidate ${d.candidate_index + 1} of ${(d.candidate_scores || []).length} by ${d.selection || "text match"}`,
+        `scores: ${(d.candidate_scores || []).map(percent).join(", ")}`,
+        `match with the text: ${(d.image_text_scores || []).map(percent).join(", ")}`,
+        d.elements && d.elements.length ? `story elements seen: ${d.elements.join(", ")}` : "",
+        `seed ${d.seed} · ${d.steps} steps · models ${d.profile}${d.style_ref ? " · styled" : ""}`,
+      ];
+      lines.filter(Boolean).forEach((line) => block.append(make("div", "muted", line)));
+      parts.push(block);
+    });
+    box.replaceChildren(...parts);
+  }
+
+  $("library-button").addEventListener("click", open);
+  $("library-close").addEventListener("click", () => { panel.hidden = true; });
+  window.InkwellLibrary = { render, showWhy, open };
+})();

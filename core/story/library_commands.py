@@ -1,0 +1,163 @@
+"""Writers see and steer the story's element library, and ask why a picture was chosen."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from core.events import (
+    Action,
+    ElementForgetRequested,
+    ElementMergeRequested,
+    ElementPinRequested,
+    ElementRenameRequested,
+    ElementSummary,
+    Event,
+    LibraryRequested,
+    LibraryShown,
+    Refused,
+    WhyRequested,
+    WhyShown,
+)
+from core.router import Router
+from core.story.posting import paragraph_of
+from storage.base import ElementRecord, Storage
+
+# What "why" shows of an illustration's provenance, in this order.
+WHY_FIELDS = (
+    "branch",
+    "screening",
+    "selection",
+    "elements",
+    "candidate_index",
+    "candidate_scores",
+    "image_text_scores",
+    "retained",
+    "seed",
+    "steps",
+    "profile",
+    "style_ref",
+)
+
+
+class LibraryCommands:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def register(self, router: Router) -> None:
+        router.on(LibraryRequested, self.show)
+        router.on(ElementRenameRequested, self.rename)
+        router.on(ElementMergeRequested, self.merge)
+        router.on(ElementForgetRequested, self.forget)
+        router.on(ElementPinRequested, self.pin)
+        router.on(WhyRequested, self.why)
+
+    async def show(self, event: Event, message: str = "") -> list[Action]:
+        elements = await self._storage.elements.list(event.channel.key)
+        summaries = [
+            ElementSummary(e.name, e.kind, e.count, e.aliases, e.pinned, await self._thumbnail(e))
+            for e in elements
+        ]
+        return [LibraryShown(event.channel, tuple(summaries), message)]
+
+    async def rename(self, event: Event) -> list[Action]:
+        assert isinstance(event, ElementRenameRequested)
+        new_name = _clean(event.new_name)
+        if not new_name:
+            return [Refused(event.channel, "Give the element a new name.")]
+        element, refusal = await self._find(event, event.name)
+        if element is None:
+            return refusal
+        if await self._storage.elements.get(event.channel.key, new_name) is not None:
+            return [Refused(event.channel, f"There is already a {new_name!r}; merge them instead.")]
+        aliases = tuple(dict.fromkeys((*element.aliases, element.name)))
+        await self._storage.elements.put(replace(element, name=new_name, aliases=aliases))
+        await self._storage.elements.delete(event.channel.key, element.name)
+        return await self.show(event, f"Renamed {element.name!r} to {new_name!r}.")
+
+    async def merge(self, event: Event) -> list[Action]:
+        assert isinstance(event, ElementMergeRequested)
+        element, refusal = await self._find(event, event.name)
+        if element is None:
+            return refusal
+        into, refusal = await self._find(event, event.into)
+        if into is None:
+            return refusal
+        if into.name == element.name:
+            return [Refused(event.channel, "Pick two different elements to merge.")]
+        total = element.count + into.count
+        # The merged look weighs each side by how often it was drawn.
+        feature = (into.feature * into.count + element.feature * element.count) / max(total, 1)
+        merged = replace(
+            into,
+            feature=np.asarray(feature, dtype=np.float32),
+            count=total,
+            first_seen=min(into.first_seen, element.first_seen),
+            last_seen=max(into.last_seen, element.last_seen),
+            aliases=tuple(dict.fromkeys((*into.aliases, element.name, *element.aliases))),
+        )
+        await self._storage.elements.put(merged)
+        await self._storage.elements.delete(event.channel.key, element.name)
+        return await self.show(event, f"Merged {element.name!r} into {into.name!r}.")
+
+    async def forget(self, event: Event) -> list[Action]:
+        assert isinstance(event, ElementForgetRequested)
+        element, refusal = await self._find(event, event.name)
+        if element is None:
+            return refusal
+        await self._storage.elements.delete(event.channel.key, element.name)
+        return await self.show(
+            event, f"Forgot {element.name!r}; it will be learned afresh if it appears again."
+        )
+
+    async def pin(self, event: Event) -> list[Action]:
+        assert isinstance(event, ElementPinRequested)
+        element, refusal = await self._find(event, event.name)
+        if element is None:
+            return refusal
+        await self._storage.elements.put(replace(element, pinned=event.pinned))
+        verb = "Pinned" if event.pinned else "Unpinned"
+        return await self.show(event, f"{verb} the look of {element.name!r}.")
+
+    async def why(self, event: Event) -> list[Action]:
+        assert isinstance(event, WhyRequested)
+        paragraph = await self._storage.paragraphs.get(event.paragraph_id)
+        if paragraph is None or paragraph.channel_key != event.channel.key:
+            return [Refused(event.channel, "That paragraph isn't part of this story.")]
+        stored = await self._storage.illustrations.for_paragraphs([paragraph.id])
+        details = tuple(
+            {"text": record.text, "score": record.score}
+            | {name: record.provenance[name] for name in WHY_FIELDS if name in record.provenance}
+            for record in stored[paragraph.id]
+        )
+        return [WhyShown(event.channel, paragraph.id, paragraph.text, paragraph.note, details)]
+
+    async def _find(
+        self, event: Event, name: str
+    ) -> tuple[ElementRecord, list[Action]] | tuple[None, list[Action]]:
+        cleaned = _clean(name)
+        found = await self._storage.elements.get(event.channel.key, cleaned)
+        if found is None:
+            # Writers may use a longer name the library keeps as an alias.
+            for element in await self._storage.elements.list(event.channel.key):
+                if cleaned in element.aliases:
+                    found = element
+                    break
+        if found is None:
+            return None, [Refused(event.channel, f"The story has no element called {name!r}.")]
+        return found, []
+
+    async def _thumbnail(self, element: ElementRecord) -> str | None:
+        if element.first_illustration_id is None:
+            return None
+        paragraph_id = paragraph_of(element.first_illustration_id)
+        stored = await self._storage.illustrations.for_paragraphs([paragraph_id])
+        for record in stored[paragraph_id]:
+            if record.id == element.first_illustration_id and record.image_id:
+                return record.image_id
+        return None
+
+
+def _clean(name: str) -> str:
+    return " ".join(name.lower().split())[:60]

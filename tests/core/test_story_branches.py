@@ -1,0 +1,122 @@
+"""The story loop follows seed 000's branch table, end to end with a scripted engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.engine import Screening
+from core.events import Author, PostIllustrations, PostText, StoryRequested
+from core.inkwell import Inkwell
+from core.story.loop import StorySettings
+from core.testing import FakeAdapter
+from storage.sqlite import SQLiteStorage
+from tests.fakes.engine import ScriptedEngine
+
+ANA = Author("ana", "Ana")
+KITE_PIER = "A red kite, the old pier"
+
+
+async def _chat(storage: SQLiteStorage, engine: ScriptedEngine, **settings) -> Inkwell:
+    inkwell = Inkwell(
+        engine, storage, StorySettings(candidates=3, progress_interval_s=0, **settings)
+    )
+    chat = FakeAdapter()
+    inkwell.attach(chat)
+    await inkwell.start()
+    inkwell.chat = chat  # type: ignore[attr-defined]
+    return inkwell
+
+
+async def _provenance(storage: SQLiteStorage, paragraph_id: str) -> list[dict]:
+    stored = (await storage.illustrations.for_paragraphs([paragraph_id]))[paragraph_id]
+    return [record.provenance | {"text": record.text} for record in stored]
+
+
+@pytest.mark.asyncio
+async def test_sentences_with_nothing_to_draw_are_skipped_and_explained(
+    storage: SQLiteStorage, engine: ScriptedEngine
+) -> None:
+    engine.screenings = {
+        "She wondered about fate.": Screening(0, False),
+        "He leapt, spun, and struck.": Screening(2, True),
+    }
+    inkwell = await _chat(storage, engine)
+    chat = inkwell.chat
+    await chat.post("She wondered about fate. A lantern glows. He leapt, spun, and struck.")
+    [posted] = await chat.wait_for(PostIllustrations)
+    await inkwell.idle()
+    assert [image.caption for image in posted.images] == ["A lantern glows."]
+    [note] = [text.text for text in chat.of_type(PostText)]
+    assert 'Not drawn: "She wondered about fate." (nothing concrete to draw).' in note
+    assert '"He leapt, spun, and struck." (an action across several clauses' in note
+    [page] = await chat.dispatch(StoryRequested(chat.channel(), ANA))
+    assert page.entries[0].note == note
+    await inkwell.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_paragraph_with_nothing_to_draw_gets_only_the_note(
+    storage: SQLiteStorage, engine: ScriptedEngine
+) -> None:
+    engine.screenings = {"Time passed.": Screening(0, False)}
+    inkwell = await _chat(storage, engine)
+    await inkwell.chat.post("Time passed.")
+    await inkwell.chat.wait_for(PostText)
+    await inkwell.idle()
+    assert inkwell.chat.of_type(PostIllustrations) == []
+    assert engine.generate_calls == []
+    [page] = await inkwell.chat.dispatch(StoryRequested(inkwell.chat.channel(), ANA))
+    assert page.entries[0].status == "done"
+    await inkwell.stop()
+
+
+@pytest.mark.asyncio
+async def test_clauses_whose_similar_pictures_agree_are_illustrated_from_the_first_drawing(
+    storage: SQLiteStorage, engine: ScriptedEngine
+) -> None:
+    engine.similarities = {f"{KITE_PIER}.": [0.9, 0.5, 0.3]}
+    inkwell = await _chat(storage, engine, thr_1=0.1, thr_2=1e9)
+    await inkwell.chat.post(f"{KITE_PIER}.")
+    [posted] = await inkwell.chat.wait_for(PostIllustrations)
+    await inkwell.idle()
+    assert len(engine.generate_calls) == 1, "no second drawing"
+    assert [image.caption for image in posted.images] == ["A red kite", "the old pier."]
+    drawn = await _provenance(storage, posted.paragraph_id)
+    assert [d["branch"] for d in drawn] == ["clause: similar picture"] * 2
+    assert [d["candidate_index"] for d in drawn] == [0, 0]
+    await inkwell.stop()
+
+
+@pytest.mark.asyncio
+async def test_clauses_whose_pictures_differ_too_much_are_drawn_as_prompts_of_their_own(
+    storage: SQLiteStorage, engine: ScriptedEngine
+) -> None:
+    engine.similarities = {f"{KITE_PIER}.": [0.9, 0.5, 0.3]}
+    inkwell = await _chat(storage, engine, thr_1=0.1, thr_2=0.0)
+    await inkwell.chat.post(f"{KITE_PIER}.")
+    [posted] = await inkwell.chat.wait_for(PostIllustrations)
+    await inkwell.idle()
+    assert [[r.prompt for r in call] for call in engine.generate_calls] == [
+        [f"{KITE_PIER}."],
+        ["A red kite", "the old pier."],
+    ]
+    first = engine.generate_calls[1][0]
+    assert first.seeds != engine.generate_calls[0][0].seeds, "clauses get seeds of their own"
+    drawn = await _provenance(storage, posted.paragraph_id)
+    assert [d["branch"] for d in drawn] == ["clause: drawn anew"] * 2
+    assert [d["text"] for d in drawn] == ["A red kite", "the old pier."]
+    await inkwell.stop()
+
+
+@pytest.mark.asyncio
+async def test_clauses_that_are_not_drawable_are_left_out(
+    storage: SQLiteStorage, engine: ScriptedEngine
+) -> None:
+    engine.similarities = {"A red kite, a sense of dread.": [0.9, 0.5, 0.3]}
+    engine.screenings = {"a sense of dread.": Screening(1, False)}
+    inkwell = await _chat(storage, engine, thr_1=0.1, thr_2=1e9)
+    await inkwell.chat.post("A red kite, a sense of dread.")
+    [posted] = await inkwell.chat.wait_for(PostIllustrations)
+    await inkwell.idle()
+    assert [image.caption for image in posted.images] == ["A red kite"]
+    await inkwell.stop()
