@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.calibrate_verb import add_calibrate_verb, run_calibrate
 from bot.config import Config, ConfigError, load_config
 from bot.screening_verbs import SCREENING_VERBS, add_screening_verbs, run_screening_verb
 from bot.story_verbs import STORY_VERBS, add_story_verbs, run_story_verb
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_story_verbs(verbs)
     add_style_verbs(verbs)
     add_screening_verbs(verbs)
+    add_calibrate_verb(verbs)
     return parser
 
 
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inkwell: configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(config)
+    if args.verb == "calibrate":
+        return run_calibrate(args, config, config_path)
     if args.verb in STORY_VERBS:
         return run_story_verb(args, config)
     if args.verb in STYLE_VERBS:
