@@ -40,9 +40,24 @@ PARAGRAPH = (
 )
 
 
-def bare_paragraph(pipe, clip, preprocess, tokenizer, profile, paragraph_id: str, k: int) -> None:
+def load_bare_models(models_dir: Path) -> tuple:
+    """The tiny generator and CLIP, loaded straight through diffusers and open_clip."""
+    paths = ensure_tiny_models(models_dir)
+    register_tiny_clip(paths)
+    pipe = StableDiffusionPipeline.from_pretrained(paths.generator, local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+    clip, _, preprocess = open_clip.create_model_and_transforms(
+        paths.clip_model, pretrained=str(paths.clip_weights)
+    )
+    clip.eval()
+    return pipe, clip, preprocess, open_clip.get_tokenizer(paths.clip_model)
+
+
+def bare_paragraph(
+    pipe, clip, preprocess, tokenizer, profile, paragraph_id: str, k: int, text: str = PARAGRAPH
+) -> None:
     """What the loop must do at least: draw K per sentence in one call, embed, pick."""
-    sentences = split_sentences(PARAGRAPH)
+    sentences = split_sentences(text)
     prompts = [s for s in sentences for _ in range(k)]
     seeds = [seed for i in range(len(sentences)) for seed in candidate_seeds(paragraph_id, i, k)]
     images = pipe(
@@ -71,15 +86,7 @@ def bare_paragraph(pipe, clip, preprocess, tokenizer, profile, paragraph_id: str
 async def measure(root: Path, paragraphs: int, k: int) -> tuple[list[float], list[float]]:
     """Alternate bare and Inkwell paragraphs, so machine noise hits both sides alike."""
     profile = resolve_profile("tiny")
-    paths = ensure_tiny_models(root / "models")
-    register_tiny_clip(paths)
-    pipe = StableDiffusionPipeline.from_pretrained(paths.generator, local_files_only=True)
-    pipe.set_progress_bar_config(disable=True)
-    clip, _, preprocess = open_clip.create_model_and_transforms(
-        paths.clip_model, pretrained=str(paths.clip_weights)
-    )
-    clip.eval()
-    tokenizer = open_clip.get_tokenizer(paths.clip_model)
+    pipe, clip, preprocess, tokenizer = load_bare_models(root / "models")
     # The baseline gets its own thread too, as the engine's model worker has.
     bare_thread = ThreadPoolExecutor(max_workers=1)
     loop = asyncio.get_running_loop()

@@ -27,7 +27,8 @@ def split_sentences(text: str) -> list[str]:
     for piece in (" ".join(p.split()) for p in pieces):
         if not piece:
             continue
-        if sentences and (sentences[-1].lower().endswith(_ABBREVIATIONS) or piece[0].islower()):
+        last_word = sentences[-1].lower().split()[-1] if sentences else ""
+        if sentences and (last_word in _ABBREVIATIONS or piece[0].islower()):
             sentences[-1] = f"{sentences[-1]} {piece}"
         else:
             sentences.append(piece)

@@ -44,3 +44,10 @@ def test_clauses_at_commas_in_both_scripts() -> None:
         "the old pier",
     ]
     assert split_clauses("青山，绿水、小桥") == ["青山", "绿水", "小桥"]
+
+
+def test_words_that_merely_end_like_an_abbreviation_end_sentences() -> None:
+    assert split_sentences("A cabin stands in a snowy forest. A ship sails by.") == [
+        "A cabin stands in a snowy forest.",
+        "A ship sails by.",
+    ]
