@@ -56,12 +56,6 @@ class StoryQueue:
             ids.remove(running[0])
         return ids
 
-    async def is_queued(self, channel_key: str, paragraph_id: str) -> bool:
-        running = self.running_paragraph(channel_key)
-        if running is not None and running[0] == paragraph_id:
-            return True
-        return paragraph_id in await self.waiting_paragraphs(channel_key)
-
     async def cancel(self, channel_key: str, paragraph_id: str | None = None) -> str | None:
         """Stop a paragraph (the running one when None); returns its id, or None if idle."""
         running = self.running_paragraph(channel_key)
