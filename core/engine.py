@@ -74,6 +74,47 @@ class Provenance:
         return cls(**{**data, "edit_chain": tuple(data.get("edit_chain", ()))})
 
 
+EditKind = Literal["global", "add", "remove", "attribute"]
+
+
+@dataclass(frozen=True)
+class ToneShift:
+    """A global style preference as changes of the picture's tone; 1.0 / 0.0 leave it alone.
+
+    The engine matches the new picture's mean luminance to `brightness` times the parent's,
+    so "darker" is darker on any model, random tiny weights included.
+    """
+
+    brightness: float = 1.0
+    saturation: float = 1.0
+    warmth: float = 0.0  # -1 cooler .. +1 warmer
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """Draw a new version of one illustration from its recorded latent with one change.
+
+    - "global" (seed 001): img2img from the parent with `prompt` (the parent's prompt plus the
+      preference's words), same seed, `strength` of change, then `tone`.
+    - "add" / "remove" (seed 001): inpaint `element` into / out of `region`.
+    - "attribute" (seed 003): an original branch (the parent's provenance) and an attribute
+      branch (`prompt` with `attribute`) from the same latent, fused inside the mask of
+      `attribute_word` (e.g. "hair").
+    """
+
+    kind: EditKind
+    image: bytes = field(repr=False)  # the parent's encoded picture
+    provenance: Provenance  # the parent's
+    prompt: str  # the new version's prompt
+    strength: float = 0.6
+    region: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 in 0..1
+    element: str = ""
+    attribute: str = ""
+    attribute_word: str = ""
+    tone: ToneShift | None = None
+    style: StyleRef | None = None
+
+
 @dataclass(frozen=True)
 class GeneratedImage:
     png: bytes
@@ -132,8 +173,7 @@ class Engine(Protocol):
     """Model work behind one interface: every call takes a batch.
 
     Implementations: `core.models.local_engine.LocalEngine` (in-process worker thread).
-    Editing and restoration join this protocol with their issues. A request's
-    `style` runs through `generate` like any other request.
+    A request's `style` runs through `generate` like any other request.
     """
 
     @property
@@ -163,6 +203,19 @@ class Engine(Protocol):
 
     async def screen(self, texts: Sequence[str]) -> list[Screening]:
         """Screen each prompt: generability index and description type."""
+        ...
+
+    async def edit(
+        self,
+        requests: Sequence[EditRequest],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[GeneratedImage]:
+        """One new version per request; its provenance records the edit."""
+        ...
+
+    async def restore(self, images: Sequence[bytes]) -> list[bytes]:
+        """Seed 002's restorer on each encoded picture: sharper, less noise, no scratches."""
         ...
 
     async def close(self) -> None: ...
