@@ -16,4 +16,5 @@ fi
 
 python3 -m venv .venv
 # torch and torchvision are pinned in pyproject.toml; pip takes them as one pair.
-.venv/bin/pip install --quiet -e '.[dev]'
+# The 'ray' extra: the RayEngine tests start a local Ray instance (CPU) in the default run.
+.venv/bin/pip install --quiet -e '.[dev,ray]'

@@ -1,0 +1,204 @@
+"""The Ray Serve deployment: one ModelRunner per replica, calls batched across callers.
+
+Each engine call reaches `EngineReplica.call(name, items, job_id)`, a streaming method: it
+yields `StepEvent`s while the model works and a `CallResult` last. Behind it, one
+`@serve.batch` method per entry of BATCHED_CALLS gathers concurrent callers into one runner
+call (forwarded by name), run on the replica's single model thread. torch is imported only
+inside the replica, so the bot can build this app without loading any model code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ray import serve
+from ray.serve import Application
+
+from core.engine import GenerationCancelled
+from core.models.ray_calls import BATCHED_CALLS, BatchedCall, CallResult, StepEvent
+
+logger = logging.getLogger("inkwell.models")
+
+DEFAULT_APP = "inkwell"
+
+
+@dataclass(eq=False)
+class _ReplicaJob:
+    """One caller's call on this replica: its progress queue and whether it stopped waiting."""
+
+    events: asyncio.Queue[StepEvent] = field(default_factory=asyncio.Queue)
+    cancelled: bool = False
+
+
+def _batched(call: BatchedCall) -> Callable[..., Any]:
+    """A `@serve.batch` method gathering concurrent `call.name` calls into one runner call."""
+
+    async def method(self: EngineReplica, requests: list[tuple[str, list[Any]]]) -> list[Any]:
+        return await self._run_batch(call, requests)
+
+    method.__name__ = method.__qualname__ = f"batched_{call.name}"
+    # Generate batches count candidates, so one call never holds more than max_batch seeds.
+    return serve.batch(method, batch_size_fn=lambda reqs: sum(call.size_of(r[1]) for r in reqs))
+
+
+class EngineReplica:
+    """A Serve replica holding one profile's ModelRunner (see the module docstring)."""
+
+    def __init__(
+        self,
+        profile: str,
+        overrides: dict[str, Any],
+        models_dir: str,
+        device: str,
+        max_batch: int,
+        batch_wait_s: float,
+    ) -> None:
+        from core.models.profiles import resolve_profile
+        from core.models.runner import ModelRunner
+
+        # The runner is thread-confined: every model call runs on this one thread.
+        self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="inkwell-model")
+        load = partial(
+            ModelRunner.load,
+            resolve_profile(profile, overrides),
+            Path(models_dir),
+            device,
+            max_batch=max_batch,
+        )
+        self._runner = self._model_thread.submit(load).result()
+        self._jobs: dict[str, _ReplicaJob] = {}
+        for name in BATCHED_CALLS:
+            batched = getattr(self, f"batched_{name}")
+            batched.set_max_batch_size(max_batch)
+            batched.set_batch_wait_timeout_s(batch_wait_s)
+        logger.info("replica %d serves profile %r", os.getpid(), profile)
+
+    def describe(self) -> dict[str, Any]:
+        """What the bot shows and checks: the profile, the style branch, this replica's pid."""
+        return {
+            "profile": self._runner.profile.name,
+            "style_branch": self._runner.style_branch,
+            "pid": os.getpid(),
+            "calls": sorted(n for n in BATCHED_CALLS if hasattr(self._runner, n)),
+        }
+
+    async def call(self, name: str, items: list[Any], job_id: str) -> AsyncIterator[Any]:
+        """Stream one caller's call: StepEvents while it runs, then its CallResult."""
+        if name not in BATCHED_CALLS:
+            raise ValueError(f"unknown engine call {name!r}")
+        job = self._jobs[job_id] = _ReplicaJob()
+        task = asyncio.ensure_future(getattr(self, f"batched_{name}")((job_id, items)))
+        try:
+            while not task.done():
+                step = asyncio.ensure_future(job.events.get())
+                await asyncio.wait({task, step}, return_when=asyncio.FIRST_COMPLETED)
+                if step.done():
+                    yield step.result()
+                else:
+                    step.cancel()
+            while not job.events.empty():
+                yield job.events.get_nowait()
+            value = task.result()
+            if isinstance(value, BaseException):
+                raise value
+            yield CallResult(value)
+        finally:
+            # The caller cancelled (or went away): its share of a running batch may stop.
+            job.cancelled = True
+            task.cancel()
+            self._jobs.pop(job_id, None)
+
+    async def _run_batch(self, call: BatchedCall, requests: list[tuple[str, list[Any]]]) -> list:
+        """One runner call for every caller in `requests`; each gets its slice or its error."""
+        jobs = [self._jobs.get(job_id) for job_id, _ in requests]
+        items = [item for _, payload in requests for item in payload]
+        method = getattr(self._runner, call.name)
+        loop = asyncio.get_running_loop()
+        if call.steps:
+
+            def on_step(step: int, total: int) -> None:
+                for job in jobs:
+                    if job is not None and not job.cancelled:
+                        loop.call_soon_threadsafe(job.events.put_nowait, StepEvent(step, total))
+
+            def should_stop() -> bool:
+                return all(job is None or job.cancelled for job in jobs)
+
+            work = partial(method, items, on_step, should_stop)
+        else:
+            work = partial(method, items)
+        try:
+            results = await loop.run_in_executor(self._model_thread, work)
+        except GenerationCancelled as cancelled:
+            return [cancelled for _ in requests]
+        except Exception as error:
+            if len(requests) == 1:
+                logger.exception("%s call failed on replica %d", call.name, os.getpid())
+                return [error]
+            # Isolate the failing caller: one bad request must not fail its batch mates.
+            logger.warning(
+                "batch of %d %s calls failed (%r); retrying each alone",
+                *(len(requests), call.name, error),
+            )
+            return [(await self._run_batch(call, [request]))[0] for request in requests]
+        answers: list[Any] = []
+        start = 0
+        for _, payload in requests:
+            mine = results[start : start + len(payload)]
+            answers.append(mine.copy() if hasattr(mine, "copy") else mine)
+            start += len(payload)
+        return answers
+
+
+for _call in BATCHED_CALLS.values():
+    setattr(EngineReplica, f"batched_{_call.name}", _batched(_call))
+
+
+@dataclass(frozen=True)
+class DeploymentSettings:
+    """How the engine is deployed: the model side and the Ray resources per replica."""
+
+    profile: str
+    models_dir: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    device: str = "auto"
+    max_batch: int = 16
+    batch_wait_s: float = 0.01
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+    min_replicas: int = 1
+    max_replicas: int = 1
+    max_ongoing_requests: int = 64
+
+
+def build_app(settings: DeploymentSettings) -> Application:
+    """The Serve application for `settings`; deploy it with `serve.run(app, name=...)`."""
+    options: dict[str, Any] = {
+        "ray_actor_options": {"num_cpus": settings.num_cpus, "num_gpus": settings.num_gpus},
+        "max_ongoing_requests": settings.max_ongoing_requests,
+    }
+    if settings.min_replicas == settings.max_replicas:
+        options["num_replicas"] = settings.min_replicas
+    else:
+        options["autoscaling_config"] = {
+            "min_replicas": settings.min_replicas,
+            "max_replicas": settings.max_replicas,
+            "target_ongoing_requests": settings.max_batch,
+        }
+    deployment = serve.deployment(EngineReplica, name="EngineReplica", **options)
+    return deployment.bind(
+        settings.profile,
+        dict(settings.overrides),
+        settings.models_dir,
+        settings.device,
+        settings.max_batch,
+        settings.batch_wait_s,
+    )

@@ -1,0 +1,37 @@
+"""One local Ray instance with the tiny engine deployed, shared by every Ray test (CPU)."""
+
+from __future__ import annotations
+
+import os
+
+# Before diffusers, transformers or huggingface_hub are imported: nothing may be downloaded.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="the Ray tests need the 'ray' extra (scripts/install.sh)")
+serve = pytest.importorskip("ray.serve")
+
+APP = "inkwell-test"
+
+
+@pytest.fixture(scope="session")
+def ray_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local Ray instance (2 CPUs) serving the tiny profile as app APP; yields its name."""
+    from core.models.ray_deployment import DeploymentSettings, build_app
+
+    models_dir: Path = tmp_path_factory.mktemp("ray-models")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    settings = DeploymentSettings(
+        profile="tiny", models_dir=str(models_dir), device="cpu", max_batch=8, num_cpus=0
+    )
+    try:
+        serve.run(build_app(settings), name=APP, route_prefix=None)
+        yield APP
+    finally:
+        serve.shutdown()
+        ray.shutdown()
