@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_style_verbs(verbs)
     add_screening_verbs(verbs)
     add_calibrate_verb(verbs)
+    verbs.add_parser(
+        "worker", help="join (or start) the Ray cluster at engine.ray_address and deploy the engine"
+    )
     return parser
 
 
@@ -71,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         return run_style_verb(args, config)
     if args.verb in SCREENING_VERBS:
         return run_screening_verb(args, config)
+    if args.verb == "worker":
+        from bot.ray_worker import run_worker
+
+        try:
+            return run_worker(config)
+        except ConfigError as error:
+            print(f"inkwell: configuration error: {error}", file=sys.stderr)
+            return 2
     from bot.serve import serve
 
     try:

@@ -97,6 +97,21 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    mode: str = "local"  # "local": in this process; "ray": a Ray Serve deployment
+    # "": start a Ray instance in this process and deploy there (one machine);
+    # "auto": join the cluster this machine is a node of; "ray://host:10001" or "host:6379".
+    ray_address: str = ""
+    app_name: str = "inkwell"  # the Serve application `python -m bot worker` deploys
+    num_gpus: float = 0.0  # per replica; 1 on a GPU node
+    num_cpus: float = 1.0  # per replica
+    min_replicas: int = 1  # autoscaling bounds; equal bounds mean a fixed number of replicas
+    max_replicas: int = 1
+    batch_wait_s: float = 0.01  # how long a replica waits to fill a batch
+    max_ongoing_requests: int = 64  # calls one replica holds at once (batches are cut from these)
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotConfig = field(default_factory=BotConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
@@ -106,6 +121,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     @property
     def data_path(self) -> Path:
@@ -144,6 +160,14 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "inbox.max_attempts": (lambda v: v >= 1, "at least 1"),
     "inbox.retry_backoff_s": (lambda v: v >= 0, "zero or more"),
     "inbox.keep_finished_days": (lambda v: v > 0, "more than 0"),
+    "engine.mode": (lambda v: v in {"local", "ray"}, "local or ray"),
+    "engine.app_name": (lambda v: bool(v.strip()), "a non-empty name"),
+    "engine.num_gpus": (lambda v: v >= 0, "zero or more"),
+    "engine.num_cpus": (lambda v: v >= 0, "zero or more"),
+    "engine.min_replicas": (lambda v: v >= 1, "at least 1"),
+    "engine.max_replicas": (lambda v: v >= 1, "at least 1"),
+    "engine.batch_wait_s": (lambda v: 0 <= v <= 10, "between 0 and 10 seconds"),
+    "engine.max_ongoing_requests": (lambda v: v >= 1, "at least 1"),
 }
 
 
@@ -171,6 +195,7 @@ def load_config(
     config = _with_secrets(config, os.environ if environ is None else environ)
     _check_web_exposure(config.web)
     _check_chat_platforms(config)
+    _check_engine(config.engine)
     return config
 
 
@@ -271,3 +296,11 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _check_engine(engine: EngineConfig) -> None:
+    if engine.min_replicas > engine.max_replicas:
+        raise ConfigError(
+            f"'engine.min_replicas' ({engine.min_replicas}) is more than "
+            f"'engine.max_replicas' ({engine.max_replicas})"
+        )

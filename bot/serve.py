@@ -46,6 +46,10 @@ def inbox_settings(config: Config) -> InboxSettings:
 
 async def build_engine(config: Config) -> Engine:
     """The local engine for the configured profile; torch is imported only here."""
+    if config.engine.mode == "ray":
+        from bot.ray_worker import connect_engine
+
+        return await connect_engine(config)  # the models run in the cluster, not here
     from core.models.local_engine import LocalEngine
     from core.models.profiles import resolve_profile
 

@@ -104,3 +104,14 @@ async def test_a_replica_killed_mid_request_is_retried_once_then_answered_clearl
     # The engine keeps serving.
     [[after]] = await engine.generate([GenerationRequest("morning", (9,), **SMALL)])
     assert after.provenance.seed == 9
+
+
+async def test_the_bot_builds_a_ray_engine_from_its_config(ray_app: str, tmp_path) -> None:
+    from bot.config import load_config
+    from bot.serve import build_engine
+
+    path = tmp_path / "config.toml"
+    path.write_text(f'[engine]\nmode = "ray"\nray_address = "auto"\napp_name = "{ray_app}"\n')
+    engine = await build_engine(load_config(path, environ={}))
+    assert isinstance(engine, RayEngine) and engine.profile_name == "tiny"
+    await engine.close()
