@@ -97,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
 def configure_logging(config: Config) -> None:
     logging.basicConfig(
         level=config.bot.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s",
     )
+    add_job_context(config.bot.log_format)
     # APScheduler logs every run of every job; the upkeep jobs log what they do themselves.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # open_clip reports every loading step on the root logger; keep its warnings only.
@@ -109,3 +110,13 @@ def configure_logging(config: Config) -> None:
 class _QuietRootInfo(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return record.name != "root" or record.levelno >= logging.WARNING
+
+
+def add_job_context(log_format: str) -> None:
+    """Every log line names its channel and job (core.log_context); "json": as JSON lines."""
+    from core.log_context import JobContext, JsonLines
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(JobContext())
+        if log_format == "json":
+            handler.setFormatter(JsonLines())

@@ -20,6 +20,7 @@ class ConfigError(ValueError):
 class BotConfig:
     data_dir: str = "data"
     log_level: str = "INFO"
+    log_format: str = "text"  # "text", or "json": one object per line with channel and job ids
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ _CHECKS: dict[str, tuple[Any, str]] = {
         lambda v: v in {"DEBUG", "INFO", "WARNING", "ERROR"},
         "one of DEBUG, INFO, WARNING, ERROR",
     ),
+    "bot.log_format": (lambda v: v in {"text", "json"}, "text or json"),
     "models.device": (
         lambda v: v == "auto" or v == "cpu" or v.startswith("cuda"),
         "auto, cpu or cuda[:N]",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from core import metrics
 from core.engine import CancelToken
+from core.log_context import bind_job
 from core.router import new_reference
 from storage.base import InboxItem, Storage
 from storage.codec import now_utc
@@ -157,6 +160,8 @@ class InboxWorker:
             return
         running = RunningItem(item)
         self._running[item.channel_key] = running
+        bind_job(item.channel_key, item.id)  # this item's log lines carry its ids
+        started = time.perf_counter()
         log.info("working %s %s in %s", item.kind, item.id, item.channel_key)
         try:
             if self._on_start is not None:
@@ -165,9 +170,13 @@ class InboxWorker:
         except asyncio.CancelledError:
             raise
         except Exception as error:
+            metrics.job_finished(item.kind, "error", started)
             await self._after_failure(handler, item, error)
         else:
+            metrics.job_finished(item.kind, "done", started)
             await self._storage.inbox.mark_done(item.id)
+            depth = await self._storage.inbox.pending_count(item.channel_key)
+            metrics.set_queue_depth(item.channel_key, depth)
         finally:
             self._running.pop(item.channel_key, None)
             log.info("finished %s %s in %s", item.kind, item.id, item.channel_key)
@@ -177,6 +186,7 @@ class InboxWorker:
     ) -> None:
         attempt = item.attempts + 1
         reference = new_reference()
+        metrics.count_error(f"job:{type(error).__name__}")
         log.error(
             "%s %s in %s failed on attempt %d/%d (ref %s): %r",
             item.kind,
@@ -196,6 +206,9 @@ class InboxWorker:
         else:
             await self._storage.inbox.mark_failed(item.id, f"{error!r} (ref {reference})")
             await handler.failed(item, reference)
+            metrics.count_error("job_failed")
+            depth = await self._storage.inbox.pending_count(item.channel_key)
+            metrics.set_queue_depth(item.channel_key, depth)
 
 
 async def _maybe_await(value: object) -> None:

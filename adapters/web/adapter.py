@@ -98,6 +98,7 @@ class WebAdapter:
         app.router.add_post("/api/rooms/{room}/style", upload.handle)
         app.router.add_get("/ws", self._websocket)
         app.router.add_static("/static/", STATIC_DIR)
+        app.router.add_get("/metrics", self._metrics)
         return app
 
     def add_signed_route(self, path: str, handler: Callable[[web.Request], Awaitable[Any]]) -> None:
@@ -153,6 +154,13 @@ class WebAdapter:
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
         return web.json_response({"ok": True, "profile": self._profile})
+
+    async def _metrics(self, request: web.Request) -> web.StreamResponse:
+        from core import metrics
+
+        response = web.Response(body=metrics.exposition())
+        response.headers["Content-Type"] = metrics.CONTENT_TYPE
+        return response
 
     async def _rooms_list(self, request: web.Request) -> web.StreamResponse:
         replies = await self._core(ChannelsRequested(convert.channel(""), Author("web", "web")))

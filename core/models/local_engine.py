@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from core import metrics
 from core.engine import (
     CancelToken,
     GeneratedImage,
@@ -237,6 +238,7 @@ class LocalEngine:
             return None
 
     def _run(self, runner: ModelRunner, batch: list[Job]) -> None:
+        metrics.engine_batch(batch[0].kind, sum(job.size for job in batch))
         try:
             if batch[0].kind == "generate":
                 self._generate(runner, batch)

@@ -52,3 +52,4 @@ class CallResult:
     """The last item a replica streams for one call: the caller's results."""
 
     value: Any
+    batch_size: int = 0  # items (candidates for generate) in the model call it shared

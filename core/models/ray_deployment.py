@@ -36,6 +36,7 @@ class _ReplicaJob:
 
     events: asyncio.Queue[StepEvent] = field(default_factory=asyncio.Queue)
     cancelled: bool = False
+    batch_size: int = 0
 
 
 def _batched(call: BatchedCall) -> Callable[..., Any]:
@@ -109,7 +110,7 @@ class EngineReplica:
             value = task.result()
             if isinstance(value, BaseException):
                 raise value
-            yield CallResult(value)
+            yield CallResult(value, job.batch_size)
         finally:
             # The caller cancelled (or went away): its share of a running batch may stop.
             job.cancelled = True
@@ -122,6 +123,10 @@ class EngineReplica:
         items = [item for _, payload in requests for item in payload]
         method = getattr(self._runner, call.name)
         loop = asyncio.get_running_loop()
+        size = sum(call.size_of(payload) for _, payload in requests)
+        for job in jobs:
+            if job is not None:
+                job.batch_size = size
         if call.steps:
 
             def on_step(step: int, total: int) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from core import metrics
 from core.engine import (
     CancelToken,
     EditRequest,
@@ -164,6 +165,7 @@ class RayEngine:
                 raise
             except Exception as error:
                 kind = replica_lost(error)
+                metrics.count_error(f"engine:{kind or type(error).__name__}")
                 if kind is None:
                     raise
                 logger.warning(
@@ -171,6 +173,7 @@ class RayEngine:
                     *(job_id, name, kind, time.perf_counter() - started, attempt + 1),
                 )
                 if attempt == self._retries:
+                    metrics.count_error("engine:unavailable")
                     raise EngineUnavailable(WRITER_MESSAGE.format(kind=kind)) from error
                 self.retried += 1
         raise AssertionError("unreachable")
@@ -183,6 +186,7 @@ class RayEngine:
         progress: ProgressCallback | None,
         cancel: CancelToken | None,
     ) -> Any:
+        started = time.perf_counter()
         response = self._handle.options(stream=True).call.remote(name, items, job_id)
         watcher = None
         if cancel is not None:
@@ -190,6 +194,8 @@ class RayEngine:
         try:
             async for event in response:
                 if isinstance(event, CallResult):
+                    metrics.engine_batch(name, event.batch_size)
+                    metrics.engine_call(name, started)
                     return event.value
                 if isinstance(event, StepEvent) and progress is not None:
                     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from core import metrics
 from core.engine import CancelToken
 from core.events import Action, ChannelRef, MessageRef, Progress
 from core.inbox import InboxWorker
@@ -38,6 +39,7 @@ class StoryQueue:
             now=now_utc(),
         )
         ahead = await self._storage.inbox.pending_count(channel.key) - 1
+        metrics.set_queue_depth(channel.key, ahead + 1)
         self._worker.notify(channel.key)
         return max(ahead, 0)
 
