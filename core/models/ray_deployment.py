@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ class EngineReplica:
         from core.models.profiles import resolve_profile
         from core.models.runner import ModelRunner
 
+        _log_to_stderr()
+
         # The runner is thread-confined: every model call runs on this one thread.
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="inkwell-model")
         load = partial(
@@ -89,6 +92,7 @@ class EngineReplica:
             "style_branch": self._runner.style_branch,
             "pid": os.getpid(),
             "calls": sorted(n for n in BATCHED_CALLS if hasattr(self._runner, n)),
+            **_peak_memory(),
         }
 
     async def call(self, name: str, items: list[Any], job_id: str) -> AsyncIterator[Any]:
@@ -140,8 +144,13 @@ class EngineReplica:
             work = partial(method, items, on_step, should_stop)
         else:
             work = partial(method, items)
+        started = time.perf_counter()
         try:
             results = await loop.run_in_executor(self._model_thread, work)
+            logger.info(
+                "%s batch of %d calls (%d items) ran in %.3fs",
+                *(call.name, len(requests), size, time.perf_counter() - started),
+            )
         except GenerationCancelled as cancelled:
             return [cancelled for _ in requests]
         except Exception as error:
@@ -161,6 +170,30 @@ class EngineReplica:
             answers.append(mine.copy() if hasattr(mine, "copy") else mine)
             start += len(payload)
         return answers
+
+
+def _log_to_stderr() -> None:
+    """Inkwell's INFO lines from the replica reach Ray's worker logs, tagged with their job."""
+    from core.log_context import JobContext
+
+    root = logging.getLogger("inkwell")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.addFilter(JobContext())
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s%(context)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+
+
+def _peak_memory() -> dict[str, float | None]:
+    """This replica's peak resident memory and peak CUDA allocation, in MiB."""
+    import resource
+
+    import torch
+
+    cuda = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    return {"peak_rss_mb": rss, "cuda_peak_mb": cuda}
 
 
 for _call in BATCHED_CALLS.values():

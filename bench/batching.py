@@ -1,0 +1,93 @@
+"""Batching across channels: images/s with 1, 4 and 16 channels vs one bare batched call.
+
+Run: .venv/bin/python -m bench.batching [--rounds 5] [--candidates 1] [--profile tiny]
+N channels each ask the engine for K candidates at the same moment; the engine should merge
+them into one model call. The baseline is one bare diffusers call drawing all N x K images
+(PNG-encoded like the engine's). Printed per engine and N: images/s and the ratio to the
+baseline measured in the same run (target >= 0.9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+
+from bench.engines import Bare, models_dir_for, parser, ray_engine, scratch_dir, start_local
+from core.engine import Engine, GenerationRequest
+from core.models.profiles import resolve_profile
+
+CHANNELS = (1, 4, 16)
+
+
+async def channels_at_once(engine: Engine, channels: int, k: int, round_: int) -> float:
+    """Wall time for `channels` concurrent generate calls of `k` candidates each."""
+    calls = [
+        engine.generate(
+            [GenerationRequest(f"story {c}: a lantern on a quay", tuple(range(round_, round_ + k)))]
+        )
+        for c in range(channels)
+    ]
+    started = time.perf_counter()
+    await asyncio.gather(*calls)
+    return time.perf_counter() - started
+
+
+async def run(args, models_dir: Path) -> None:
+    bare = Bare(resolve_profile(args.profile), models_dir, args.device)
+    local = await start_local(args, models_dir)
+
+    def bare_call(total: int, round_: int) -> float:
+        prompts = [f"story {n}: a lantern on a quay" for n in range(total)]
+        started = time.perf_counter()
+        bare.generate(prompts, [round_ + n for n in range(total)])
+        bare.synchronize()
+        return time.perf_counter() - started
+
+    k = args.candidates
+    rates: dict[tuple[str, int], list[float]] = {}
+    async with ray_engine(args, models_dir, args.batch_wait_s) as remote:
+        engines = {"LocalEngine": local, "RayEngine": remote}
+        for round_ in range(-1, args.rounds):  # round -1 warms every side up
+            for n in CHANNELS:
+                sides = {"bare": lambda n=n: asyncio.to_thread(bare_call, n * k, round_)}
+                for name, engine in engines.items():
+                    sides[name] = lambda e=engine, n=n: channels_at_once(e, n, k, round_)
+                for name, side in sides.items():
+                    elapsed = await side()
+                    if round_ >= 0:
+                        rates.setdefault((name, n), []).append(n * k / elapsed)
+    await local.close()
+
+    print(
+        f"profile {args.profile} on {bare.device}, {k} candidate(s) per channel, "
+        f"median of {args.rounds} rounds, max_batch {args.max_batch}"
+    )
+    print(
+        f"{'channels':>8} {'bare img/s':>11} {'Local img/s':>12} {'ratio':>6} "
+        f"{'Ray img/s':>10} {'ratio':>6}"
+    )
+    for n in CHANNELS:
+        base = statistics.median(rates[("bare", n)])
+        ours = {name: statistics.median(rates[(name, n)]) for name in ("LocalEngine", "RayEngine")}
+        print(
+            f"{n:>8} {base:>11.1f} {ours['LocalEngine']:>12.1f} "
+            f"{ours['LocalEngine'] / base:>6.2f} {ours['RayEngine']:>10.1f} "
+            f"{ours['RayEngine'] / base:>6.2f}"
+        )
+    print("target: ratio >= 0.9 (the engine's batching loses at most 10% to one bare call)")
+
+
+def main() -> None:
+    parse = parser(__doc__)
+    parse.add_argument("--rounds", type=int, default=5)
+    parse.add_argument("--candidates", type=int, default=1)
+    parse.add_argument("--batch-wait-s", type=float, default=0.01)
+    args = parse.parse_args()
+    with scratch_dir() as scratch:
+        asyncio.run(run(args, models_dir_for(args, scratch)))
+
+
+if __name__ == "__main__":
+    main()
