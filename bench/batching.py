@@ -51,9 +51,9 @@ async def run(args, models_dir: Path) -> None:
         engines = {"LocalEngine": local, "RayEngine": remote}
         for round_ in range(-1, args.rounds):  # round -1 warms every side up
             for n in CHANNELS:
-                sides = {"bare": lambda n=n: asyncio.to_thread(bare_call, n * k, round_)}
+                sides = {"bare": lambda n=n, r=round_: asyncio.to_thread(bare_call, n * k, r)}
                 for name, engine in engines.items():
-                    sides[name] = lambda e=engine, n=n: channels_at_once(e, n, k, round_)
+                    sides[name] = lambda e=engine, n=n, r=round_: channels_at_once(e, n, k, r)
                 for name, side in sides.items():
                     elapsed = await side()
                     if round_ >= 0:

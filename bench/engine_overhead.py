@@ -77,7 +77,7 @@ async def run(args, models_dir: Path) -> None:
         }
         for round_ in range(-1, args.rounds):  # round -1 warms every side up
             for name, side in sides.items():
-                elapsed = await timed(lambda side=side: side(round_))
+                elapsed = await timed(lambda side=side, r=round_: side(r))
                 if round_ >= 0:
                     times[name].append(elapsed)
         replica = await remote._handle.describe.remote()

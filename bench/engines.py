@@ -18,7 +18,6 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
-import open_clip
 import torch
 from diffusers import StableDiffusionPipeline
 from PIL import Image
@@ -107,7 +106,10 @@ async def start_local(args: argparse.Namespace, models_dir: Path) -> LocalEngine
 
 @asynccontextmanager
 async def ray_engine(
-    args: argparse.Namespace, models_dir: Path, batch_wait_s: float = 0.01
+    args: argparse.Namespace,
+    models_dir: Path,
+    batch_wait_s: float = 0.01,
+    overrides: dict | None = None,
 ) -> AsyncIterator:  # -> RayEngine
     """A local Ray instance serving the profile from one replica (all GPUs if any)."""
     import ray
@@ -120,6 +122,7 @@ async def ray_engine(
     settings = DeploymentSettings(
         profile=args.profile,
         models_dir=str(models_dir.resolve()),
+        overrides=dict(overrides or {}),
         device=args.device,
         max_batch=args.max_batch,
         batch_wait_s=batch_wait_s,
