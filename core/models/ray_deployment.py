@@ -154,6 +154,8 @@ class EngineReplica:
         except GenerationCancelled as cancelled:
             return [cancelled for _ in requests]
         except Exception as error:
+            if "OutOfMemoryError" in type(error).__name__:
+                _free_cuda_cache()  # so the retries below (and the caller's) can fit
             if len(requests) == 1:
                 logger.exception("%s call failed on replica %d", call.name, os.getpid())
                 return [error]
@@ -183,6 +185,13 @@ def _log_to_stderr() -> None:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s%(context)s"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+
+
+def _free_cuda_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _peak_memory() -> dict[str, float | None]:
