@@ -12,6 +12,7 @@ from bot.config import Config, ConfigError
 log = logging.getLogger("inkwell.bot")
 
 APP_WAIT_S = 600.0  # how long the bot waits for `python -m bot worker` to deploy the engine
+DELETE_WAIT_S = 30.0  # how long a stopping worker waits for its app to be removed
 
 
 def deployment_settings(config: Config) -> Any:  # -> DeploymentSettings
@@ -105,5 +106,8 @@ def run_worker(config: Config) -> int:
     log.info("engine worker running; stop with Ctrl-C or SIGTERM")
     stop.wait()
     log.info("removing the engine app %r", config.engine.app_name)
-    serve.delete(config.engine.app_name)
+    # Bounded: if the cluster itself is going down, the deletion may never be confirmed.
+    deleting = threading.Thread(target=serve.delete, args=(config.engine.app_name,), daemon=True)
+    deleting.start()
+    deleting.join(DELETE_WAIT_S)
     return 0
