@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 def configure_logging(config: Config) -> None:
     logging.basicConfig(
         level=config.bot.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     add_job_context(config.bot.log_format)
     # APScheduler logs every run of every job; the upkeep jobs log what they do themselves.
@@ -116,7 +116,9 @@ def add_job_context(log_format: str) -> None:
     """Every log line names its channel and job (core.log_context); "json": as JSON lines."""
     from core.log_context import JobContext, JsonLines
 
+    text = logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s", defaults={"context": ""}
+    )
     for handler in logging.getLogger().handlers:
         handler.addFilter(JobContext())
-        if log_format == "json":
-            handler.setFormatter(JsonLines())
+        handler.setFormatter(JsonLines() if log_format == "json" else text)
