@@ -65,7 +65,7 @@ class MongoIllustrations:
     ) -> None:
         await self._illustrations.update_many(
             {"_id": {"$in": illustration_ids}},
-            {"$set": {f"platform_message_ids.{platform}": message_id}},
+            {"$addToSet": {f"platform_message_ids.{platform}": message_id}},
         )
 
     async def by_message(
@@ -120,7 +120,10 @@ def _illustration(document: dict[str, Any]) -> IllustrationRecord:
         clip_feature=None if blob is None else vector_from_bytes(bytes(blob)),
         created_at=loaded_time(document["created_at"]),
         parent_id=document.get("parent_id"),
-        platform_message_ids=dict(document.get("platform_message_ids") or {}),
+        platform_message_ids={
+            platform: list(ids)
+            for platform, ids in (document.get("platform_message_ids") or {}).items()
+        },
         image_bytes=int(document.get("image_bytes", 0)),
         undone=bool(document.get("undone", False)),
     )

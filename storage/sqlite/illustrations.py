@@ -70,11 +70,13 @@ class SQLiteIllustrations(SQLiteRepository):
     async def record_message(
         self, illustration_ids: list[str], platform: str, message_id: str
     ) -> None:
+        path = f'$."{platform}"'
         async with self._write() as db:
+            # Appended to the platform's list, made empty first when it has none yet.
             await db.executemany(
-                "UPDATE illustrations SET platform_message_ids ="
-                " json_set(platform_message_ids, '$.' || ?, ?) WHERE id = ?",
-                [(platform, message_id, identifier) for identifier in illustration_ids],
+                "UPDATE illustrations SET platform_message_ids = json_insert("
+                " json_insert(platform_message_ids, ?, json('[]')), ? || '[#]', ?) WHERE id = ?",
+                [(path, path, message_id, identifier) for identifier in illustration_ids],
             )
 
     async def by_message(
@@ -82,9 +84,9 @@ class SQLiteIllustrations(SQLiteRepository):
     ) -> list[IllustrationRecord]:
         rows = await self._all(
             "SELECT * FROM illustrations WHERE channel_key = ?"
-            " AND json_extract(platform_message_ids, '$.' || ?) = ?"
+            " AND EXISTS (SELECT 1 FROM json_each(platform_message_ids, ?) WHERE value = ?)"
             " ORDER BY sentence_index, created_at",
-            (channel_key, platform, message_id),
+            (channel_key, f'$."{platform}"', message_id),
         )
         return [_illustration(row) for row in rows]
 

@@ -308,7 +308,10 @@ async def test_an_edit_chain_is_found_by_message_and_parent(store: Storage) -> N
     await store.illustrations.record_message(["p:0:e0"], "web", "m-8")
     found = await store.illustrations.by_message("web:tale", "web", "m-7")
     assert [r.id for r in found] == ["p:0", "p:1"]
-    assert found[0].platform_message_ids == {"web": "m-7"}
+    assert found[0].platform_message_ids == {"web": ["m-7"]}
+    await store.illustrations.record_message(["p:0"], "web", "m-9")  # shown again after an undo
+    assert (await store.illustrations.get("p:0")).platform_message_ids == {"web": ["m-7", "m-9"]}
+    assert [r.id for r in await store.illustrations.by_message("web:tale", "web", "m-9")] == ["p:0"]
     assert [r.id for r in await store.illustrations.by_message("web:tale", "web", "m-8")] == [
         "p:0:e0"
     ]
