@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 
 from core.adapter import Adapter
+from core.edit.events import EditRequested
 from core.events import (
     Accepted,
     Action,
@@ -32,7 +33,7 @@ from core.events import (
 from core.router import Handler, Router
 from core.story.loop import StorySettings
 from core.story.queue import StoryQueue
-from storage.base import UNFINISHED_STATUSES, IllustrationRecord, Storage
+from storage.base import UNFINISHED_STATUSES, Storage
 
 log = logging.getLogger("inkwell.channels")
 
@@ -54,6 +55,7 @@ _STORY_EVENTS = (
     ParagraphCancelRequested,
     RegenerateRequested,
     StoryRequested,
+    EditRequested,
     # A channel's look is part of its story: where Inkwell is off, nobody can change or read it.
     StyleReferenceSet,
     StyleReferenceRequested,
@@ -191,13 +193,3 @@ class ChannelControls:
     def _opt_in(self, platform: str) -> bool:
         adapter = self._adapters.get(platform)
         return adapter is not None and adapter.capabilities.opt_in
-
-
-def current_illustrations(records: list[IllustrationRecord]) -> list[IllustrationRecord]:
-    """A paragraph's latest drawing of each sentence: a redraw supersedes the earlier one."""
-    latest: dict[int, IllustrationRecord] = {}
-    for record in records:
-        kept = latest.get(record.sentence_index)
-        if kept is None or record.created_at >= kept.created_at:
-            latest[record.sentence_index] = record
-    return [latest[index] for index in sorted(latest)]

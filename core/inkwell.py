@@ -6,7 +6,10 @@ import logging
 from datetime import timedelta
 
 from core.adapter import Adapter
-from core.channels import ChannelControls, current_illustrations
+from core.channels import ChannelControls
+from core.edit.chain import current_versions
+from core.edit.commands import EDIT, EditCommands, EditPolicy
+from core.edit.work import EditWork
 from core.engine import Engine
 from core.events import (
     Accepted,
@@ -28,6 +31,7 @@ from core.events import (
 )
 from core.inbox import InboxSettings, InboxWorker
 from core.router import Router, new_reference
+from core.story.choosing import ConsistentChooser
 from core.story.library_commands import LibraryCommands
 from core.story.loop import IllustrationLoop, StorySettings
 from core.story.paragraphs import RejectedParagraph, clean_paragraph
@@ -55,6 +59,7 @@ class Inkwell:
         storage: Storage,
         settings: StorySettings,
         inbox: InboxSettings | None = None,
+        edit: EditPolicy | None = None,
     ) -> None:
         self.engine = engine
         self.storage = storage
@@ -62,9 +67,18 @@ class Inkwell:
         self.router = Router()
         self._adapters: dict[str, Adapter] = {}
         self._loop = IllustrationLoop(engine, storage, self.send, settings, self.deliver)
+        chooser = ConsistentChooser(engine, storage, settings.thr_1, settings.presence_threshold)
+        edits = EditWork(
+            engine,
+            storage,
+            chooser,
+            self.send,
+            self.deliver,
+            progress_interval_s=settings.progress_interval_s,
+        )
         self._worker = InboxWorker(
             storage,
-            {ILLUSTRATE: ParagraphWork(storage, self._loop, self.send)},
+            {ILLUSTRATE: ParagraphWork(storage, self._loop, self.send), EDIT: edits},
             inbox or InboxSettings(),
             on_start=self._announce_queue,
         )
@@ -78,6 +92,7 @@ class Inkwell:
         ).register(self.router)
         StyleCommands(storage, engine).register(self.router)
         LibraryCommands(storage).register(self.router)
+        EditCommands(storage, engine, self.queue, edit or EditPolicy()).register(self.router)
 
     def attach(self, adapter: Adapter) -> None:
         self._adapters[adapter.name] = adapter
@@ -162,7 +177,7 @@ class Inkwell:
                 record,
                 [
                     (i.image_id, i.text)
-                    for i in current_illustrations(illustrations[record.id])
+                    for i in current_versions(illustrations[record.id])
                     if i.image_id  # pictures removed to save space are not shown
                 ],
             )

@@ -103,7 +103,7 @@ _ARTICLES = {"a", "an", "the", "some", "more"}
 
 def understand(text: str) -> EditIntent:
     """Classify one reply; anything unclear becomes a question, never a guess."""
-    said = _normalise(text)
+    said = normalised(text)
     if not said:
         return EditIntent("question", question="What should change? " + EXAMPLES)
     for pattern, kind in ((_UNDO, "undo"), (_REDO, "redo"), (_ORIGINAL, "original")):
@@ -125,7 +125,8 @@ def understand(text: str) -> EditIntent:
     )
 
 
-def _normalise(text: str) -> str:
+def normalised(text: str) -> str:
+    """The request in lower case, without politeness and punctuation around it."""
     said = " ".join(text.lower().replace("’", "'").split()).strip(" .!?")
     return _POLITE.sub("", said).strip(" .!?,")
 
