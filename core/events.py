@@ -98,6 +98,7 @@ class StoryEntry:
     posted_at: datetime
     illustrations: tuple[tuple[str, str], ...]  # (image_id, caption)
     note: str = ""
+    illustration_ids: tuple[str, ...] = ()  # the same pictures' ids, for edits and "why"
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class IllustrationImage:
     png: bytes
     caption: str
     score: float
+    # Set on a new version of one sentence's picture (an edit, an undo): it replaces only that.
+    sentence_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -322,7 +325,7 @@ class LibraryShown(Action):
 
 @dataclass(frozen=True)
 class WhyRequested(Event):
-    """Why a paragraph got the pictures it got."""
+    """Why a paragraph got the pictures it got; an empty id asks about the latest paragraph."""
 
     paragraph_id: str
 

@@ -172,18 +172,14 @@ class Inkwell:
         has_more = len(records) > limit
         records = records[-limit:]
         illustrations = await self.storage.illustrations.for_paragraphs([r.id for r in records])
-        entries = tuple(
-            _entry(
-                record,
-                [
-                    (i.image_id, i.text)
-                    for i in current_versions(illustrations[record.id])
-                    if i.image_id  # pictures removed to save space are not shown
-                ],
+        entries = []
+        for record in records:
+            shown = [i for i in current_versions(illustrations[record.id]) if i.image_id]
+            # Pictures removed to save space are not shown.
+            entries.append(
+                _entry(record, [(i.image_id, i.text) for i in shown], tuple(i.id for i in shown))
             )
-            for record in records
-        )
-        return [StoryPage(event.channel, entries=entries, has_more=has_more)]
+        return [StoryPage(event.channel, entries=tuple(entries), has_more=has_more)]
 
     async def _on_channels_requested(self, event: Event) -> list[Action]:
         records = await self.storage.channels.list_for_platform(event.channel.platform)
@@ -231,7 +227,11 @@ class Inkwell:
             await self.queue.submit(channel, paragraph.id)
 
 
-def _entry(record: ParagraphRecord, illustrations: list[tuple[str, str]]) -> StoryEntry:
+def _entry(
+    record: ParagraphRecord,
+    illustrations: list[tuple[str, str]],
+    illustration_ids: tuple[str, ...] = (),
+) -> StoryEntry:
     return StoryEntry(
         paragraph_id=record.id,
         seq=record.seq,
@@ -241,4 +241,5 @@ def _entry(record: ParagraphRecord, illustrations: list[tuple[str, str]]) -> Sto
         posted_at=record.posted_at,
         illustrations=tuple(illustrations),
         note=record.note,
+        illustration_ids=illustration_ids,
     )

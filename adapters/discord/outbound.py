@@ -11,7 +11,14 @@ import discord
 
 from adapters import chat_text
 from adapters.discord import convert
-from adapters.discord.interactions import RegenerateButton, StopButton, single_button_view
+from adapters.discord.interactions import (
+    OriginalButton,
+    RegenerateButton,
+    StopButton,
+    UndoButton,
+    WhyButton,
+    button_view,
+)
 from adapters.status import StatusBoard
 from core.events import (
     Accepted,
@@ -116,8 +123,8 @@ class DiscordPoster:
                 for i in batch
             ]
             last = number == len(batches) - 1
-            # The button goes under the last picture, where a reader finishes looking.
-            view = single_button_view(RegenerateButton(action.paragraph_id)) if last else None
+            # The buttons go under the last picture, where a reader finishes looking.
+            view = _illustration_view(action) if last else None
             posted.append(
                 await target.send(
                     text if number == 0 else None,
@@ -131,4 +138,12 @@ class DiscordPoster:
 
 
 def _status_view(status: StatusState) -> discord.ui.View | None:
-    return None if status.final else single_button_view(StopButton(status.paragraph_id))
+    return None if status.final else button_view(StopButton(status.paragraph_id))
+
+
+def _illustration_view(action: PostIllustrations) -> discord.ui.View:
+    """A paragraph's pictures: redraw or ask why; an edited picture: undo or see the original."""
+    paragraph = action.paragraph_id
+    if any(image.sentence_index is not None for image in action.images):
+        return button_view(UndoButton(paragraph), OriginalButton(paragraph))
+    return button_view(RegenerateButton(paragraph), WhyButton(paragraph))

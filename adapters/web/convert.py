@@ -13,6 +13,7 @@ from adapters.web.library_convert import (
     library_event,
     library_json,
 )
+from core.edit.events import EditRequested
 from core.events import (
     Accepted,
     Action,
@@ -41,6 +42,7 @@ from core.events import (
 PLATFORM = "web"
 MAX_ROOM_NAME = 64
 MAX_AUTHOR_NAME = 40
+MAX_EDIT_CHARS = 300
 
 # Letters and digits of any script, spaces and a little punctuation; never path separators.
 _ROOM_NAME = re.compile(r"^[^\W_][\w '&!?,.-]*$")
@@ -71,7 +73,15 @@ def parse_client_message(raw: str) -> ClientMessage:
         raise ClientMessageError("The room couldn't read that message; reload the page.") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ClientMessageError("The room couldn't read that message; reload the page.")
-    known = {"join", "paragraph", "history", "cancel", *_STYLE_MESSAGES, *LIBRARY_MESSAGES}
+    known = {
+        "join",
+        "paragraph",
+        "history",
+        "cancel",
+        "edit",
+        *_STYLE_MESSAGES,
+        *LIBRARY_MESSAGES,
+    }
     if data["type"] not in known:
         raise ClientMessageError(f"The room doesn't know the request {data['type'][:40]!r}.")
     return ClientMessage(data["type"], data)
@@ -117,6 +127,8 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         return StoryRequested(channel(room), who, before_seq=before)
     if message.type == "cancel":
         return CancelRequested(channel(room), who)
+    if message.type == "edit":
+        return _edit_event(message.data, room, who)
     if message.type in LIBRARY_MESSAGES:
         try:
             return library_event(message.type, message.data, channel(room), who)
@@ -132,6 +144,18 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
             raise ClientMessageError("Style strength must be a number, e.g. 1 or 0.5.")
         return StyleStrengthSet(channel(room), who, strength=float(strength))
     raise ClientMessageError(f"The room doesn't know the request {message.type!r}.")
+
+
+def _edit_event(data: dict[str, Any], room: str, who: Author) -> EditRequested:
+    """A writer's change request for one picture, typed under it or from its buttons."""
+    illustration_id, text = data.get("illustration_id"), data.get("text")
+    if not isinstance(illustration_id, str) or not illustration_id:
+        raise ClientMessageError("Which picture? Use the box under the picture you mean.")
+    if not isinstance(text, str) or not text.strip():
+        raise ClientMessageError("Say what should change, e.g. 'make it darker'.")
+    if len(text) > MAX_EDIT_CHARS:
+        raise ClientMessageError(f"Keep a change request under {MAX_EDIT_CHARS} characters.")
+    return EditRequested(channel(room), who, text=text.strip(), illustration_id=illustration_id)
 
 
 def style_upload_event(room: str, author: str, content_type: str, body: bytes) -> Event:
@@ -155,11 +179,17 @@ def entry_json(entry: StoryEntry) -> dict[str, Any]:
         "status": entry.status,
         "posted_at": entry.posted_at.isoformat(),
         "illustrations": [
-            {"url": image_url(image_id), "caption": caption}
-            for image_id, caption in entry.illustrations
+            {"url": image_url(image_id), "caption": caption, "illustration_id": ident}
+            for (image_id, caption), ident in zip(entry.illustrations, _ids(entry), strict=True)
         ],
         "note": entry.note,
     }
+
+
+def _ids(entry: StoryEntry) -> tuple[str | None, ...]:
+    if len(entry.illustration_ids) == len(entry.illustrations):
+        return entry.illustration_ids
+    return (None,) * len(entry.illustrations)
 
 
 def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
@@ -192,6 +222,7 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
                     "url": image_url(image.image_id),
                     "caption": image.caption,
                     "score": round(image.score, 4),
+                    "sentence_index": image.sentence_index,
                 }
                 for image in action.images
             ],

@@ -262,7 +262,9 @@ class EditWork:
         )
         if delivery.status == "posted":
             return
-        image = IllustrationImage(record.id, record.image_id, png, caption, record.score)
+        image = IllustrationImage(
+            record.id, record.image_id, png, caption, record.score, record.sentence_index
+        )
         action: Action = PostIllustrations(
             task.channel,
             paragraph_id=record.paragraph_id,

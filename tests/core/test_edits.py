@@ -2,73 +2,23 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import pytest_asyncio
-from PIL import Image
 
 from core.edit.events import EditRequested
 from core.edit.preference import story_preference
-from core.engine import (
-    CancelToken,
-    EditRequest,
-    GeneratedImage,
-    ProgressCallback,
-    Provenance,
-)
 from core.events import Author, MessageRef, PostIllustrations, PostText, Refused
 from core.inbox import InboxSettings
 from core.inkwell import Inkwell
 from core.story.loop import StorySettings
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
-from tests.fakes.engine import DIM, ScriptedEngine
+from tests.fakes.editing import EditingEngine, luminance
 
 pytestmark = pytest.mark.asyncio
-
-
-def _luminance(png: bytes) -> float:
-    with Image.open(io.BytesIO(png)) as image:
-        return float(np.asarray(image.convert("L"), np.float32).mean())
-
-
-class EditingEngine(ScriptedEngine):
-    """The scripted engine plus edits: the parent picture, its brightness scaled by the tone."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.edits: list[EditRequest] = []
-
-    async def edit(
-        self,
-        requests: Sequence[EditRequest],
-        progress: ProgressCallback | None = None,
-        cancel: CancelToken | None = None,
-    ) -> list[GeneratedImage]:
-        results = []
-        for request in requests:
-            self.edits.append(request)
-            with Image.open(io.BytesIO(request.image)) as parent:
-                pixels = np.asarray(parent.convert("RGB"), np.float32)
-            factor = request.tone.brightness if request.tone else 1.0
-            # A marker pixel per edit, so every version is a distinct picture.
-            pixels[0, 0] = (len(self.edits) * 37) % 256
-            edited = np.clip(pixels * factor, 0, 255).astype(np.uint8)
-            buffer = io.BytesIO()
-            Image.fromarray(edited).save(buffer, format="PNG")
-            png = buffer.getvalue()
-            feature = np.zeros(DIM, np.float32)
-            feature[0] = 1.0
-            self._features[png] = feature
-            provenance = Provenance(
-                **{**request.provenance.to_dict(), "prompt": request.prompt, "edit_chain": ()}
-            )
-            results.append(GeneratedImage(png, provenance))
-        return results
 
 
 @pytest_asyncio.fixture
@@ -143,7 +93,7 @@ async def test_i_prefer_darker_draws_a_darker_child_and_keeps_the_preference(
     await chat.inkwell.idle()  # type: ignore[attr-defined]
     edited = chat.of_type(PostIllustrations)[-1]
     child = edited.images[0]
-    assert _luminance(child.png) < _luminance(parent.png)
+    assert luminance(child.png) < luminance(parent.png)
     request = engine.edits[-1]
     assert request.kind == "global" and request.tone.brightness < 1
     assert request.image == parent.png
