@@ -137,6 +137,7 @@ def edit_event(message: IncomingMessage, replied_to: int, bot_id: int) -> EditRe
         text=strip_mentions(message.content, bot_id),
         message_id=str(replied_to),
         message=MessageRef(channel, str(message.message_id)),
+        request_id=str(message.message_id),
     )
 
 

@@ -97,10 +97,13 @@ class SlackPoster:
             }
             for index, image in enumerate(action.images, start=1)
         ]
+        thread = action.channel.thread_id
+        if action.reply_to is not None and any(i.sentence_index is not None for i in action.images):
+            thread = action.reply_to.message_id  # an edit goes into the thread that asked for it
         response = await self._client.files_upload_v2(
             file_uploads=uploads,
             channel=action.channel.channel_id,
-            thread_ts=action.channel.thread_id,
+            thread_ts=thread,
             initial_comment=chat_text.clip(chat_text.illustrations_text(action), 4000),
         )
         files = response.get("files") or []

@@ -72,7 +72,8 @@ class EditCommands:
             "author_name": event.author.display_name,
             "reply_to": event.message.message_id if event.message else None,
         }
-        dedupe = event.message.message_id if event.message else uuid.uuid4().hex
+        request = event.request_id or (event.message.message_id if event.message else "")
+        dedupe = f"{channel.platform}:{request}" if request else uuid.uuid4().hex
         ahead = await self._queue.submit_work(channel, EDIT, payload, f"{EDIT}:{dedupe}")
         queued = f" ({ahead} ahead of it)" if ahead else ""
         log.info("edit of %s queued in %s: %s", target.id, channel.key, intent.kind)

@@ -20,4 +20,5 @@ class EditRequested(Event):
     illustration_id: str = ""
     message_id: str = ""
     picture: int | None = None
-    message: MessageRef | None = None  # the writer's reply, which the new picture answers
+    message: MessageRef | None = None  # what the new picture answers (the writer's reply)
+    request_id: str = ""  # the platform's id of the reply, so a redelivered one is done once
