@@ -153,7 +153,8 @@ def help_text(platform: str) -> str:
         "`/inkwell library` the story's characters, places and props; `/inkwell library "
         "rename|merge|forget|pin|unpin` to steer it; `/inkwell why` why the latest pictures",
         "Once on, every message here is a paragraph. Under each illustration, "
-        "Regenerate draws it again from fresh seeds and Why explains the choice.",
+        "Regenerate draws it again from fresh seeds, Why explains the choice and Candidates "
+        "shows every picture it was chosen from.",
         "Reply to an illustration to change it: “I prefer darker”, “add a dog on the left”, "
         "“give him slicked-back hair”, “undo”, “show the original”.",
         f"In a channel where Inkwell is off, mention {mention} to ask about it.",

@@ -31,6 +31,7 @@ from core.events import (
     StyleStrengthSet,
 )
 from core.router import Handler, Router
+from core.story.candidates import CandidatesRequested
 from core.story.loop import StorySettings
 from core.story.queue import StoryQueue
 from storage.base import UNFINISHED_STATUSES, Storage
@@ -56,6 +57,7 @@ _STORY_EVENTS = (
     RegenerateRequested,
     StoryRequested,
     EditRequested,
+    CandidatesRequested,
     # A channel's look is part of its story: where Inkwell is off, nobody can change or read it.
     StyleReferenceSet,
     StyleReferenceRequested,

@@ -31,6 +31,7 @@ from core.events import (
 )
 from core.inbox import InboxSettings, InboxWorker
 from core.router import Router, new_reference
+from core.story.candidates import CANDIDATES, CandidateCommands, CandidatesWork
 from core.story.choosing import ConsistentChooser
 from core.story.library_commands import LibraryCommands
 from core.story.loop import IllustrationLoop, StorySettings
@@ -78,7 +79,13 @@ class Inkwell:
         )
         self._worker = InboxWorker(
             storage,
-            {ILLUSTRATE: ParagraphWork(storage, self._loop, self.send), EDIT: edits},
+            {
+                ILLUSTRATE: ParagraphWork(storage, self._loop, self.send),
+                EDIT: edits,
+                CANDIDATES: CandidatesWork(
+                    engine, storage, self.send, settings.progress_interval_s
+                ),
+            },
             inbox or InboxSettings(),
             on_start=self._announce_queue,
         )
@@ -93,6 +100,7 @@ class Inkwell:
         StyleCommands(storage, engine).register(self.router)
         LibraryCommands(storage).register(self.router)
         EditCommands(storage, engine, self.queue, edit or EditPolicy()).register(self.router)
+        CandidateCommands(storage, self.queue).register(self.router)
 
     def attach(self, adapter: Adapter) -> None:
         self._adapters[adapter.name] = adapter

@@ -16,6 +16,7 @@ from core.events import (
     RegenerateRequested,
     WhyRequested,
 )
+from core.story.candidates import CandidatesRequested
 
 PLATFORM = "discord"
 MESSAGE_LIMIT = 2000  # characters in one Discord message
@@ -28,12 +29,14 @@ WHY_TEMPLATE = r"inkwell:why:(?P<paragraph>[0-9a-f]{1,64})"
 # On an edited picture: they act on the message clicked, whose picture the core looks up.
 UNDO_TEMPLATE = r"inkwell:undo:(?P<paragraph>[0-9a-f]{1,64})"
 ORIGINAL_TEMPLATE = r"inkwell:orig:(?P<paragraph>[0-9a-f]{1,64})"
+CANDIDATES_TEMPLATE = r"inkwell:cand:(?P<paragraph>[0-9a-f]{1,64})"
 BUTTON_PREFIXES = {
     "regenerate": "regen",
     "cancel": "stop",
     "why": "why",
     "undo": "undo",
     "original": "orig",
+    "candidates": "cand",
 }
 # What an edit button asks, in the words a writer would reply with.
 EDIT_BUTTONS = {"undo": "undo", "original": "show the original"}
@@ -123,6 +126,8 @@ def button_event(
         return RegenerateRequested(channel, author, paragraph_id)
     if kind == "why":
         return WhyRequested(channel, author, paragraph_id)
+    if kind == "candidates":
+        return CandidatesRequested(channel, author, paragraph_id)
     if kind in EDIT_BUTTONS:
         return EditRequested(channel, author, text=EDIT_BUTTONS[kind], message_id=message_id)
     return ParagraphCancelRequested(channel, author, paragraph_id)

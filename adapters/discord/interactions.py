@@ -103,7 +103,13 @@ class OriginalButton(_ParagraphButton, _Dynamic, template=convert.ORIGINAL_TEMPL
     KIND, LABEL, EMOJI = "original", "Original", "🖼️"
 
 
-BUTTONS = (RegenerateButton, StopButton, WhyButton, UndoButton, OriginalButton)
+class CandidatesButton(_ParagraphButton, _Dynamic, template=convert.CANDIDATES_TEMPLATE):
+    """Every candidate the pictures were chosen from, drawn again from their seeds."""
+
+    KIND, LABEL, EMOJI = "candidates", "Candidates", "🎞️"
+
+
+BUTTONS = (RegenerateButton, StopButton, WhyButton, UndoButton, OriginalButton, CandidatesButton)
 
 
 def button_view(*items: discord.ui.Item[Any]) -> discord.ui.View:

@@ -12,6 +12,7 @@ import discord
 from adapters import chat_text
 from adapters.discord import convert
 from adapters.discord.interactions import (
+    CandidatesButton,
     OriginalButton,
     RegenerateButton,
     StopButton,
@@ -31,6 +32,7 @@ from core.events import (
     Progress,
     Refused,
 )
+from core.story.candidates import CandidatesShown
 
 log = logging.getLogger("inkwell.discord")
 
@@ -67,6 +69,8 @@ class DiscordPoster:
             return None
         if isinstance(action, PostIllustrations):
             return await self._illustrations(action)
+        if isinstance(action, CandidatesShown):
+            return await self._candidates(action)
         if isinstance(action, (PostText, PostError, Refused)):
             message = await self.channel(action.channel).send(chat_text.message_text(action))
             return MessageRef(action.channel, str(message.id))
@@ -136,6 +140,23 @@ class DiscordPoster:
         log.info("posted %d illustrations in %s", len(action.images), action.channel.key)
         return MessageRef(action.channel, str(posted[0].id))
 
+    async def _candidates(self, action: CandidatesShown) -> MessageRef | None:
+        """The candidates as files, ten to a message, each listed with its score."""
+        target = self.channel(action.channel)
+        first: discord.Message | None = None
+        for batch in convert.file_batches(len(action.images)):
+            shown = [action.images[i] for i in batch]
+            files = [
+                discord.File(io.BytesIO(image.png), filename=f"candidate-{i + 1:02d}.png")
+                for i, image in zip(batch, shown, strict=True)
+            ]
+            text = chat_text.clip(
+                "\n".join(image.caption for image in shown), convert.MESSAGE_LIMIT
+            )
+            message = await target.send(text, files=files)
+            first = first or message
+        return MessageRef(action.channel, str(first.id)) if first else None
+
 
 def _status_view(status: StatusState) -> discord.ui.View | None:
     return None if status.final else button_view(StopButton(status.paragraph_id))
@@ -146,4 +167,6 @@ def _illustration_view(action: PostIllustrations) -> discord.ui.View:
     paragraph = action.paragraph_id
     if any(image.sentence_index is not None for image in action.images):
         return button_view(UndoButton(paragraph), OriginalButton(paragraph))
-    return button_view(RegenerateButton(paragraph), WhyButton(paragraph))
+    return button_view(
+        RegenerateButton(paragraph), WhyButton(paragraph), CandidatesButton(paragraph)
+    )

@@ -18,13 +18,15 @@ from core.events import (
     RegenerateRequested,
     WhyRequested,
 )
+from core.story.candidates import CandidatesRequested
 
 PLATFORM = "slack"
 TEXT_LIMIT = 3000  # characters in one section block
 REGENERATE = "inkwell_regenerate"
 STOP = "inkwell_stop"
 WHY = "inkwell_why"
-ACTION_IDS = re.compile(rf"^({REGENERATE}|{STOP}|{WHY})$")
+CANDIDATES = "inkwell_candidates"
+ACTION_IDS = re.compile(rf"^({REGENERATE}|{STOP}|{WHY}|{CANDIDATES})$")
 PRIVATE_COMMANDS = frozenset({"story", "settings", "help", "why"})
 COMMANDS = (
     "enable",
@@ -134,6 +136,8 @@ def button_event(body: dict[str, Any], action: dict[str, Any]) -> Event:
         return RegenerateRequested(channel, author, action["value"])
     if action["action_id"] == WHY:
         return WhyRequested(channel, author, action["value"])
+    if action["action_id"] == CANDIDATES:
+        return CandidatesRequested(channel, author, action["value"])
     return ParagraphCancelRequested(channel, author, action["value"])
 
 
@@ -182,6 +186,7 @@ def status_blocks(text: str, paragraph_id: str, stage: str) -> list[dict[str, An
         buttons = [
             _button(REGENERATE, "🔁 Regenerate", paragraph_id),
             _button(WHY, "❔ Why", paragraph_id),
+            _button(CANDIDATES, "🎞️ Candidates", paragraph_id),
         ]
     else:
         buttons = [{**_button(STOP, "⏹️ Stop", paragraph_id), "style": "danger"}]

@@ -10,6 +10,7 @@ from typing import Any
 from adapters.web.library_convert import (
     LIBRARY_MESSAGES,
     LibraryMessageError,
+    candidates_json,
     library_event,
     library_json,
 )
@@ -38,6 +39,7 @@ from core.events import (
     StyleStrengthSet,
     WhyShown,
 )
+from core.story.candidates import CandidatesShown
 
 PLATFORM = "web"
 MAX_ROOM_NAME = 64
@@ -239,6 +241,8 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
         }
     if isinstance(action, (LibraryShown, WhyShown)):
         return library_json(action, image_url)
+    if isinstance(action, CandidatesShown):
+        return candidates_json(action)
     if isinstance(action, Refused):
         return {
             "type": "error",

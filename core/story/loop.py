@@ -273,6 +273,7 @@ class IllustrationLoop:
                         **picture.provenance.to_dict(),
                         "selection": selection.rule,
                         "candidate_index": selection.index,
+                        "candidate_seeds": [c.provenance.seed for c in group],
                         "candidate_scores": list(selection.total),
                         "image_text_scores": list(selection.image_text),
                         "retained": list(selection.retained),

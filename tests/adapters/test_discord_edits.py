@@ -54,7 +54,7 @@ async def test_a_reply_edits_the_picture_and_its_buttons_undo_and_explain(
     await discord.followups_of(await discord.slash(discord.manager, "enable"))
     await discord.say(discord.manager, "The knight rides home.")
     first = await next_picture(discord, bot, 0)
-    assert [c.split(":")[1] for c in first.custom_ids()] == ["regen", "why"]
+    assert [c.split(":")[1] for c in first.custom_ids()] == ["regen", "why", "cand"]
 
     # A reply to the picture is an edit request; the answer says how it was read.
     reply = await discord.say(discord.reader, "I prefer darker", reply_to=first)
@@ -77,6 +77,14 @@ async def test_a_reply_edits_the_picture_and_its_buttons_undo_and_explain(
     assert why.data["flags"] & EPHEMERAL
     assert "Why these pictures: “The knight rides home.”" in why.content
     assert "chose candidate" in why.content
+
+    # Candidates: every one drawn again from its seed, the chosen one marked.
+    await discord.click(discord.reader, first, first.custom_ids()[2])
+    shown = await discord.until(
+        lambda: [p for p in discord.posted if p.files and "candidate 1 of 2" in p.content]
+    )
+    assert len(shown[0].files) == 2 and shown[0].content.count("(chosen)") == 1
+    assert first.files[0][1] in [data for _, data in shown[0].files]
 
 
 @pytest.mark.asyncio

@@ -149,7 +149,7 @@ async def test_enable_then_three_paragraphs_are_illustrated_in_order(
     assert len(statuses) == 3  # one per paragraph, updated in place
     for status in statuses:
         assert status.text == "✅ Illustrated"
-        assert status.action_ids() == ["inkwell_regenerate", "inkwell_why"]
+        assert status.action_ids() == ["inkwell_regenerate", "inkwell_why", "inkwell_candidates"]
         times = [at for at, _ in status.updates]
         assert times and all(b - a >= STATUS_INTERVAL * 0.9 for a, b in itertools.pairwise(times))
 

@@ -67,10 +67,13 @@ async def test_why_library_and_why_command(http: SlackHttp, fake: FakeSlack) -> 
     status = await fake.until(
         lambda: next((m for m in fake.messages if "inkwell_why" in m.action_ids()), None)
     )
-    assert status.action_ids() == ["inkwell_regenerate", "inkwell_why"]
+    assert status.action_ids() == ["inkwell_regenerate", "inkwell_why", "inkwell_candidates"]
     assert await http.click(fake.click(slack.READER, status, "inkwell_why")) == 200
     told = await fake.until(lambda: [m for m in fake.ephemeral if "Why these pictures" in m.text])
     assert told[0].user == slack.READER and "chose candidate" in told[0].text
+    assert await http.click(fake.click(slack.READER, status, "inkwell_candidates")) == 200
+    grid = await fake.until(lambda: [m for m in pictures(fake) if "candidates" in m.text])
+    assert grid[0].files[0]["title"].startswith("Picture 1, candidate 1 of 2")
 
     before = len(fake.responses)
     assert await http.form(fake.command(slack.READER, "library")) == 200

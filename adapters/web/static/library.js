@@ -104,7 +104,24 @@
     box.replaceChildren(...parts);
   }
 
+  // Every candidate a paragraph's pictures were chosen from, drawn again from their seeds.
+  function showCandidates(msg) {
+    const card = document.querySelector(`[data-paragraph-id="${CSS.escape(msg.paragraph_id)}"]`);
+    if (!card) return;
+    const box = card.querySelector('[data-testid="candidates"]');
+    box.hidden = false;
+    box.replaceChildren(...msg.images.map((im) => {
+      const fig = make("figure", im.chosen ? "candidate chosen" : "candidate");
+      const img = make("img");
+      img.src = im.data_url;
+      img.alt = im.caption;
+      img.dataset.testid = "candidate";
+      fig.append(img, make("figcaption", null, im.caption));
+      return fig;
+    }));
+  }
+
   $("library-button").addEventListener("click", open);
   $("library-close").addEventListener("click", () => { panel.hidden = true; });
-  window.InkwellLibrary = { render, showWhy, open };
+  window.InkwellLibrary = { render, showWhy, showCandidates, open };
 })();

@@ -216,6 +216,8 @@
         return window.InkwellLibrary.render(msg);
       case "why":
         return window.InkwellLibrary.showWhy(msg);
+      case "candidates":
+        return window.InkwellLibrary.showCandidates(msg);
     }
   }
 
@@ -337,6 +339,9 @@
       p.card.dataset.paragraphId = id;
       p.card.querySelector(".why-button").addEventListener("click", () => {
         send({ type: "why", paragraph_id: id });
+      });
+      p.card.querySelector(".candidates-button").addEventListener("click", () => {
+        send({ type: "candidates", paragraph_id: id });
       });
       insertCard(p.card, e.seq);
     }
