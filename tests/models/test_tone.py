@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -37,3 +40,15 @@ def test_saturation_and_warmth() -> None:
     warm = np.asarray(apply_tone(picture, picture, ToneShift(warmth=1.0)), dtype=np.float32)
     cool = np.asarray(apply_tone(picture, picture, ToneShift(warmth=-1.0)), dtype=np.float32)
     assert (warm[..., 0] - warm[..., 2]).mean() > (cool[..., 0] - cool[..., 2]).mean() + 30
+
+
+def test_tone_and_edit_settings_import_no_torch() -> None:
+    """The scripted engine and the bot's config wiring use them without the model stack."""
+    code = (
+        "import sys, core.models.tone, core.models.edit_settings\n"
+        "print(','.join(m for m in ('torch', 'diffusers') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
