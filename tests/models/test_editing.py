@@ -16,6 +16,7 @@ from core.engine import (
     GenerationCancelled,
     GenerationRequest,
     Provenance,
+    StyleRef,
     ToneShift,
 )
 from core.models.edit_settings import EditSettings
@@ -160,3 +161,18 @@ def test_decoder_blocks_beyond_the_unet_fail_at_load(models_dir: Path, tiny_prof
 def test_edit_settings_out_of_range_are_refused(bad: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         EditSettings(**bad)
+
+
+def test_a_global_update_keeps_the_style_reference(runner, parent) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 40, 90)).save(buffer, format="PNG")
+    style = StyleRef("ref-1", buffer.getvalue(), strength=1.0)
+    plain = EditRequest("global", parent.png, parent.provenance, PROMPT, strength=0.8)
+    plain_edit, styled_edit = runner.edit([plain, replace(plain, style=style)])
+    assert runner.style_branch == "random"  # tiny's branch changes pictures
+    assert plain_edit.png != styled_edit.png
+    assert (styled_edit.provenance.style_ref, styled_edit.provenance.style_strength) == (
+        "ref-1",
+        1.0,
+    )
+    assert plain_edit.provenance.style_ref is None
