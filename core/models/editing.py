@@ -63,6 +63,8 @@ def _encode_png(image: Image.Image) -> bytes:
 
 def global_steps(steps: int, strength: float) -> int:
     """Enough steps that img2img runs at least one at this strength (1-step turbo models)."""
+    if not 0.0 < strength <= 1.0:
+        raise ValueError(f"edit strength must be in (0, 1], got {strength}")
     return max(steps, math.ceil(1.0 / strength))
 
 
@@ -154,8 +156,6 @@ class Editor:
 
     def _global(self, request: EditRequest, parent: Image.Image, step_end: Any) -> tuple:
         """Seed 001's update: img2img from the previous picture with the parent's seed."""
-        if not 0.0 < request.strength <= 1.0:
-            raise ValueError(f"edit strength must be in (0, 1], got {request.strength}")
         p = request.provenance
         styling = (
             self._styling([request.style])

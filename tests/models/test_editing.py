@@ -136,6 +136,8 @@ def test_edits_that_cannot_be_done_say_why(runner, parent) -> None:
         runner.edit([replace(base, region=(0.6, 0.0, 0.2, 1.0))])
     with pytest.raises(ValueError, match="not in the picture's prompt"):
         runner.edit([replace(base, kind="attribute", attribute_word="beard")])
+    with pytest.raises(ValueError, match="strength must be in"):
+        runner.edit([replace(base, kind="global", strength=0.0)])
     with pytest.raises(ValueError, match="could not be read"):
         runner.edit([replace(base, kind="global", image=b"not a picture")])
 
