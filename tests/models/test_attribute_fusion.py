@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+from core.engine import GenerationRequest
 from core.models.attribute_edit import BranchPair, attribute_masks, fusion_plan
 from core.models.attribute_fusion import (
     CrossAttentionRecorder,
@@ -182,3 +186,19 @@ def test_complex_edits_fuse_more_blocks_and_steps() -> None:
     assert fusion_plan(settings, small, 1, 4) == ((1,), {0, 1}, False)
     assert fusion_plan(settings, torch.ones(8, 8), 1, 4) == ((0, 1), {0, 1, 2, 3}, True)
     assert fusion_plan(settings, small, 2, 4) == ((0, 1), {0, 1, 2, 3}, True)
+
+
+def test_mask_zero_redraws_the_parent_picture_from_its_provenance(pipe, runner) -> None:
+    """The original branch starts from the parent's recorded latent: with M = 0 the edit gives
+    back the very picture the runner drew (same PNG pixels)."""
+    [[parent]] = runner.generate([GenerationRequest(PAIR.original_prompt, (PAIR.seed,))])
+    p = parent.provenance
+    pair = replace(
+        PAIR, steps=p.steps, width=p.width, height=p.height, guidance_scale=p.guidance_scale
+    )
+    fusion = DecoderFusion(pipe.unet, [0, 1], torch.zeros(SIZE), 0.2, set(range(p.steps)))
+    with torch.inference_mode():
+        redrawn = pair.run(pipe, fusion=fusion).images[0]
+    assert fusion.fused > 0
+    with Image.open(io.BytesIO(parent.png)) as drawn:
+        assert np.array_equal(np.asarray(redrawn), np.asarray(drawn.convert("RGB")))
