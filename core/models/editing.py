@@ -157,6 +157,7 @@ class Editor:
     def _global(self, request: EditRequest, parent: Image.Image, step_end: Any) -> tuple:
         """Seed 001's update: img2img from the previous picture with the parent's seed."""
         p = request.provenance
+        steps = global_steps(p.steps, request.strength)
         styling = (
             self._styling([request.style])
             if request.style is not None and self._styling is not None
@@ -169,13 +170,13 @@ class Editor:
                 negative_prompt=p.negative_prompt,
                 image=parent,
                 strength=request.strength,
-                num_inference_steps=global_steps(p.steps, request.strength),
+                num_inference_steps=steps,
                 guidance_scale=p.guidance_scale,
                 generator=torch.Generator(self._pipe.unet.device).manual_seed(p.seed),
                 callback_on_step_end=step_end,
                 output_type="pil",
             )
-        return output.images[0], {"strength": request.strength}
+        return output.images[0], {"strength": request.strength, "steps": steps}
 
     def _img2img_for(self, base: StableDiffusionPipeline) -> StableDiffusionImg2ImgPipeline:
         key = id(base)

@@ -118,6 +118,9 @@ class ScriptedEngine:
         """The parent picture with the request's tone applied (as the real engine's last step
         does), so "I prefer darker" is darker here too; provenance as the real engine's."""
         self.edits.append(list(requests))
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
         if self.failures:
             raise self.failures.pop(0)
         for step in range(1, self.steps + 1):

@@ -62,6 +62,7 @@ def test_darker_is_darker_and_the_same_seed_redraws_the_same(runner, parent) -> 
     assert p.edit == {
         "kind": "global",
         "strength": 0.6,
+        "steps": 2,
         "tone": {"brightness": 0.7, "saturation": 1.0, "warmth": 0.0},
     }
     assert Provenance.from_dict(p.to_dict()) == p
