@@ -100,7 +100,7 @@ class SlackConfig:
 class EditConfig:
     """Edits by reply (seeds 001 and 003); mirrored by core.models.edit_settings.EditSettings."""
 
-    strength: float = 0.6  # how much a global update ("I prefer darker") may change the picture
+    strength: float = 0.55  # how much a global update ("I prefer darker") may change the picture
     fusion_alpha: float = 0.2  # seed 003's a: share of the original kept inside the mask
     decoder_blocks: tuple[int, ...] = (1,)  # UNet up blocks fused (0 = lowest resolution)
     fusion_steps: tuple[float, float] = (0.0, 0.8)  # fused steps, as fractions [start, end)

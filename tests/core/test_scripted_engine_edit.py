@@ -25,7 +25,7 @@ async def test_scripted_edits_apply_the_tone_and_record_the_edit() -> None:
     darker = EditRequest("global", png(120), parent, "a fox, gloomy", tone=ToneShift(0.7))
     hat = EditRequest("add", png(120), parent, "a fox in a hat", region=(0, 0, 0.5, 0.5))
     dark, added = await engine.edit([darker, hat])
-    assert engine.edits == [[darker, hat]]
+    assert engine.edits == [darker, hat]
     with Image.open(io.BytesIO(dark.png)) as a, Image.open(io.BytesIO(png(120))) as b:
         assert mean_luminance(a) == pytest.approx(0.7 * mean_luminance(b), abs=0.6)
     with Image.open(io.BytesIO(added.png)) as a, Image.open(io.BytesIO(png(120))) as b:

@@ -56,7 +56,7 @@ class ScriptedEngine:
         self.screenings: dict[str, Screening] = {}
         self.screen_calls: list[list[str]] = []
         self.gate: asyncio.Event | None = None  # when set, generate waits for it
-        self.edits: list[list[EditRequest]] = []  # every edit call's requests
+        self.edits: list[EditRequest] = []  # every edit request, in the order received
         self._features: dict[bytes, np.ndarray] = {}
 
     async def generate(
@@ -117,7 +117,7 @@ class ScriptedEngine:
     ) -> list[GeneratedImage]:
         """The parent picture with the request's tone applied (as the real engine's last step
         does), so "I prefer darker" is darker here too; provenance as the real engine's."""
-        self.edits.append(list(requests))
+        self.edits.extend(requests)
         if self.fail_next is not None:
             error, self.fail_next = self.fail_next, None
             raise error
@@ -136,7 +136,7 @@ class ScriptedEngine:
             picture = apply_tone(parent, parent, request.tone) if request.tone else parent.copy()
             # A text chunk keeps every version's bytes distinct without touching its pixels.
             info = PngInfo()
-            info.add_text("inkwell-edit", f"{len(self.edits)}-{number}")
+            info.add_text("inkwell-edit", f"{len(self.edits)}-{number}")  # edits so far, index
             buffer = io.BytesIO()
             picture.save(buffer, format="PNG", pnginfo=info)
             png = buffer.getvalue()
