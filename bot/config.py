@@ -97,6 +97,23 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class EditConfig:
+    """Edits by reply (seeds 001 and 003); mirrored by core.models.edit_settings.EditSettings."""
+
+    strength: float = 0.55  # how much a global update ("I prefer darker") may change the picture
+    fusion_alpha: float = 0.2  # seed 003's a: share of the original kept inside the mask
+    decoder_blocks: tuple[int, ...] = (1,)  # UNet up blocks fused (0 = lowest resolution)
+    fusion_steps: tuple[float, float] = (0.0, 0.8)  # fused steps, as fractions [start, end)
+    complex_blocks: tuple[int, ...] = (0, 1)  # several attributes or a large region fuse more
+    complex_steps: tuple[float, float] = (0.0, 1.0)
+    complex_area: float = 0.25  # joint-mask share of the picture above which an edit is complex
+    mask_combine: str = "union"  # joint mask of the two branches: "union" or "intersection"
+    mask_threshold: float = 0.3  # share of its range where the attention map becomes the mask
+    inpaint_strength: float = 1.0  # added / removed elements are redrawn from this much noise
+    region_feather: float = 0.05  # softened edge of an inpainted region, share of the picture
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotConfig = field(default_factory=BotConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
@@ -106,6 +123,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
+    edit: EditConfig = field(default_factory=EditConfig)
 
     @property
     def data_path(self) -> Path:
@@ -144,6 +162,23 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "inbox.max_attempts": (lambda v: v >= 1, "at least 1"),
     "inbox.retry_backoff_s": (lambda v: v >= 0, "zero or more"),
     "inbox.keep_finished_days": (lambda v: v > 0, "more than 0"),
+    "edit.strength": (lambda v: 0 < v <= 1, "more than 0 and at most 1"),
+    "edit.fusion_alpha": (lambda v: 0 <= v <= 0.3, "between 0 and 0.3 (seed 003)"),
+    "edit.decoder_blocks": (lambda v: len(v) >= 1 and min(v) >= 0, "block indices, 0 or more"),
+    "edit.complex_blocks": (lambda v: len(v) >= 1 and min(v) >= 0, "block indices, 0 or more"),
+    "edit.fusion_steps": (
+        lambda v: 0 <= v[0] < v[1] <= 1,
+        "[start, end] with 0 <= start < end <= 1",
+    ),
+    "edit.complex_steps": (
+        lambda v: 0 <= v[0] < v[1] <= 1,
+        "[start, end] with 0 <= start < end <= 1",
+    ),
+    "edit.complex_area": (lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "edit.mask_combine": (lambda v: v in {"union", "intersection"}, "union or intersection"),
+    "edit.mask_threshold": (lambda v: 0 < v <= 1, "more than 0 and at most 1"),
+    "edit.inpaint_strength": (lambda v: 0 < v <= 1, "more than 0 and at most 1"),
+    "edit.region_feather": (lambda v: 0 <= v <= 0.5, "between 0 and 0.5"),
 }
 
 
@@ -197,6 +232,8 @@ def _build(cls: type, raw: Mapping[str, Any], prefix: str) -> Any:
 
 def _coerce(dotted: str, kind: Any, value: Any) -> Any:
     origin = getattr(kind, "__origin__", kind)
+    if origin is tuple:
+        return _coerce_tuple(dotted, kind, value)
     if origin is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{dotted!r} must be a table, got {value!r}")
@@ -216,6 +253,27 @@ def _coerce(dotted: str, kind: Any, value: Any) -> Any:
     if check is not None and not check[0](value):
         raise ConfigError(f"{dotted!r} must be {check[1]}, got {value!r}")
     return value
+
+
+def _coerce_tuple(dotted: str, kind: Any, value: Any) -> tuple:
+    """A TOML array of numbers: `tuple[int, ...]` any length, `tuple[float, float]` exactly."""
+    args = kind.__args__
+    element = args[0]
+    length = None if len(args) == 2 and args[1] is Ellipsis else len(args)
+    name = "integers" if element is int else "numbers"
+    wanted = f"a list of {length} {name}" if length else f"a list of {name}"
+    if not isinstance(value, list) or (length is not None and len(value) != length):
+        raise ConfigError(f"{dotted!r} must be {wanted}, got {value!r}")
+    items = []
+    for item in value:
+        ok = isinstance(item, int) or (element is float and isinstance(item, float))
+        if not ok or isinstance(item, bool):
+            raise ConfigError(f"{dotted!r} must be {wanted}, got {value!r}")
+        items.append(element(item))
+    check = _CHECKS.get(dotted)
+    if check is not None and not check[0](items):
+        raise ConfigError(f"{dotted!r} must be {check[1]}, got {value!r}")
+    return tuple(items)
 
 
 def _with_secrets(config: Config, environ: Mapping[str, str]) -> Config:

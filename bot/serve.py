@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from contextlib import AsyncExitStack
+from dataclasses import asdict
 
 from bot.config import Config, ConfigError
 from bot.jobs import start_jobs
@@ -13,6 +14,7 @@ from bot.platforms import chat_adapters
 from core.engine import Engine
 from core.inbox import InboxSettings
 from core.inkwell import Inkwell
+from core.models.edit_settings import EditSettings
 from core.story.loop import StorySettings
 from storage import open_storage
 
@@ -44,6 +46,12 @@ def inbox_settings(config: Config) -> InboxSettings:
     )
 
 
+def edit_settings(config: Config) -> EditSettings:
+    """The engine's share of `[edit]` (the strength of global updates is the core's)."""
+    values = {key: value for key, value in asdict(config.edit).items() if key != "strength"}
+    return EditSettings(**values)
+
+
 async def build_engine(config: Config) -> Engine:
     """The local engine for the configured profile; torch is imported only here."""
     from core.models.local_engine import LocalEngine
@@ -63,7 +71,11 @@ async def build_engine(config: Config) -> Engine:
         " -- images will be noise" if profile.name == "tiny" else "",
     )
     engine = LocalEngine.for_profile(
-        profile, models_dir, config.models.device, config.models.max_batch
+        profile,
+        models_dir,
+        config.models.device,
+        config.models.max_batch,
+        edit_settings=edit_settings(config),
     )
     await engine.start()
     return engine

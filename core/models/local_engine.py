@@ -15,6 +15,7 @@ import numpy as np
 
 from core.engine import (
     CancelToken,
+    EditRequest,
     GeneratedImage,
     GenerationCancelled,
     GenerationRequest,
@@ -23,6 +24,7 @@ from core.engine import (
     StepProgress,
     StyleBranchState,
 )
+from core.models.edit_settings import EditSettings
 from core.models.jobs import EngineClosed, Job, JobKind, take_batch
 from core.models.profiles import ModelProfile
 from core.models.runner import ModelRunner
@@ -66,11 +68,19 @@ class LocalEngine:
 
     @classmethod
     def for_profile(
-        cls, profile: ModelProfile, models_dir: Path, device: str = "auto", max_batch: int = 16
+        cls,
+        profile: ModelProfile,
+        models_dir: Path,
+        device: str = "auto",
+        max_batch: int = 16,
+        *,
+        edit_settings: EditSettings | None = None,
     ) -> LocalEngine:
         """An engine whose worker loads `profile` with ModelRunner.load."""
         return cls(
-            lambda: ModelRunner.load(profile, models_dir, device, max_batch=max_batch),
+            lambda: ModelRunner.load(
+                profile, models_dir, device, max_batch=max_batch, edit_settings=edit_settings
+            ),
             profile.name,
             max_batch,
         )
@@ -145,6 +155,23 @@ class LocalEngine:
     async def screen(self, texts: Sequence[str]) -> list[Screening]:
         """Seed 000's screening of each prompt; pending screen calls share one model pass."""
         return await self._submit("screen", list(texts), len(texts)) if texts else []
+
+    async def edit(
+        self,
+        requests: Sequence[EditRequest],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[GeneratedImage]:
+        """One new version per edit request; progress and cancel work as in `generate`.
+
+        Pending edit calls share one worker turn, but each request is its own model call.
+        """
+        requests = list(requests)
+        if cancel is not None and cancel.cancelled:
+            raise GenerationCancelled()
+        if not requests:
+            return []
+        return await self._submit("edit", requests, len(requests), progress, cancel)
 
     async def _submit(
         self,
@@ -238,7 +265,7 @@ class LocalEngine:
 
     def _run(self, runner: ModelRunner, batch: list[Job]) -> None:
         try:
-            if batch[0].kind == "generate":
+            if batch[0].kind in ("generate", "edit"):
                 self._generate(runner, batch)
             else:
                 self._embed(runner, batch)
@@ -280,7 +307,8 @@ class LocalEngine:
         def should_stop() -> bool:
             return self._closing or all(job.cancelled() for job in batch)
 
-        results = runner.generate(requests, on_step, should_stop)
+        call = runner.edit if batch[0].kind == "edit" else runner.generate
+        results = call(requests, on_step, should_stop)
         start = 0
         for job in batch:
             mine = results[start : start + len(job.payload)]
