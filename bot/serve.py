@@ -11,6 +11,7 @@ from dataclasses import asdict
 from bot.config import Config, ConfigError
 from bot.jobs import start_jobs
 from bot.platforms import chat_adapters
+from core.edit.commands import EditPolicy
 from core.engine import Engine
 from core.inbox import InboxSettings
 from core.inkwell import Inkwell
@@ -98,7 +99,13 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         engine = await build_engine(config)
         stack.push_async_callback(engine.close)
 
-        inkwell = Inkwell(engine, storage, story_settings(config), inbox_settings(config))
+        inkwell = Inkwell(
+            engine,
+            storage,
+            story_settings(config),
+            inbox_settings(config),
+            EditPolicy(strength=config.edit.strength),
+        )
         if config.web.enabled:
             from adapters.web.adapter import WebAdapter
 

@@ -68,6 +68,7 @@ class Inkwell:
         self.router = Router()
         self._adapters: dict[str, Adapter] = {}
         self._loop = IllustrationLoop(engine, storage, self.send, settings, self.deliver)
+        edit = edit or EditPolicy()
         chooser = ConsistentChooser(engine, storage, settings.thr_1, settings.presence_threshold)
         edits = EditWork(
             engine,
@@ -75,6 +76,7 @@ class Inkwell:
             chooser,
             self.send,
             self.deliver,
+            strength=edit.strength,
             progress_interval_s=settings.progress_interval_s,
         )
         self._worker = InboxWorker(
@@ -99,7 +101,7 @@ class Inkwell:
         ).register(self.router)
         StyleCommands(storage, engine).register(self.router)
         LibraryCommands(storage).register(self.router)
-        EditCommands(storage, engine, self.queue, edit or EditPolicy()).register(self.router)
+        EditCommands(storage, engine, self.queue, edit).register(self.router)
         CandidateCommands(storage, self.queue).register(self.router)
 
     def attach(self, adapter: Adapter) -> None:

@@ -28,8 +28,10 @@ _NUMBERED = re.compile(r"^\s*(?:#|picture\s*|pic\s*)?(\d{1,2})\s*[:.)\-]\s*(.*)$
 
 @dataclasses.dataclass(frozen=True)
 class EditPolicy:
-    """How requests are read when the rules are unsure (nearest prototype, with CLIP)."""
+    """How much a global update may change a picture, and how requests are read when the
+    rules are unsure (nearest prototype, with CLIP)."""
 
+    strength: float = 0.55
     prototype_similarity: float = 0.3
     prototype_margin: float = 0.05
 

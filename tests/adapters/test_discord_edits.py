@@ -13,14 +13,14 @@ import pytest_asyncio
 from tests.adapters.conftest import Bot
 from tests.adapters.test_discord import _bot, discord  # noqa: F401  (fixtures)
 from tests.fakes.discord_server import FakeDiscord, Posted
-from tests.fakes.editing import EditingEngine, luminance
+from tests.fakes.engine import ScriptedEngine, luminance
 
 EPHEMERAL = 1 << 6
 
 
 @pytest_asyncio.fixture
 async def bot(tmp_path: Path, discord: FakeDiscord) -> AsyncIterator[Bot]:
-    made = _bot(tmp_path, EditingEngine(), discord)
+    made = _bot(tmp_path, ScriptedEngine(), discord)
     await made.start()
     yield made
     await made.stop()

@@ -12,13 +12,13 @@ import pytest_asyncio
 
 from tests.adapters.test_slack import SlackHttp, _bot, enable, fake, pictures  # noqa: F401
 from tests.fakes import slack_server as slack
-from tests.fakes.editing import EditingEngine, luminance
+from tests.fakes.engine import ScriptedEngine, luminance
 from tests.fakes.slack_server import FakeSlack
 
 
 @pytest_asyncio.fixture
 async def http(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[SlackHttp]:
-    bot = _bot(tmp_path, EditingEngine(), fake)
+    bot = _bot(tmp_path, ScriptedEngine(), fake)
     await bot.start()
     async with aiohttp.ClientSession() as session:
         yield SlackHttp(bot, session)

@@ -15,13 +15,13 @@ from core.inkwell import Inkwell
 from core.story.loop import StorySettings
 from storage.sqlite import SQLiteStorage
 from tests.adapters.test_web_room import Room
-from tests.fakes.editing import EditingEngine, luminance
+from tests.fakes.engine import ScriptedEngine, luminance
 
 
 @pytest_asyncio.fixture
 async def room(tmp_path: Path) -> AsyncIterator[Room]:
     storage = await SQLiteStorage.open(tmp_path / "db.sqlite3", tmp_path / "images")
-    engine = EditingEngine()
+    engine = ScriptedEngine()
     inkwell = Inkwell(engine, storage, StorySettings(candidates=2))
     adapter = WebAdapter("127.0.0.1", 0, "", storage.images.get, engine.profile_name)
     inkwell.attach(adapter)

@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-import pytest_asyncio
 
 from core.edit.events import EditRequested
 from core.edit.preference import story_preference
 from core.events import Author, MessageRef, PostIllustrations, PostText, Refused
-from core.inbox import InboxSettings
-from core.inkwell import Inkwell
-from core.story.loop import StorySettings
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
-from tests.fakes.editing import EditingEngine, luminance
+from tests.fakes.engine import ScriptedEngine, luminance
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest_asyncio.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
-    store = await SQLiteStorage.open(tmp_path / "inkwell.sqlite3", tmp_path / "images")
-    yield store
-    await store.close()
-
-
-@pytest_asyncio.fixture
-async def engine() -> EditingEngine:
-    return EditingEngine()
-
-
-@pytest_asyncio.fixture
-async def chat(storage: SQLiteStorage, engine: EditingEngine) -> AsyncIterator[FakeAdapter]:
-    inkwell = Inkwell(
-        engine,
-        storage,
-        StorySettings(candidates=2, max_sentences=4, progress_interval_s=0),
-        InboxSettings(max_attempts=2, retry_backoff_s=0),
-    )
-    adapter = FakeAdapter()
-    inkwell.attach(adapter)
-    await inkwell.start()
-    adapter.inkwell = inkwell  # type: ignore[attr-defined]
-    yield adapter
-    await inkwell.stop()
 
 
 async def _reply(chat: FakeAdapter, text: str, to: str) -> list:
@@ -82,7 +47,7 @@ async def _edited(chat: FakeAdapter, text: str, to: str) -> PostIllustrations:
 
 
 async def test_i_prefer_darker_draws_a_darker_child_and_keeps_the_preference(
-    chat: FakeAdapter, engine: EditingEngine, storage: SQLiteStorage
+    chat: FakeAdapter, engine: ScriptedEngine, storage: SQLiteStorage
 ) -> None:
     post, message = await _illustrated(chat, "The fox waits by the river.")
     parent = post.images[0]
@@ -144,7 +109,7 @@ async def test_undo_redo_and_the_original_walk_the_chain(
 
 
 async def test_a_reply_can_name_one_of_several_pictures(
-    chat: FakeAdapter, engine: EditingEngine
+    chat: FakeAdapter, engine: ScriptedEngine
 ) -> None:
     post, message = await _illustrated(chat, "The fox waits. The owl watches.")
     assert len(post.images) == 2
@@ -156,7 +121,7 @@ async def test_a_reply_can_name_one_of_several_pictures(
 
 
 async def test_local_attribute_and_added_elements_reach_the_engine(
-    chat: FakeAdapter, engine: EditingEngine, storage: SQLiteStorage
+    chat: FakeAdapter, engine: ScriptedEngine, storage: SQLiteStorage
 ) -> None:
     _, message = await _illustrated(chat, "The knight rides home.")
     await _edited(chat, "give him slicked-back hair", message)
@@ -175,7 +140,7 @@ async def test_local_attribute_and_added_elements_reach_the_engine(
 
 
 async def test_unclear_unknown_and_missing_targets_get_answers_not_guesses(
-    chat: FakeAdapter, engine: EditingEngine
+    chat: FakeAdapter, engine: ScriptedEngine
 ) -> None:
     _, message = await _illustrated(chat, "The fox waits.")
     [answer] = await _reply(chat, "make it better", message)

@@ -179,3 +179,11 @@ class ScriptedEngine:
 
     async def close(self) -> None:
         return None
+
+
+def luminance(png: bytes) -> float:
+    """A picture's mean luma in 0..255, for tests of edits such as "I prefer darker"."""
+    from core.models.tone import mean_luminance
+
+    with Image.open(io.BytesIO(png)) as image:
+        return mean_luminance(image)
