@@ -1,0 +1,1 @@
+"""Seed 002: writers' words about picture quality turned into training signal."""
