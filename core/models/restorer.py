@@ -119,3 +119,38 @@ def restore_pngs(net: RestorerNet, pngs: Sequence[bytes], device: torch.device) 
                 raise ValueError(f"image {position} could not be decoded: {error}") from error
             restored.append(tensor_to_png(net(image[None].to(device))[0]))
     return restored
+
+
+def restorer_state(models_dir: Path) -> RestorerState:
+    return "trained" if (restorer_dir(models_dir) / CHECKPOINT).is_file() else "untrained"
+
+
+class LazyRestorer:
+    """Loads the restorer on first use and again whenever training wrote a newer checkpoint."""
+
+    def __init__(self, models_dir: Path, device: torch.device) -> None:
+        self._models_dir = Path(models_dir)
+        self._device = device
+        self._net: RestorerNet | None = None
+        self._loaded_mtime: float | None = None
+        if self.state == "untrained":
+            logger.warning(
+                "no trained restorer in %s: 'enhance' will run an UNTRAINED restorer",
+                restorer_dir(self._models_dir),
+            )
+
+    @property
+    def state(self) -> RestorerState:
+        """What the next `restore` runs: training may have written a checkpoint since."""
+        return restorer_state(self._models_dir)
+
+    def _checkpoint_mtime(self) -> float | None:
+        path = restorer_dir(self._models_dir) / CHECKPOINT
+        return path.stat().st_mtime if path.is_file() else None
+
+    def restore(self, pngs: Sequence[bytes]) -> list[bytes]:
+        mtime = self._checkpoint_mtime()
+        if self._net is None or mtime != self._loaded_mtime:
+            self._net, _ = load_restorer(self._models_dir, self._device)
+            self._loaded_mtime = mtime
+        return restore_pngs(self._net, pngs, self._device)

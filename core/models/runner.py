@@ -28,6 +28,7 @@ from core.engine import (
 from core.models.device import resolve_device
 from core.models.loading import load_clip, load_pipeline
 from core.models.profiles import ModelProfile
+from core.models.restorer import LazyRestorer, RestorerState
 from core.models.screening_model import LazyScreening, ScreeningModel
 from core.models.style_branch import branch_source
 from core.models.style_unit import StyleUnit
@@ -91,6 +92,7 @@ class ModelRunner:
         style_loader: Callable[[], StyleUnit] | None = None,
         style_branch: StyleBranchState = "untrained",
         screening: LazyScreening | ScreeningModel | None = None,
+        restorer: LazyRestorer | None = None,
     ) -> None:
         if max_batch < 1 or embed_batch < 1:
             raise ValueError("max_batch and embed_batch must be at least 1")
@@ -106,6 +108,7 @@ class ModelRunner:
         self._style: StyleUnit | None = None
         self._style_branch = style_branch
         self._screening = screening
+        self._restorer = restorer
         with torch.inference_mode():
             probe = self._clip.encode_text(self._tokenizer([""]).to(device))
         self._embed_dim = int(probe.shape[-1])
@@ -138,6 +141,7 @@ class ModelRunner:
             screening=LazyScreening(
                 lambda: ScreeningModel.load(profile, Path(models_dir), torch_device)
             ),
+            restorer=LazyRestorer(Path(models_dir), torch_device),
         )
 
     @property
@@ -303,10 +307,21 @@ class ModelRunner:
     def _normalised(features: torch.Tensor) -> np.ndarray:
         return F.normalize(features.float(), dim=-1).cpu().numpy().astype(np.float32)
 
+    @property
+    def restorer_state(self) -> RestorerState:
+        return self._restorer.state if self._restorer is not None else "untrained"
+
+    def restore(self, pngs: Sequence[bytes]) -> list[bytes]:
+        """Seed 002's restorer on each picture (see core.models.restorer)."""
+        if self._restorer is None:
+            raise RuntimeError("this runner was built without a restorer")
+        return self._restorer.restore(pngs)
+
     def close(self) -> None:
         """Drop the models so their memory can be freed."""
         self._pipe = None  # type: ignore[assignment]
         self._clip = None  # type: ignore[assignment]
         self._style = self._style_loader = self._screening = None  # type: ignore[assignment]
+        self._restorer = None
         if self._device.type == "cuda":
             torch.cuda.empty_cache()

@@ -11,7 +11,7 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from core.engine import (
     CancelToken,
@@ -53,6 +53,9 @@ class ScriptedEngine:
         self.screen_calls: list[list[str]] = []
         self.gate: asyncio.Event | None = None  # when set, generate waits for it
         self._features: dict[bytes, np.ndarray] = {}
+        self.restore_calls: list[list[bytes]] = []
+        self.restore_error: Exception | None = None  # raised by the next restore call
+        self.restorer_state = "trained"
 
     async def generate(
         self,
@@ -119,6 +122,21 @@ class ScriptedEngine:
 
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
         return np.stack([self._features[png] for png in images])
+
+    async def restore(self, images: Sequence[bytes]) -> list[bytes]:
+        """Deterministic: each picture through PIL's sharpen filter (no model here)."""
+        self.restore_calls.append(list(images))
+        if self.restore_error is not None:
+            error, self.restore_error = self.restore_error, None
+            raise error
+        restored = []
+        for data in images:
+            with Image.open(io.BytesIO(data)) as image:
+                sharpened = image.convert("RGB").filter(ImageFilter.SHARPEN)
+            buffer = io.BytesIO()
+            sharpened.save(buffer, format="PNG")
+            restored.append(buffer.getvalue())
+        return restored
 
     async def close(self) -> None:
         return None
