@@ -98,6 +98,7 @@ class StoryEntry:
     posted_at: datetime
     illustrations: tuple[tuple[str, str], ...]  # (image_id, caption)
     note: str = ""
+    illustration_ids: tuple[str, ...] = ()  # one per illustration, where known
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class IllustrationImage:
     png: bytes
     caption: str
     score: float
+    parent_id: str | None = None  # set on a new version of an illustration (e.g. enhanced)
 
 
 @dataclass(frozen=True)
@@ -335,3 +337,18 @@ class WhyShown(Action):
     text: str
     note: str
     illustrations: tuple[dict, ...]
+
+
+# ---------------------------------------------------------------- writers' feedback (seed 002)
+
+
+@dataclass(frozen=True)
+class EnhanceRequested(Event):
+    """Run the restorer on one illustration (button, command, or a quality complaint reply).
+
+    `complaint` is what the writer said was wrong ("too blurry"), kept as training signal;
+    empty for a plain button press.
+    """
+
+    illustration_id: str
+    complaint: str = ""

@@ -26,6 +26,7 @@ from core.events import (
     StoryPage,
     StoryRequested,
 )
+from core.feedback.enhance import Enhancer
 from core.inbox import InboxSettings, InboxWorker
 from core.router import Router, new_reference
 from core.story.library_commands import LibraryCommands
@@ -78,6 +79,7 @@ class Inkwell:
         ).register(self.router)
         StyleCommands(storage, engine).register(self.router)
         LibraryCommands(storage).register(self.router)
+        Enhancer(storage, engine, self.deliver).register(self.router)
 
     def attach(self, adapter: Adapter) -> None:
         self._adapters[adapter.name] = adapter
@@ -165,6 +167,7 @@ class Inkwell:
                     for i in current_illustrations(illustrations[record.id])
                     if i.image_id  # pictures removed to save space are not shown
                 ],
+                [i.id for i in current_illustrations(illustrations[record.id]) if i.image_id],
             )
             for record in records
         )
@@ -216,7 +219,11 @@ class Inkwell:
             await self.queue.submit(channel, paragraph.id)
 
 
-def _entry(record: ParagraphRecord, illustrations: list[tuple[str, str]]) -> StoryEntry:
+def _entry(
+    record: ParagraphRecord,
+    illustrations: list[tuple[str, str]],
+    illustration_ids: list[str] | None = None,
+) -> StoryEntry:
     return StoryEntry(
         paragraph_id=record.id,
         seq=record.seq,
@@ -226,4 +233,5 @@ def _entry(record: ParagraphRecord, illustrations: list[tuple[str, str]]) -> Sto
         posted_at=record.posted_at,
         illustrations=tuple(illustrations),
         note=record.note,
+        illustration_ids=tuple(illustration_ids or ()),
     )

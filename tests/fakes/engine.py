@@ -11,7 +11,7 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageOps
 
 from core.engine import (
     CancelToken,
@@ -124,7 +124,7 @@ class ScriptedEngine:
         return np.stack([self._features[png] for png in images])
 
     async def restore(self, images: Sequence[bytes]) -> list[bytes]:
-        """Deterministic: each picture through PIL's sharpen filter (no model here)."""
+        """Deterministic and visibly different: each picture's colours inverted (no model)."""
         self.restore_calls.append(list(images))
         if self.restore_error is not None:
             error, self.restore_error = self.restore_error, None
@@ -132,9 +132,9 @@ class ScriptedEngine:
         restored = []
         for data in images:
             with Image.open(io.BytesIO(data)) as image:
-                sharpened = image.convert("RGB").filter(ImageFilter.SHARPEN)
+                changed = ImageOps.invert(image.convert("RGB"))
             buffer = io.BytesIO()
-            sharpened.save(buffer, format="PNG")
+            changed.save(buffer, format="PNG")
             restored.append(buffer.getvalue())
         return restored
 
