@@ -4,6 +4,11 @@
 (picture, text, label 1/0). It starts from the profile's CLIP (so real profiles start from
 real CLIP weights) and learns a scale and offset that turn the cosine into a 0..1 score.
 Frozen, it scores the restorer's output against the target text in the third stage.
+
+CLIP sees pictures resized to its input size, where fine blur, noise and scratches are hard to
+see, so the image encoder adds a small detail adapter: a CNN over the picture's high
+frequencies at full size, added to CLIP's image feature. Its last layer starts at zero, so a
+new scorer is exactly the profile's CLIP.
 """
 
 from __future__ import annotations
@@ -27,6 +32,27 @@ logger = logging.getLogger("inkwell.models")
 SCORER_CHECKPOINT = "scorer.pt"
 
 
+class DetailAdapter(nn.Module):
+    """High-frequency statistics of a picture -> a correction to CLIP's image feature."""
+
+    def __init__(self, embed_dim: int, width: int = 16) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, stride=2, padding=1),
+            nn.ReLU(),
+        )
+        self.out = nn.Linear(2 * width, embed_dim)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        detail = pixels - F.avg_pool2d(pixels, 3, stride=1, padding=1, count_include_pad=False)
+        maps = self.features(detail * 8)
+        return self.out(torch.cat([maps.mean((2, 3)), maps.amax((2, 3))], dim=1))
+
+
 class FeedbackScorer(nn.Module):
     """Pairs of (pictures in 0..1, texts) -> probability that each text describes its picture."""
 
@@ -39,6 +65,9 @@ class FeedbackScorer(nn.Module):
         self.image_size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
         self.register_buffer("mean", torch.tensor(OPENAI_DATASET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(OPENAI_DATASET_STD).view(1, 3, 1, 1))
+        with torch.no_grad():
+            embed_dim = int(clip.encode_text(tokenizer([""])).shape[-1])
+        self.detail = DetailAdapter(embed_dim)
         self.logit_scale = nn.Parameter(torch.tensor(10.0))
         self.logit_bias = nn.Parameter(torch.tensor(0.0))
 
@@ -52,7 +81,9 @@ class FeedbackScorer(nn.Module):
     def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """Differentiable: pictures (B, 3, H, W) in 0..1 -> L2-normalised image features."""
         resized = F.interpolate(pixels, size=self.image_size, mode="bilinear", align_corners=False)
-        return F.normalize(self.clip.encode_image((resized - self.mean) / self.std), dim=-1)
+        features = self.clip.encode_image((resized - self.mean) / self.std)
+        features = F.normalize(features, dim=-1) + self.detail(pixels)
+        return F.normalize(features, dim=-1)
 
     def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
         tokens = self.tokenizer(list(texts)).to(self.mean.device)
