@@ -97,6 +97,23 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    """Seed 002: when and how the restorer learns from writers' feedback."""
+
+    nightly_training: bool = True
+    min_new_feedback: int = 20  # the nightly run trains only after this many new texts
+    training_hour: int = 3  # local hour of the nightly check (0-23)
+    image_size: int = 64  # training crops, in pixels
+    pairs: int = 256  # clean pictures (each damaged once) per run
+    pixel_steps: int = 300
+    scorer_steps: int = 150
+    joint_steps: int = 150
+    text_weight: float = 0.1  # the text term's weight beside the pixel loss's 1 [0148]
+    pixel_loss: str = "l1"  # "l1" (eq. 1) or "mse" (eq. 2)
+    clean_images: str = ""  # a folder of clean pictures; default <data_dir>/restorer-images
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotConfig = field(default_factory=BotConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
@@ -106,6 +123,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
 
     @property
     def data_path(self) -> Path:
@@ -144,6 +162,15 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "inbox.max_attempts": (lambda v: v >= 1, "at least 1"),
     "inbox.retry_backoff_s": (lambda v: v >= 0, "zero or more"),
     "inbox.keep_finished_days": (lambda v: v > 0, "more than 0"),
+    "feedback.min_new_feedback": (lambda v: v >= 1, "at least 1"),
+    "feedback.training_hour": (lambda v: 0 <= v <= 23, "an hour between 0 and 23"),
+    "feedback.image_size": (lambda v: 16 <= v <= 1024, "between 16 and 1024"),
+    "feedback.pairs": (lambda v: v >= 1, "at least 1"),
+    "feedback.pixel_steps": (lambda v: v >= 0, "zero or more"),
+    "feedback.scorer_steps": (lambda v: v >= 0, "zero or more"),
+    "feedback.joint_steps": (lambda v: v >= 0, "zero or more"),
+    "feedback.text_weight": (lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "feedback.pixel_loss": (lambda v: v in {"l1", "mse"}, "l1 or mse"),
 }
 
 
