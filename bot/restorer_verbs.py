@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,8 +195,8 @@ async def _train_with_bars(
         await storage.close()
 
 
-async def new_feedback_since_last_training(storage: Storage) -> tuple[int, datetime | None]:
-    """How many feedback texts arrived since the last finished training run."""
+async def new_feedback_since_last_training(storage: Storage) -> int:
+    """How many feedback texts arrived since the last finished training run started."""
     runs = [job for job in await storage.jobs.list("train-restorer") if job.status == "done"]
     since = runs[0].created_at if runs else None
-    return len(await storage.feedback.list(since=since, limit=100_000)), since
+    return len(await storage.feedback.list(since=since, limit=100_000))

@@ -8,6 +8,7 @@ import signal
 from contextlib import AsyncExitStack
 
 from bot.config import Config, ConfigError
+from bot.feedback_jobs import add_feedback_training
 from bot.jobs import start_jobs
 from bot.platforms import chat_adapters
 from core.engine import Engine
@@ -105,6 +106,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         await inkwell.start()
         stack.push_async_callback(inkwell.stop)
         scheduler = start_jobs(inkwell, config.inbox)
+        add_feedback_training(scheduler, config, storage)
         stack.callback(scheduler.shutdown, wait=False)
         if config.web.enabled:
             log.info("Inkwell is ready: story room at %s", web.url)
