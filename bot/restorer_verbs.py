@@ -200,3 +200,31 @@ async def new_feedback_since_last_training(storage: Storage) -> int:
     runs = [job for job in await storage.jobs.list("train-restorer") if job.status == "done"]
     since = runs[0].created_at if runs else None
     return len(await storage.feedback.list(since=since, limit=100_000))
+
+
+async def training_room_session(config: Config, storage: Storage) -> Any:
+    """The web training room's session: the configured restorer training, models loaded on
+    its first use on a worker thread; writers' stored feedback joins the scorer's data."""
+    from core.models.restorer_data import feedback_examples
+
+    size = config.feedback.image_size
+    examples = await feedback_examples(storage, size)
+
+    def build() -> Any:
+        from core.models.device import resolve_device
+        from core.models.profiles import resolve_profile
+        from core.models.restorer_data import clean_pictures, prepare_trainer
+        from core.models.training_session import TrainingSession
+
+        profile = resolve_profile(config.models.profile, config.models.overrides)
+        settings = training_settings(config.feedback)
+
+        def make_trainer() -> Any:
+            clean = clean_pictures(clean_images_folder(config), size, config.feedback.pairs)
+            device = resolve_device(config.models.device)
+            models = config.data_path / "models"
+            return prepare_trainer(profile, models, clean, settings, device, examples)
+
+        return TrainingSession(make_trainer)
+
+    return await asyncio.to_thread(build)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from contextlib import AsyncExitStack
+from typing import Any
 
 from bot.config import Config, ConfigError
 from bot.feedback_jobs import add_feedback_training
@@ -99,6 +100,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
                 engine.profile_name,
             )
             inkwell.attach(web)
+            _mount_training_room(web, config, storage, engine)
         for adapter in chat_adapters(
             config, web if config.web.enabled else None, storage.images.get
         ):
@@ -126,3 +128,15 @@ async def _until_stopped() -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def _mount_training_room(web: Any, config: Config, storage: Any, engine: Engine) -> None:
+    """Seed 002's training room at /training on the story room's server."""
+    from adapters.web.training import TrainingRoom
+    from bot.restorer_verbs import training_room_session
+
+    room = TrainingRoom(
+        storage, lambda: training_room_session(config, storage), engine.profile_name
+    )
+    room.watch_restorer(lambda: getattr(engine, "restorer_state", "unknown"))
+    web.add_room(room.mount, frozenset({room.page}))

@@ -227,7 +227,7 @@ class RestorerTrainer:
         self.settings = settings or TrainingSettings()
         self.device = device or torch.device("cpu")
         self.checkpoint_dir = checkpoint_dir
-        self._extra = extra_examples or (lambda: [])
+        self.extra_examples = extra_examples or (lambda: [])
         self._random = random.Random(self.settings.seed)
         self.history: dict[Stage, list[float]] = {stage: [] for stage in STAGES}
         self._optimizers: dict[Stage, torch.optim.Optimizer] = {}
@@ -246,7 +246,7 @@ class RestorerTrainer:
         if stage == "scorer":
             assert self.scorer is not None
             self.scorer.unfreeze()
-            examples = scorer_examples(self.pairs) + self._extra()
+            examples = scorer_examples(self.pairs) + self.extra_examples()
             chosen = self._random.sample(examples, min(s.batch_size * 2, len(examples)))
             images = self._stack([_sized(e.image, self.pairs[0].clean) for e in chosen])
             labels = torch.tensor([e.label for e in chosen], device=self.device)
