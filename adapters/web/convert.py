@@ -19,6 +19,7 @@ from core.events import (
     Author,
     CancelRequested,
     ChannelRef,
+    EnhanceRequested,
     Event,
     LibraryShown,
     ParagraphPosted,
@@ -41,6 +42,7 @@ from core.events import (
 PLATFORM = "web"
 MAX_ROOM_NAME = 64
 MAX_AUTHOR_NAME = 40
+MAX_COMPLAINT_CHARS = 500
 
 # Letters and digits of any script, spaces and a little punctuation; never path separators.
 _ROOM_NAME = re.compile(r"^[^\W_][\w '&!?,.-]*$")
@@ -71,7 +73,11 @@ def parse_client_message(raw: str) -> ClientMessage:
         raise ClientMessageError("The room couldn't read that message; reload the page.") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ClientMessageError("The room couldn't read that message; reload the page.")
-    known = {"join", "paragraph", "history", "cancel", *_STYLE_MESSAGES, *LIBRARY_MESSAGES}
+    known = {
+        *("join", "paragraph", "history", "cancel", "enhance"),
+        *_STYLE_MESSAGES,
+        *LIBRARY_MESSAGES,
+    }
     if data["type"] not in known:
         raise ClientMessageError(f"The room doesn't know the request {data['type'][:40]!r}.")
     return ClientMessage(data["type"], data)
@@ -131,7 +137,20 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         if not isinstance(strength, (int, float)) or isinstance(strength, bool):
             raise ClientMessageError("Style strength must be a number, e.g. 1 or 0.5.")
         return StyleStrengthSet(channel(room), who, strength=float(strength))
+    if message.type == "enhance":
+        return enhance_event(message.data, channel(room), who)
     raise ClientMessageError(f"The room doesn't know the request {message.type!r}.")
+
+
+def enhance_event(data: dict[str, Any], where: ChannelRef, who: Author) -> EnhanceRequested:
+    """The Enhance button under a picture, with what the writer said was wrong, if anything."""
+    illustration_id = data.get("illustration_id")
+    complaint = data.get("complaint", "")
+    if not isinstance(illustration_id, str) or not illustration_id:
+        raise ClientMessageError("Pick the picture to enhance.")
+    if not isinstance(complaint, str) or len(complaint) > MAX_COMPLAINT_CHARS:
+        raise ClientMessageError(f"Say what's wrong in up to {MAX_COMPLAINT_CHARS} characters.")
+    return EnhanceRequested(where, who, illustration_id=illustration_id, complaint=complaint)
 
 
 def style_upload_event(room: str, author: str, content_type: str, body: bytes) -> Event:
@@ -156,7 +175,8 @@ def entry_json(entry: StoryEntry) -> dict[str, Any]:
         "posted_at": entry.posted_at.isoformat(),
         "illustrations": [
             {"url": image_url(image_id), "caption": caption}
-            for image_id, caption in entry.illustrations
+            | ({"illustration_id": entry.illustration_ids[n]} if entry.illustration_ids else {})
+            for n, (image_id, caption) in enumerate(entry.illustrations)
         ],
         "note": entry.note,
     }
@@ -193,6 +213,7 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
                     "caption": image.caption,
                     "score": round(image.score, 4),
                 }
+                | ({"parent_id": image.parent_id} if image.parent_id else {})
                 for image in action.images
             ],
         }

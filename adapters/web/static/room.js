@@ -202,6 +202,7 @@
         });
       case "illustrations":
         setProfile(msg.profile);
+        if ((msg.images || []).length && msg.images.every((im) => im.parent_id)) return onNewVersions(msg);
         return upsert(msg.paragraph_id, { images: msg.images || [], stage: "done", fraction: 1 });
       case "text":
         if (msg.paragraph_id) return addNote(msg.paragraph_id, msg.text, "note");
@@ -371,6 +372,7 @@
         img.width = img.height = 512; // reserves space so scroll position doesn't jump on load
         fig.append(img);
         if (im.caption) fig.append(make("figcaption", null, im.caption));
+        if (im.illustration_id) fig.append(enhanceButton(im.illustration_id));
         return fig;
       }));
     }
@@ -388,6 +390,32 @@
       d.dataset.testid = "paragraph-error";
       return d;
     }));
+  }
+
+  // ---------- enhance (seed 002): the restorer's new version replaces its parent in place ----------
+  function enhanceButton(illustrationId) {
+    const b = make("button", "link enhance-button", "Enhance");
+    b.type = "button";
+    b.dataset.testid = "enhance-button";
+    b.title = "Sharpen, denoise and remove scratches";
+    b.addEventListener("click", () => {
+      b.disabled = true;
+      b.textContent = "Enhancing…";
+      send({ type: "enhance", illustration_id: illustrationId });
+      // the new version re-renders the picture; after a failure (shown as an error) try again
+      setTimeout(() => { b.disabled = false; b.textContent = "Enhance"; }, 15000);
+    });
+    return b;
+  }
+  function onNewVersions(msg) {
+    const p = state.paras.get(msg.paragraph_id);
+    if (!p) return;
+    const images = [...(p.images || [])];
+    for (const im of msg.images) {
+      const at = images.findIndex((old) => old.illustration_id === im.parent_id);
+      if (at >= 0) images[at] = im; else images.push(im);
+    }
+    upsert(msg.paragraph_id, { images });
   }
 
   // ---------- composer ----------
