@@ -35,9 +35,10 @@ REMOVED = (
 )
 FAILED = "Inkwell couldn't enhance that picture; please try again later."
 UNTRAINED_NOTE = (
-    "Note: the restorer isn't trained yet, so the enhanced picture looks almost the same. "
-    "Your feedback is kept and will train it."
+    "Note: the restorer isn't trained yet (`python -m bot train-restorer`), so the enhanced "
+    "picture looks the same."
 )
+FEEDBACK_KEPT = " Your feedback is kept and will help train it."
 
 
 async def find_illustration(storage: Storage, illustration_id: str) -> IllustrationRecord | None:
@@ -99,7 +100,8 @@ class Enhancer:
         )
         log.info("enhanced %s as %s in %s (%s)", original.id, record.id, channel.key, state)
         if state != "trained":
-            return [PostText(channel, UNTRAINED_NOTE, original.paragraph_id)]
+            note = UNTRAINED_NOTE + (FEEDBACK_KEPT if complaint else "")
+            return [PostText(channel, note, original.paragraph_id)]
         return []
 
     async def _store(

@@ -14,7 +14,7 @@ from core.events import (
     StoryPage,
     StoryRequested,
 )
-from core.feedback.enhance import UNTRAINED_NOTE
+from core.feedback.enhance import FEEDBACK_KEPT, UNTRAINED_NOTE
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
@@ -72,6 +72,11 @@ async def test_an_untrained_restorer_is_announced(
         EnhanceRequested(chat.channel(), ANA, posted.images[0].illustration_id)
     )
     assert replies == [PostText(chat.channel(), UNTRAINED_NOTE, posted.paragraph_id)]
+    replies = await chat.dispatch(
+        EnhanceRequested(chat.channel(), ANA, posted.images[0].illustration_id, "grainy")
+    )
+    note = UNTRAINED_NOTE + FEEDBACK_KEPT
+    assert replies == [PostText(chat.channel(), note, posted.paragraph_id)]
 
 
 @pytest.mark.asyncio
