@@ -143,11 +143,16 @@ _NEGATED_GOOD = re.compile(
 )
 _UNNEGATED_DEFECT = re.compile(
     rf"(?<![\w'])(?<!no )(?<!not )(?<!without )(?<!free of )(?<!inexistence of )(?<!less )"
-    rf"(?:{_DEFECT_ANY})(?![\w-])",
+    rf"(?:{_DEFECT_ANY})(?![\w-])(?!\s+of\s)",  # "the noise of the city" is the story's
     re.IGNORECASE,
 )
 _CANT_SEE = re.compile(
     r"\b(?:i\s+)?(?:can't|cannot|can not|can barely|can hardly|couldn't)\s+(?:really\s+)?see\s+",
+    re.IGNORECASE,
+)
+_LOST_DETAIL = re.compile(
+    r"\b(?:(?:no|not enough|lacks?|lacking|lost|missing)\s+(?:fine\s+)?details?"
+    r"|details?\s+(?:are|is)\s+(?:lost|missing|gone|smeared))\b",
     re.IGNORECASE,
 )
 _REQUEST = re.compile(rf"(?<![\w'])(?:{_alternation(_REQUEST_WORDS)})(?![\w'])", re.IGNORECASE)
@@ -194,7 +199,9 @@ def _clean(text: str) -> str:
 
 
 def _names_defect(text: str) -> bool:
-    if _NEGATED_GOOD.search(text) or _CANT_SEE.search(text) or "hard to see" in text.lower():
+    if _NEGATED_GOOD.search(text) or _CANT_SEE.search(text) or _LOST_DETAIL.search(text):
+        return True
+    if "hard to see" in text.lower():
         return True
     for match in _UNNEGATED_DEFECT.finditer(text):
         if not _NEGATED_DEFECT_BEFORE.search(text[: match.start()]):
@@ -224,8 +231,16 @@ def _sub(pattern: str, replace: object, text: str) -> str:
     return re.sub(pattern, replace, text, flags=re.IGNORECASE)  # type: ignore[call-overload]
 
 
+def _detail_kept(match: re.Match[str]) -> str:
+    said = match.group(0).lower()
+    if said.startswith("detail"):
+        return "details are visible"
+    return "has fine details" if said.startswith("lack") else "fine details"
+
+
 def _to_reverse(text: str) -> str:
     """Positive evaluation -> reverse: negative words become positive ones ([0196])."""
+    text = _LOST_DETAIL.sub(_detail_kept, text)
     text = _sub(r"\bexistence of\b", "inexistence of", text)
     text = _sub(r"\bhard to see\b", "easy to see", text)
     unseen = _CANT_SEE.search(text)

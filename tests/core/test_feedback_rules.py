@@ -21,6 +21,12 @@ COMPLAINTS = [
     "make it sharper",
     "existence of noise",
     "the picture is very blurry and noisy",
+    "the image is low quality",
+    "looks pixelated",
+    "jpeg artifacts everywhere",
+    "the details are lost",
+    "it lacks detail",
+    "faces are hard to see",
 ]
 NOT_COMPLAINTS = [
     "make it darker",
@@ -30,6 +36,10 @@ NOT_COMPLAINTS = [
     "nice and sharp",
     "there are no scratches",
     "the sky is clear blue",
+    "add a dog",
+    "brighter please",
+    "remove the hat",
+    "the noise of the city wakes her",
     "",
 ]
 
@@ -59,6 +69,9 @@ TABLE = [
     ("the picture is very blurry and noisy", True, "the picture is sharp and clean"),
     ("remove the scratches", True, "no scratches"),
     ("I can't see her face", True, "her face is clearly visible"),
+    ("the details are lost", True, "the details are visible"),
+    ("it lacks detail", True, "it has fine details"),
+    ("the image is low quality", True, "the image is high quality"),
     # Reverse evaluations: the opposite gets the negation added ([0197]).
     ("hair is clear", False, "hair is not clear"),
     ("there are no scratches", False, "there are scratches"),
