@@ -50,7 +50,7 @@ class TrainingSession:
         self.error = ""
         self.points: list[dict[str, Any]] = []
         self.max_steps = 0
-        self._build = threading.Lock()
+        self._build = threading.Lock()  # the trainer is built once
         self.results: list[StageResult] = []
         self._predictions: dict[str, bytes] = {}
         self._examples: list[ScorerExample] = []  # from text typed in the room
@@ -135,10 +135,14 @@ class TrainingSession:
         return next((p for p in self.pairs() if p.sample_id == sample_id), None)
 
     def prediction(self, sample_id: str) -> bytes | None:
-        """The restorer's latest output for the sample (fresh when no stage is running)."""
-        if not self._running():
-            with self._torch:
+        """The restorer's latest output for the sample: fresh when no stage holds the models,
+        else the one the training thread rendered last (never waits for a stage to end)."""
+        self._ensure_trainer()
+        if self._torch.acquire(blocking=False):
+            try:
                 self._render_all()
+            finally:
+                self._torch.release()
         with self._lock:
             return self._predictions.get(sample_id)
 
@@ -161,10 +165,6 @@ class TrainingSession:
         rendered = {p.sample_id: tensor_to_png(trainer.predict(p)) for p in trainer.pairs[:12]}
         with self._lock:
             self._predictions.update(rendered)
-
-    def _running(self) -> bool:
-        thread = self._thread
-        return thread is not None and thread.is_alive()
 
     def snapshot(self) -> dict[str, Any]:
         """What the page shows: status, the recent losses, finished stages."""
