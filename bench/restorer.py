@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for label, weight in (("text on", args.text_weight), ("text off", 0.0)):
         trainer.net.load_state_dict(stage1)
-        trainer._optimizers.pop("joint", None)  # each run starts its own optimiser
+        trainer.reset_optimizer("joint")
         trainer.settings = TrainingSettings(**{**vars(settings), "text_weight": weight})
         torch.manual_seed(0)
         trainer.run_stage("joint")

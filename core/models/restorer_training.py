@@ -321,6 +321,11 @@ class RestorerTrainer:
         with torch.inference_mode():
             return self.net(pair.degraded[None].to(self.device))[0].cpu()
 
+    def reset_optimizer(self, stage: Stage) -> None:
+        """The next run of `stage` starts with fresh optimiser state (e.g. after reloading
+        weights to compare two runs from the same start)."""
+        self._optimizers.pop(stage, None)
+
     def _optimizer(self, stage: Stage) -> torch.optim.Optimizer:
         if stage not in self._optimizers:
             rate = self.settings.stage(stage).learning_rate
