@@ -114,6 +114,23 @@ class EditConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    """Seed 002: when and how the restorer learns from writers' feedback."""
+
+    nightly_training: bool = True
+    min_new_feedback: int = 20  # the nightly run trains only after this many new texts
+    training_hour: int = 3  # local hour of the nightly check (0-23)
+    image_size: int = 64  # training crops, in pixels
+    pairs: int = 256  # clean pictures (each damaged once) per run
+    pixel_steps: int = 300
+    scorer_steps: int = 150
+    joint_steps: int = 150
+    text_weight: float = 0.1  # the text term's weight beside the pixel loss's 1 [0148]
+    pixel_loss: str = "l1"  # "l1" (eq. 1) or "mse" (eq. 2)
+    clean_images: str = ""  # a folder of clean pictures; default <data_dir>/restorer-images
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotConfig = field(default_factory=BotConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
@@ -124,6 +141,7 @@ class Config:
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
     edit: EditConfig = field(default_factory=EditConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
 
     @property
     def data_path(self) -> Path:
@@ -179,6 +197,15 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "edit.mask_threshold": (lambda v: 0 < v <= 1, "more than 0 and at most 1"),
     "edit.inpaint_strength": (lambda v: 0 < v <= 1, "more than 0 and at most 1"),
     "edit.region_feather": (lambda v: 0 <= v <= 0.5, "between 0 and 0.5"),
+    "feedback.min_new_feedback": (lambda v: v >= 1, "at least 1"),
+    "feedback.training_hour": (lambda v: 0 <= v <= 23, "an hour between 0 and 23"),
+    "feedback.image_size": (lambda v: 16 <= v <= 1024, "between 16 and 1024"),
+    "feedback.pairs": (lambda v: v >= 1, "at least 1"),
+    "feedback.pixel_steps": (lambda v: v >= 0, "zero or more"),
+    "feedback.scorer_steps": (lambda v: v >= 0, "zero or more"),
+    "feedback.joint_steps": (lambda v: v >= 0, "zero or more"),
+    "feedback.text_weight": (lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "feedback.pixel_loss": (lambda v: v in {"l1", "mse"}, "l1 or mse"),
 }
 
 

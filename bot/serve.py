@@ -7,8 +7,10 @@ import logging
 import signal
 from contextlib import AsyncExitStack
 from dataclasses import asdict
+from typing import Any
 
 from bot.config import Config, ConfigError
+from bot.feedback_jobs import add_feedback_training
 from bot.jobs import start_jobs
 from bot.platforms import chat_adapters
 from core.edit.commands import EditPolicy
@@ -117,6 +119,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
                 engine.profile_name,
             )
             inkwell.attach(web)
+            _mount_training_room(web, config, storage, engine)
         for adapter in chat_adapters(
             config, web if config.web.enabled else None, storage.images.get
         ):
@@ -124,6 +127,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         await inkwell.start()
         stack.push_async_callback(inkwell.stop)
         scheduler = start_jobs(inkwell, config.inbox)
+        add_feedback_training(scheduler, config, storage)
         stack.callback(scheduler.shutdown, wait=False)
         if config.web.enabled:
             log.info("Inkwell is ready: story room at %s", web.url)
@@ -143,3 +147,15 @@ async def _until_stopped() -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def _mount_training_room(web: Any, config: Config, storage: Any, engine: Engine) -> None:
+    """Seed 002's training room at /training on the story room's server."""
+    from adapters.web.training import TrainingRoom
+    from bot.restorer_verbs import training_room_session
+
+    room = TrainingRoom(
+        storage, lambda: training_room_session(config, storage), engine.profile_name
+    )
+    room.watch_restorer(lambda: getattr(engine, "restorer_state", "unknown"))
+    web.add_room(room.mount, frozenset({room.page}))

@@ -16,6 +16,7 @@ from core.events import (
     ChannelEnableRequested,
     ChannelRef,
     ChannelSettings,
+    EnhanceRequested,
     Event,
     ParagraphCancelRequested,
     ParagraphPosted,
@@ -63,6 +64,7 @@ _STORY_EVENTS = (
     StyleReferenceRequested,
     StyleReferenceCleared,
     StyleStrengthSet,
+    EnhanceRequested,  # seed 002: enhancing a picture is a story event too
 )
 
 

@@ -129,6 +129,7 @@ class IllustrationImage:
     score: float
     # Set on a new version of one sentence's picture (an edit, an undo): it replaces only that.
     sentence_index: int | None = None
+    parent_id: str | None = None  # set on a new version of an illustration (e.g. enhanced)
 
 
 @dataclass(frozen=True)
@@ -338,3 +339,19 @@ class WhyShown(Action):
     text: str
     note: str
     illustrations: tuple[dict, ...]
+
+
+# ---------------------------------------------------------------- writers' feedback (seed 002)
+
+
+@dataclass(frozen=True)
+class EnhanceRequested(Event):
+    """Run the restorer on one illustration (button, command, or a quality complaint reply).
+
+    `complaint` is what the writer said was wrong ("too blurry"), kept as training signal;
+    empty for a plain button press.
+    """
+
+    illustration_id: str
+    complaint: str = ""
+    message: MessageRef | None = None  # the reply that complained, which the new version answers

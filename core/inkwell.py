@@ -29,6 +29,7 @@ from core.events import (
     StoryPage,
     StoryRequested,
 )
+from core.feedback.enhance import Enhancer
 from core.inbox import InboxSettings, InboxWorker
 from core.router import Router, new_reference
 from core.story.candidates import CANDIDATES, CandidateCommands, CandidatesWork
@@ -103,6 +104,7 @@ class Inkwell:
         LibraryCommands(storage).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)
         CandidateCommands(storage, self.queue).register(self.router)
+        Enhancer(storage, engine, self.deliver).register(self.router)
 
     def attach(self, adapter: Adapter) -> None:
         self._adapters[adapter.name] = adapter

@@ -21,6 +21,7 @@ from core.events import (
     Author,
     CancelRequested,
     ChannelRef,
+    EnhanceRequested,
     Event,
     LibraryShown,
     ParagraphPosted,
@@ -45,6 +46,7 @@ PLATFORM = "web"
 MAX_ROOM_NAME = 64
 MAX_AUTHOR_NAME = 40
 MAX_EDIT_CHARS = 300
+MAX_COMPLAINT_CHARS = 500
 
 # Letters and digits of any script, spaces and a little punctuation; never path separators.
 _ROOM_NAME = re.compile(r"^[^\W_][\w '&!?,.-]*$")
@@ -81,6 +83,7 @@ def parse_client_message(raw: str) -> ClientMessage:
         "history",
         "cancel",
         "edit",
+        "enhance",
         *_STYLE_MESSAGES,
         *LIBRARY_MESSAGES,
     }
@@ -145,6 +148,8 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         if not isinstance(strength, (int, float)) or isinstance(strength, bool):
             raise ClientMessageError("Style strength must be a number, e.g. 1 or 0.5.")
         return StyleStrengthSet(channel(room), who, strength=float(strength))
+    if message.type == "enhance":
+        return enhance_event(message.data, channel(room), who)
     raise ClientMessageError(f"The room doesn't know the request {message.type!r}.")
 
 
@@ -158,6 +163,17 @@ def _edit_event(data: dict[str, Any], room: str, who: Author) -> EditRequested:
     if len(text) > MAX_EDIT_CHARS:
         raise ClientMessageError(f"Keep a change request under {MAX_EDIT_CHARS} characters.")
     return EditRequested(channel(room), who, text=text.strip(), illustration_id=illustration_id)
+
+
+def enhance_event(data: dict[str, Any], where: ChannelRef, who: Author) -> EnhanceRequested:
+    """The Enhance button under a picture, with what the writer said was wrong, if anything."""
+    illustration_id = data.get("illustration_id")
+    complaint = data.get("complaint", "")
+    if not isinstance(illustration_id, str) or not illustration_id:
+        raise ClientMessageError("Pick the picture to enhance.")
+    if not isinstance(complaint, str) or len(complaint) > MAX_COMPLAINT_CHARS:
+        raise ClientMessageError(f"Say what's wrong in up to {MAX_COMPLAINT_CHARS} characters.")
+    return EnhanceRequested(where, who, illustration_id=illustration_id, complaint=complaint)
 
 
 def style_upload_event(room: str, author: str, content_type: str, body: bytes) -> Event:
@@ -226,6 +242,7 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
                     "score": round(image.score, 4),
                     "sentence_index": image.sentence_index,
                 }
+                | ({"parent_id": image.parent_id} if image.parent_id else {})
                 for image in action.images
             ],
         }

@@ -11,7 +11,8 @@ from core.edit.events import EditRequested
 from core.edit.prototypes import nearest_prototype
 from core.edit.understanding import EditIntent, understand
 from core.engine import Engine, ToneShift
-from core.events import Action, Event, PostText, Refused
+from core.events import Action, EnhanceRequested, Event, PostText, Refused
+from core.feedback import is_quality_complaint
 from core.router import Router
 from core.story.queue import StoryQueue
 from storage.base import IllustrationRecord, Storage
@@ -46,6 +47,7 @@ class EditCommands:
         self._policy = policy
 
     def register(self, router: Router) -> None:
+        self._router = router
         router.on(EditRequested, self.request)
 
     async def request(self, event: Event) -> list[Action]:
@@ -54,6 +56,13 @@ class EditCommands:
         target, text = await self._target(event)
         if isinstance(target, str):
             return [Refused(channel, target)]
+        if is_quality_complaint(text):
+            # Seed 002: "too blurry" is training signal and a job for the restorer.
+            log.info("a quality complaint about %s in %s", target.id, channel.key)
+            enhance = EnhanceRequested(
+                channel, event.author, target.id, complaint=text, message=event.message
+            )
+            return await self._router.dispatch(enhance)
         intent = understand(text)
         if intent.kind == "question":
             guess = await nearest_prototype(

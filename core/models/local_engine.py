@@ -65,6 +65,7 @@ class LocalEngine:
         self._running = False
         self._closing = False
         self._style_branch: StyleBranchState = "untrained"  # the runner's, once loaded
+        self._runner: ModelRunner | None = None  # read-only from other threads: restorer_state
 
     @classmethod
     def for_profile(
@@ -173,6 +174,17 @@ class LocalEngine:
             return []
         return await self._submit("edit", requests, len(requests), progress, cancel)
 
+    async def restore(self, images: Sequence[bytes]) -> list[bytes]:
+        """Seed 002's restorer on each encoded picture; pending restore calls share a pass."""
+        restored = await self._submit("restore", list(images), len(images)) if images else []
+        return list(restored)
+
+    @property
+    def restorer_state(self) -> str:
+        """Seed 002's restorer: "untrained" (random weights) until a checkpoint exists."""
+        runner = self._runner
+        return runner.restorer_state if runner is not None else "untrained"
+
     async def _submit(
         self,
         kind: JobKind,
@@ -234,6 +246,7 @@ class LocalEngine:
         with self._cond:
             self._running = True
             self._style_branch = runner.style_branch
+            self._runner = runner
         loop.call_soon_threadsafe(settle, None)
         try:
             while (batch := self._next_batch(runner)) is not None:
@@ -320,7 +333,11 @@ class LocalEngine:
 
     def _embed(self, runner: ModelRunner, batch: list[Job]) -> None:
         items = [item for job in batch for item in job.payload]
-        calls = {"embed_texts": runner.embed_texts, "embed_images": runner.embed_images}
+        calls = {
+            "embed_texts": runner.embed_texts,
+            "embed_images": runner.embed_images,
+            "restore": runner.restore,
+        }
         # Screening is per item like embedding: one model pass, each caller's slice back.
         features = calls.get(batch[0].kind, runner.screen)(items)
         start = 0

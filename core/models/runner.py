@@ -31,6 +31,7 @@ from core.models.edit_settings import EditSettings
 from core.models.editing import Editor
 from core.models.loading import load_clip, load_pipeline
 from core.models.profiles import ModelProfile
+from core.models.restorer import LazyRestorer, RestorerState
 from core.models.screening_model import LazyScreening, ScreeningModel
 from core.models.style_branch import branch_source
 from core.models.style_unit import StyleUnit
@@ -95,6 +96,7 @@ class ModelRunner:
         style_branch: StyleBranchState = "untrained",
         screening: LazyScreening | ScreeningModel | None = None,
         edit_settings: EditSettings | None = None,
+        restorer: LazyRestorer | None = None,
     ) -> None:
         if max_batch < 1 or embed_batch < 1:
             raise ValueError("max_batch and embed_batch must be at least 1")
@@ -113,6 +115,7 @@ class ModelRunner:
         self._edit_settings = edit_settings or EditSettings()
         self._edit_settings.check_blocks(len(pipe.unet.up_blocks))  # fail at load, naming the key
         self._editor: Editor | None = None
+        self._restorer = restorer
         with torch.inference_mode():
             probe = self._clip.encode_text(self._tokenizer([""]).to(device))
         self._embed_dim = int(probe.shape[-1])
@@ -147,6 +150,7 @@ class ModelRunner:
                 lambda: ScreeningModel.load(profile, Path(models_dir), torch_device)
             ),
             edit_settings=edit_settings,
+            restorer=LazyRestorer(Path(models_dir), torch_device),
         )
 
     @property
@@ -326,11 +330,22 @@ class ModelRunner:
     def _normalised(features: torch.Tensor) -> np.ndarray:
         return F.normalize(features.float(), dim=-1).cpu().numpy().astype(np.float32)
 
+    @property
+    def restorer_state(self) -> RestorerState:
+        return self._restorer.state if self._restorer is not None else "untrained"
+
+    def restore(self, pngs: Sequence[bytes]) -> list[bytes]:
+        """Seed 002's restorer on each picture (see core.models.restorer)."""
+        if self._restorer is None:
+            raise RuntimeError("this runner was built without a restorer")
+        return self._restorer.restore(pngs)
+
     def close(self) -> None:
         """Drop the models so their memory can be freed."""
         self._pipe = None  # type: ignore[assignment]
         self._clip = None  # type: ignore[assignment]
         self._style = self._style_loader = self._screening = None  # type: ignore[assignment]
         self._editor = None
+        self._restorer = None
         if self._device.type == "cuda":
             torch.cuda.empty_cache()

@@ -156,3 +156,17 @@ def _story_request(chat: FakeAdapter):
     from core.events import StoryRequested
 
     return StoryRequested(chat.channel(), Author("bo", "Bo"))
+
+
+async def test_a_quality_complaint_goes_to_the_restorer_and_can_be_undone(
+    chat: FakeAdapter, engine: ScriptedEngine, storage: SQLiteStorage
+) -> None:
+    post, message = await _illustrated(chat, "The fox waits by the river.")
+    root = post.images[0]
+    enhanced = (await _edited(chat, "it's too blurry", message)).images[0]
+    assert engine.restore_calls == [[root.png]] and engine.edits == []
+    assert enhanced.caption == root.caption and enhanced.sentence_index == 0
+    [kept] = await storage.feedback.list(chat.channel().key)
+    assert kept.text == "it's too blurry" and kept.illustration_id == root.illustration_id
+    undone = (await _edited(chat, "undo", message)).images[0]
+    assert undone.illustration_id == root.illustration_id

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 from PIL.PngImagePlugin import PngInfo
 
 from core.engine import (
@@ -58,6 +58,9 @@ class ScriptedEngine:
         self.gate: asyncio.Event | None = None  # when set, generate waits for it
         self.edits: list[EditRequest] = []  # every edit request, in the order received
         self._features: dict[bytes, np.ndarray] = {}
+        self.restore_calls: list[list[bytes]] = []
+        self.restore_error: Exception | None = None  # raised by the next restore call
+        self.restorer_state = "trained"
 
     async def generate(
         self,
@@ -176,6 +179,21 @@ class ScriptedEngine:
 
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
         return np.stack([self._features[png] for png in images])
+
+    async def restore(self, images: Sequence[bytes]) -> list[bytes]:
+        """Deterministic and visibly different: each picture's colours inverted (no model)."""
+        self.restore_calls.append(list(images))
+        if self.restore_error is not None:
+            error, self.restore_error = self.restore_error, None
+            raise error
+        restored = []
+        for data in images:
+            with Image.open(io.BytesIO(data)) as image:
+                changed = ImageOps.invert(image.convert("RGB"))
+            buffer = io.BytesIO()
+            changed.save(buffer, format="PNG")
+            restored.append(buffer.getvalue())
+        return restored
 
     async def close(self) -> None:
         return None

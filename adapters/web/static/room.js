@@ -381,6 +381,7 @@
         fig.append(img);
         if (im.caption) fig.append(make("figcaption", null, im.caption));
         if (im.illustration_id) fig.append(editRow(im.illustration_id));
+        if (im.illustration_id) fig.append(enhanceButton(im.illustration_id));
         return fig;
       }));
     }
@@ -440,6 +441,21 @@
     );
     form.append(input, change, ...buttons);
     return form;
+  }
+  // ---------- enhance (seed 002): the restorer's version replaces that sentence's picture ----------
+  function enhanceButton(illustrationId) {
+    const b = make("button", "link enhance-button", "Enhance");
+    b.type = "button";
+    b.dataset.testid = "enhance-button";
+    b.title = "Sharpen, denoise and remove scratches";
+    b.addEventListener("click", () => {
+      b.disabled = true;
+      b.textContent = "Enhancing…";
+      send({ type: "enhance", illustration_id: illustrationId });
+      // the new version re-renders the picture; after a failure (shown as an error) try again
+      setTimeout(() => { b.disabled = false; b.textContent = "Enhance"; }, 15000);
+    });
+    return b;
   }
 
   // ---------- composer ----------
