@@ -30,6 +30,7 @@ WHY_TEMPLATE = r"inkwell:why:(?P<paragraph>[0-9a-f]{1,64})"
 UNDO_TEMPLATE = r"inkwell:undo:(?P<paragraph>[0-9a-f]{1,64})"
 ORIGINAL_TEMPLATE = r"inkwell:orig:(?P<paragraph>[0-9a-f]{1,64})"
 CANDIDATES_TEMPLATE = r"inkwell:cand:(?P<paragraph>[0-9a-f]{1,64})"
+ENHANCE_TEMPLATE = r"inkwell:enh:(?P<paragraph>[0-9a-f]{1,64})"
 BUTTON_PREFIXES = {
     "regenerate": "regen",
     "cancel": "stop",
@@ -37,9 +38,10 @@ BUTTON_PREFIXES = {
     "undo": "undo",
     "original": "orig",
     "candidates": "cand",
+    "enhance": "enh",
 }
 # What an edit button asks, in the words a writer would reply with.
-EDIT_BUTTONS = {"undo": "undo", "original": "show the original"}
+EDIT_BUTTONS = {"undo": "undo", "original": "show the original", "enhance": "enhance"}
 
 COMMANDS = {
     "enable": "Turn Inkwell on in this channel (needs Manage Channels)",

@@ -13,6 +13,7 @@ from adapters import chat_text
 from adapters.discord import convert
 from adapters.discord.interactions import (
     CandidatesButton,
+    EnhanceButton,
     OriginalButton,
     RegenerateButton,
     StopButton,
@@ -165,8 +166,10 @@ def _status_view(status: StatusState) -> discord.ui.View | None:
 def _illustration_view(action: PostIllustrations) -> discord.ui.View:
     """A paragraph's pictures: redraw or ask why; an edited picture: undo or see the original."""
     paragraph = action.paragraph_id
+    # Enhance acts on the message's picture, so only where there is one.
+    single = [EnhanceButton(paragraph)] if len(action.images) == 1 else []
     if any(image.sentence_index is not None for image in action.images):
-        return button_view(UndoButton(paragraph), OriginalButton(paragraph))
+        return button_view(UndoButton(paragraph), OriginalButton(paragraph), *single)
     return button_view(
-        RegenerateButton(paragraph), WhyButton(paragraph), CandidatesButton(paragraph)
+        RegenerateButton(paragraph), WhyButton(paragraph), CandidatesButton(paragraph), *single
     )

@@ -9,7 +9,7 @@ import uuid
 
 from core.edit.events import EditRequested
 from core.edit.prototypes import nearest_prototype
-from core.edit.understanding import EditIntent, understand
+from core.edit.understanding import EditIntent, understand, wants_enhance
 from core.engine import Engine, ToneShift
 from core.events import Action, EnhanceRequested, Event, PostText, Refused
 from core.feedback import is_quality_complaint
@@ -56,11 +56,12 @@ class EditCommands:
         target, text = await self._target(event)
         if isinstance(target, str):
             return [Refused(channel, target)]
-        if is_quality_complaint(text):
+        if wants_enhance(text) or is_quality_complaint(text):
             # Seed 002: "too blurry" is training signal and a job for the restorer.
             log.info("a quality complaint about %s in %s", target.id, channel.key)
+            complaint = "" if wants_enhance(text) else text
             enhance = EnhanceRequested(
-                channel, event.author, target.id, complaint=text, message=event.message
+                channel, event.author, target.id, complaint=complaint, message=event.message
             )
             return await self._router.dispatch(enhance)
         intent = understand(text)

@@ -101,6 +101,14 @@ _SHOULD_HAVE = re.compile(
 _ARTICLES = {"a", "an", "the", "some", "more"}
 
 
+_ENHANCE = re.compile(r"^(?:enhance|restore|clean up|sharpen)(?: it| this| the picture)?$")
+
+
+def wants_enhance(text: str) -> bool:
+    """A plain request for the restorer ("enhance", the Enhance button's word)."""
+    return bool(_ENHANCE.match(normalised(text)))
+
+
 def understand(text: str) -> EditIntent:
     """Classify one reply; anything unclear becomes a question, never a guess."""
     said = normalised(text)

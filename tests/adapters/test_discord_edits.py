@@ -54,7 +54,7 @@ async def test_a_reply_edits_the_picture_and_its_buttons_undo_and_explain(
     await discord.followups_of(await discord.slash(discord.manager, "enable"))
     await discord.say(discord.manager, "The knight rides home.")
     first = await next_picture(discord, bot, 0)
-    assert [c.split(":")[1] for c in first.custom_ids()] == ["regen", "why", "cand"]
+    assert [c.split(":")[1] for c in first.custom_ids()] == ["regen", "why", "cand", "enh"]
 
     # A reply to the picture is an edit request; the answer says how it was read.
     reply = await discord.say(discord.reader, "I prefer darker", reply_to=first)
@@ -63,7 +63,7 @@ async def test_a_reply_edits_the_picture_and_its_buttons_undo_and_explain(
     assert luminance(edited.files[0][1]) < luminance(first.files[0][1])
     answers = [p.content for p in discord.posted if p.via == "channel" and not p.files]
     assert any("I read this as: a global change (dark, dim lighting)" in a for a in answers)
-    assert [c.split(":")[1] for c in edited.custom_ids()] == ["undo", "orig"]
+    assert [c.split(":")[1] for c in edited.custom_ids()] == ["undo", "orig", "enh"]
 
     # Undo on the edited picture shows the version before it again.
     await discord.click(discord.reader, edited, edited.custom_ids()[0])
@@ -85,6 +85,13 @@ async def test_a_reply_edits_the_picture_and_its_buttons_undo_and_explain(
     )
     assert len(shown[0].files) == 2 and shown[0].content.count("(chosen)") == 1
     assert first.files[0][1] in [data for _, data in shown[0].files]
+
+    # Enhance, on a single picture: the restorer's version answers as a new picture.
+    before = len(pictures(discord))
+    await discord.click(discord.reader, first, first.custom_ids()[3])
+    enhanced = await next_picture(discord, bot, before)
+    assert bot.engine.restore_calls == [[first.files[0][1]]]  # type: ignore[attr-defined]
+    assert [c.split(":")[1] for c in enhanced.custom_ids()] == ["undo", "orig", "enh"]
 
 
 @pytest.mark.asyncio

@@ -75,3 +75,11 @@ def test_the_decision_is_described_for_the_writer() -> None:
         "a local edit of 'hair' on 'the young man': slicked-back hair"
     )
     assert understand("add a dog by the fence").describe() == "adding 'a dog'"
+
+
+def test_a_plain_enhance_is_told_apart_from_changes() -> None:
+    from core.edit.understanding import wants_enhance
+
+    assert wants_enhance("Enhance") and wants_enhance("please enhance it")
+    assert wants_enhance("sharpen this")
+    assert not wants_enhance("make it darker") and not wants_enhance("enhance the colours")
