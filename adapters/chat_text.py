@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.events import (
     Accepted,
     ChannelSettings,
+    LibraryShown,
     PostError,
     PostIllustrations,
     PostText,
@@ -12,6 +13,7 @@ from core.events import (
     Refused,
     StoryPage,
     StyleReferenceShown,
+    WhyShown,
 )
 
 FINAL_STAGES = frozenset({"done", "failed", "cancelled"})
@@ -90,6 +92,48 @@ def story_text(action: StoryPage, limit: int) -> str:
     return clip(text, limit)
 
 
+def library_text(action: LibraryShown, limit: int) -> str:
+    """The story's element library: names, kinds, how often drawn, aliases and pins."""
+    lines = [action.message] if action.message else []
+    if not action.elements:
+        lines.append("The story's library is empty: elements appear once they are drawn.")
+    for element in action.elements:
+        also = f" (also: {', '.join(element.aliases)})" if element.aliases else ""
+        pin = " 📌" if element.pinned else ""
+        lines.append(f"• {element.name}{pin}: {element.kind}, drawn {element.count}×{also}")
+    return clip("\n".join(lines), limit)
+
+
+def why_text(action: WhyShown, limit: int) -> str:
+    """Why each of a paragraph's pictures was chosen: screening, branch, scores, edits."""
+    lines = [f"Why these pictures: “{clip(action.text, 200)}”"]
+    if action.note:
+        lines.append(action.note)
+    if not action.illustrations:
+        lines.append("No pictures were drawn for this paragraph.")
+    for number, detail in enumerate(action.illustrations, start=1):
+        lines.append(f"{number}. {clip(str(detail.get('text', '')), 200)}")
+        if detail.get("request"):
+            lines.append(f"   edited: “{detail['request']}”, read as {detail.get('read_as', '')}")
+        screening = detail.get("screening") or {}
+        if screening:
+            kind = ", an action" if screening.get("verb_included") else ""
+            lines.append(
+                f"   branch: {detail.get('branch', 'sentence')}; screened drawable "
+                f"{screening.get('generability')}/2{kind}"
+            )
+        scores = detail.get("candidate_scores") or []
+        if scores:
+            shown = ", ".join(f"{round(100 * s)}%" for s in scores)
+            lines.append(
+                f"   chose candidate {int(detail.get('candidate_index', 0)) + 1} of {len(scores)}"
+                f" by {detail.get('selection', 'text match')}; scores {shown}"
+            )
+        if detail.get("elements"):
+            lines.append(f"   story elements seen: {', '.join(detail['elements'])}")
+    return clip("\n".join(lines), limit)
+
+
 def style_text(action: StyleReferenceShown) -> str:
     """The core's words about the style reference, and what the running models make of it."""
     icon = "🎨 " if action.image_id else ""
@@ -106,8 +150,13 @@ def help_text(platform: str) -> str:
         "`/inkwell cancel` stop the paragraph being drawn",
         "`/inkwell story` the latest paragraphs",
         "`/inkwell settings` how Inkwell is set up here",
+        "`/inkwell library` the story's characters, places and props; `/inkwell library "
+        "rename|merge|forget|pin|unpin` to steer it; `/inkwell why` why the latest pictures",
         "Once on, every message here is a paragraph. Under each illustration, "
-        "Regenerate draws it again from fresh seeds.",
+        "Regenerate draws it again from fresh seeds, Why explains the choice and Candidates "
+        "shows every picture it was chosen from.",
+        "Reply to an illustration to change it: “I prefer darker”, “add a dog on the left”, "
+        "“give him slicked-back hair”, “undo”, “show the original”.",
         f"In a channel where Inkwell is off, mention {mention} to ask about it.",
     ]
     if platform == "slack":

@@ -8,12 +8,18 @@ from core.events import (
     ChannelDisableRequested,
     ChannelEnableRequested,
     ChannelRef,
+    ElementForgetRequested,
+    ElementMergeRequested,
+    ElementPinRequested,
+    ElementRenameRequested,
     Event,
+    LibraryRequested,
     SettingsRequested,
     StoryRequested,
     StyleReferenceCleared,
     StyleReferenceRequested,
     StyleStrengthSet,
+    WhyRequested,
 )
 from core.style.settings import MAX_STRENGTH, MIN_STRENGTH
 
@@ -39,7 +45,36 @@ def command_event(
         return StoryRequested(channel, author, limit=STORY_PAGE)
     if name == "settings":
         return SettingsRequested(channel, author)
+    if name == "why":
+        return WhyRequested(channel, author, "")
+    if name == "library":
+        return LibraryRequested(channel, author)
     return None
+
+
+LIBRARY_SUBCOMMANDS = ("show", "rename", "merge", "forget", "pin", "unpin")
+LIBRARY_USAGE = (
+    "`/inkwell library` shows the story's elements; `/inkwell library rename OLD NEW`, "
+    "`merge NAME INTO`, `forget NAME`, `pin NAME` (keep its look) or `unpin NAME`. "
+    'Use quotes for names of several words: `rename "old man" wizard`.'
+)
+
+
+def library_event(name: str, names: list[str], channel: ChannelRef, author: Author) -> Event:
+    """`/inkwell library <name> ...` as a core event; ValueError(LIBRARY_USAGE) when the
+    names it needs are missing."""
+    wanted = {"show": 0, "rename": 2, "merge": 2, "forget": 1, "pin": 1, "unpin": 1}
+    if name not in wanted or len(names) != wanted[name]:
+        raise ValueError(LIBRARY_USAGE)
+    if name == "show":
+        return LibraryRequested(channel, author)
+    if name == "rename":
+        return ElementRenameRequested(channel, author, names[0], names[1])
+    if name == "merge":
+        return ElementMergeRequested(channel, author, names[0], names[1])
+    if name == "forget":
+        return ElementForgetRequested(channel, author, names[0])
+    return ElementPinRequested(channel, author, names[0], pinned=name == "pin")
 
 
 def style_event(

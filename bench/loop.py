@@ -40,7 +40,7 @@ STORY = (
 )
 
 
-async def run(root: Path, channels: int, k: int, rounds: int) -> dict[str, float]:
+async def run(root: Path, channels: int, k: int, rounds: int, max_batch: int) -> dict[str, float]:
     profile = resolve_profile("tiny")
     bare_models = load_bare_models(root / "models")
     bare_thread = ThreadPoolExecutor(max_workers=1)  # as the engine's model worker
@@ -51,7 +51,7 @@ async def run(root: Path, channels: int, k: int, rounds: int) -> dict[str, float
         bare_paragraph(*bare_models, profile, story_id, k, STORY)
         return time.perf_counter() - started
 
-    engine = LocalEngine.for_profile(profile, root / "models", "cpu")
+    engine = LocalEngine.for_profile(profile, root / "models", "cpu", max_batch)
     await engine.start()
     storage = await SQLiteStorage.open(root / "bench.sqlite3", root / "images")
     inkwell = Inkwell(engine, storage, StorySettings(candidates=k, progress_interval_s=0.25))
@@ -97,12 +97,22 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=16)
     parser.add_argument("--candidates", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--max-batch",
+        type=int,
+        default=16,
+        help="most candidates in one pipeline call (config models.max_batch; the bare side "
+        "draws a story's candidates in one call)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        result = asyncio.run(run(Path(scratch), args.channels, args.candidates, args.rounds))
+        result = asyncio.run(
+            run(Path(scratch), args.channels, args.candidates, args.rounds, args.max_batch)
+        )
     print(
         f"tiny profile, 10 sentences x {args.candidates} candidates, "
-        f"torch threads {torch.get_num_threads()}, median of {args.rounds}"
+        f"engine max_batch {args.max_batch}, torch threads {torch.get_num_threads()}, "
+        f"median of {args.rounds}"
     )
     print(
         f"1 story:   Inkwell {result['one_ours']:.3f}s  bare {result['one_bare']:.3f}s  "

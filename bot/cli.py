@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.calibrate_verb import add_calibrate_verb, run_calibrate
 from bot.config import Config, ConfigError, load_config
+from bot.restorer_verbs import RESTORER_VERBS, add_restorer_verbs, run_restorer_verb
 from bot.screening_verbs import SCREENING_VERBS, add_screening_verbs, run_screening_verb
 from bot.story_verbs import STORY_VERBS, add_story_verbs, run_story_verb
 from bot.style_verbs import STYLE_VERBS, add_style_verbs, run_style_verb
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.add_parser(
         "worker", help="join (or start) the Ray cluster at engine.ray_address and deploy the engine"
     )
+    add_restorer_verbs(verbs)
     return parser
 
 
@@ -82,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as error:
             print(f"inkwell: configuration error: {error}", file=sys.stderr)
             return 2
+    if args.verb in RESTORER_VERBS:
+        return run_restorer_verb(args, config)
     from bot.serve import serve
 
     try:

@@ -113,6 +113,40 @@ class EngineConfig:
 
 
 @dataclass(frozen=True)
+class EditConfig:
+    """Edits by reply (seeds 001 and 003); mirrored by core.models.edit_settings.EditSettings."""
+
+    strength: float = 0.55  # how much a global update ("I prefer darker") may change the picture
+    fusion_alpha: float = 0.2  # seed 003's a: share of the original kept inside the mask
+    decoder_blocks: tuple[int, ...] = (1,)  # UNet up blocks fused (0 = lowest resolution)
+    fusion_steps: tuple[float, float] = (0.0, 0.8)  # fused steps, as fractions [start, end)
+    complex_blocks: tuple[int, ...] = (0, 1)  # several attributes or a large region fuse more
+    complex_steps: tuple[float, float] = (0.0, 1.0)
+    complex_area: float = 0.25  # joint-mask share of the picture above which an edit is complex
+    mask_combine: str = "union"  # joint mask of the two branches: "union" or "intersection"
+    mask_threshold: float = 0.3  # share of its range where the attention map becomes the mask
+    inpaint_strength: float = 1.0  # added / removed elements are redrawn from this much noise
+    region_feather: float = 0.05  # softened edge of an inpainted region, share of the picture
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """Seed 002: when and how the restorer learns from writers' feedback."""
+
+    nightly_training: bool = True
+    min_new_feedback: int = 20  # the nightly run trains only after this many new texts
+    training_hour: int = 3  # local hour of the nightly check (0-23)
+    image_size: int = 64  # training crops, in pixels
+    pairs: int = 256  # clean pictures (each damaged once) per run
+    pixel_steps: int = 300
+    scorer_steps: int = 150
+    joint_steps: int = 150
+    text_weight: float = 0.1  # the text term's weight beside the pixel loss's 1 [0148]
+    pixel_loss: str = "l1"  # "l1" (eq. 1) or "mse" (eq. 2)
+    clean_images: str = ""  # a folder of clean pictures; default <data_dir>/restorer-images
+
+
+@dataclass(frozen=True)
 class Config:
     bot: BotConfig = field(default_factory=BotConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
@@ -123,6 +157,8 @@ class Config:
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    edit: EditConfig = field(default_factory=EditConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
 
     @property
     def data_path(self) -> Path:
@@ -170,6 +206,32 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "engine.max_replicas": (lambda v: v >= 1, "at least 1"),
     "engine.batch_wait_s": (lambda v: 0 <= v <= 10, "between 0 and 10 seconds"),
     "engine.max_ongoing_requests": (lambda v: v >= 1, "at least 1"),
+    "edit.strength": (lambda v: 0 < v <= 1, "more than 0 and at most 1"),
+    "edit.fusion_alpha": (lambda v: 0 <= v <= 0.3, "between 0 and 0.3 (seed 003)"),
+    "edit.decoder_blocks": (lambda v: len(v) >= 1 and min(v) >= 0, "block indices, 0 or more"),
+    "edit.complex_blocks": (lambda v: len(v) >= 1 and min(v) >= 0, "block indices, 0 or more"),
+    "edit.fusion_steps": (
+        lambda v: 0 <= v[0] < v[1] <= 1,
+        "[start, end] with 0 <= start < end <= 1",
+    ),
+    "edit.complex_steps": (
+        lambda v: 0 <= v[0] < v[1] <= 1,
+        "[start, end] with 0 <= start < end <= 1",
+    ),
+    "edit.complex_area": (lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "edit.mask_combine": (lambda v: v in {"union", "intersection"}, "union or intersection"),
+    "edit.mask_threshold": (lambda v: 0 < v <= 1, "more than 0 and at most 1"),
+    "edit.inpaint_strength": (lambda v: 0 < v <= 1, "more than 0 and at most 1"),
+    "edit.region_feather": (lambda v: 0 <= v <= 0.5, "between 0 and 0.5"),
+    "feedback.min_new_feedback": (lambda v: v >= 1, "at least 1"),
+    "feedback.training_hour": (lambda v: 0 <= v <= 23, "an hour between 0 and 23"),
+    "feedback.image_size": (lambda v: 16 <= v <= 1024, "between 16 and 1024"),
+    "feedback.pairs": (lambda v: v >= 1, "at least 1"),
+    "feedback.pixel_steps": (lambda v: v >= 0, "zero or more"),
+    "feedback.scorer_steps": (lambda v: v >= 0, "zero or more"),
+    "feedback.joint_steps": (lambda v: v >= 0, "zero or more"),
+    "feedback.text_weight": (lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "feedback.pixel_loss": (lambda v: v in {"l1", "mse"}, "l1 or mse"),
 }
 
 
@@ -224,6 +286,8 @@ def _build(cls: type, raw: Mapping[str, Any], prefix: str) -> Any:
 
 def _coerce(dotted: str, kind: Any, value: Any) -> Any:
     origin = getattr(kind, "__origin__", kind)
+    if origin is tuple:
+        return _coerce_tuple(dotted, kind, value)
     if origin is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{dotted!r} must be a table, got {value!r}")
@@ -243,6 +307,27 @@ def _coerce(dotted: str, kind: Any, value: Any) -> Any:
     if check is not None and not check[0](value):
         raise ConfigError(f"{dotted!r} must be {check[1]}, got {value!r}")
     return value
+
+
+def _coerce_tuple(dotted: str, kind: Any, value: Any) -> tuple:
+    """A TOML array of numbers: `tuple[int, ...]` any length, `tuple[float, float]` exactly."""
+    args = kind.__args__
+    element = args[0]
+    length = None if len(args) == 2 and args[1] is Ellipsis else len(args)
+    name = "integers" if element is int else "numbers"
+    wanted = f"a list of {length} {name}" if length else f"a list of {name}"
+    if not isinstance(value, list) or (length is not None and len(value) != length):
+        raise ConfigError(f"{dotted!r} must be {wanted}, got {value!r}")
+    items = []
+    for item in value:
+        ok = isinstance(item, int) or (element is float and isinstance(item, float))
+        if not ok or isinstance(item, bool):
+            raise ConfigError(f"{dotted!r} must be {wanted}, got {value!r}")
+        items.append(element(item))
+    check = _CHECKS.get(dotted)
+    if check is not None and not check[0](items):
+        raise ConfigError(f"{dotted!r} must be {check[1]}, got {value!r}")
+    return tuple(items)
 
 
 def _with_secrets(config: Config, environ: Mapping[str, str]) -> Config:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -32,6 +33,8 @@ def deployment_settings(config: Config) -> Any:  # -> DeploymentSettings
         min_replicas=engine.min_replicas,
         max_replicas=engine.max_replicas,
         max_ongoing_requests=engine.max_ongoing_requests,
+        # The engine's share of [edit], as bot.serve.edit_settings gives the local engine.
+        edit={k: v for k, v in dataclasses.asdict(config.edit).items() if k != "strength"},
     )
 
 

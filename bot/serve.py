@@ -6,13 +6,18 @@ import asyncio
 import logging
 import signal
 from contextlib import AsyncExitStack
+from dataclasses import asdict
+from typing import Any
 
 from bot.config import Config, ConfigError
+from bot.feedback_jobs import add_feedback_training
 from bot.jobs import start_jobs
 from bot.platforms import chat_adapters
+from core.edit.commands import EditPolicy
 from core.engine import Engine
 from core.inbox import InboxSettings
 from core.inkwell import Inkwell
+from core.models.edit_settings import EditSettings
 from core.story.loop import StorySettings
 from storage import open_storage
 
@@ -44,6 +49,12 @@ def inbox_settings(config: Config) -> InboxSettings:
     )
 
 
+def edit_settings(config: Config) -> EditSettings:
+    """The engine's share of `[edit]` (the strength of global updates is the core's)."""
+    values = {key: value for key, value in asdict(config.edit).items() if key != "strength"}
+    return EditSettings(**values)
+
+
 async def build_engine(config: Config) -> Engine:
     """The local engine for the configured profile; torch is imported only here."""
     if config.engine.mode == "ray":
@@ -67,7 +78,11 @@ async def build_engine(config: Config) -> Engine:
         " -- images will be noise" if profile.name == "tiny" else "",
     )
     engine = LocalEngine.for_profile(
-        profile, models_dir, config.models.device, config.models.max_batch
+        profile,
+        models_dir,
+        config.models.device,
+        config.models.max_batch,
+        edit_settings=edit_settings(config),
     )
     await engine.start()
     return engine
@@ -90,7 +105,13 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         engine = await build_engine(config)
         stack.push_async_callback(engine.close)
 
-        inkwell = Inkwell(engine, storage, story_settings(config), inbox_settings(config))
+        inkwell = Inkwell(
+            engine,
+            storage,
+            story_settings(config),
+            inbox_settings(config),
+            EditPolicy(strength=config.edit.strength),
+        )
         if config.web.enabled:
             from adapters.web.adapter import WebAdapter
 
@@ -102,6 +123,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
                 engine.profile_name,
             )
             inkwell.attach(web)
+            _mount_training_room(web, config, storage, engine)
         for adapter in chat_adapters(
             config, web if config.web.enabled else None, storage.images.get
         ):
@@ -109,6 +131,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         await inkwell.start()
         stack.push_async_callback(inkwell.stop)
         scheduler = start_jobs(inkwell, config.inbox)
+        add_feedback_training(scheduler, config, storage)
         stack.callback(scheduler.shutdown, wait=False)
         if config.web.enabled:
             log.info("Inkwell is ready: story room at %s", web.url)
@@ -128,3 +151,15 @@ async def _until_stopped() -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def _mount_training_room(web: Any, config: Config, storage: Any, engine: Engine) -> None:
+    """Seed 002's training room at /training on the story room's server."""
+    from adapters.web.training import TrainingRoom
+    from bot.restorer_verbs import training_room_session
+
+    room = TrainingRoom(
+        storage, lambda: training_room_session(config, storage), engine.profile_name
+    )
+    room.watch_restorer(lambda: getattr(engine, "restorer_state", "unknown"))
+    web.add_room(room.mount, frozenset({room.page}))

@@ -167,6 +167,7 @@ def _illustration_json(record: IllustrationRecord) -> dict[str, Any]:
         "clip_feature": _vector(record.clip_feature),
         "created_at": record.created_at.isoformat(),
         "parent_id": record.parent_id,
+        "undone": record.undone,
     }
 
 
@@ -183,6 +184,7 @@ def _illustration_from(data: dict[str, Any]) -> IllustrationRecord:
         clip_feature=_unvector(data["clip_feature"]),
         created_at=datetime.fromisoformat(data["created_at"]),
         parent_id=data["parent_id"],
+        undone=bool(data.get("undone", False)),
     )
 
 

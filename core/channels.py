@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 
 from core.adapter import Adapter
+from core.edit.events import EditRequested
 from core.events import (
     Accepted,
     Action,
@@ -15,6 +16,7 @@ from core.events import (
     ChannelEnableRequested,
     ChannelRef,
     ChannelSettings,
+    EnhanceRequested,
     Event,
     ParagraphCancelRequested,
     ParagraphPosted,
@@ -30,9 +32,10 @@ from core.events import (
     StyleStrengthSet,
 )
 from core.router import Handler, Router
+from core.story.candidates import CandidatesRequested
 from core.story.loop import StorySettings
 from core.story.queue import StoryQueue
-from storage.base import UNFINISHED_STATUSES, IllustrationRecord, Storage
+from storage.base import UNFINISHED_STATUSES, Storage
 
 log = logging.getLogger("inkwell.channels")
 
@@ -54,11 +57,14 @@ _STORY_EVENTS = (
     ParagraphCancelRequested,
     RegenerateRequested,
     StoryRequested,
+    EditRequested,
+    CandidatesRequested,
     # A channel's look is part of its story: where Inkwell is off, nobody can change or read it.
     StyleReferenceSet,
     StyleReferenceRequested,
     StyleReferenceCleared,
     StyleStrengthSet,
+    EnhanceRequested,  # seed 002: enhancing a picture is a story event too
 )
 
 
@@ -191,13 +197,3 @@ class ChannelControls:
     def _opt_in(self, platform: str) -> bool:
         adapter = self._adapters.get(platform)
         return adapter is not None and adapter.capabilities.opt_in
-
-
-def current_illustrations(records: list[IllustrationRecord]) -> list[IllustrationRecord]:
-    """A paragraph's latest drawing of each sentence: a redraw supersedes the earlier one."""
-    latest: dict[int, IllustrationRecord] = {}
-    for record in records:
-        kept = latest.get(record.sentence_index)
-        if kept is None or record.created_at >= kept.created_at:
-            latest[record.sentence_index] = record
-    return [latest[index] for index in sorted(latest)]

@@ -53,6 +53,7 @@ class Provenance:
     style_ref: str | None = None
     edit_chain: tuple[str, ...] = ()
     style_strength: float | None = None
+    edit: dict | None = None  # how an edit made this version from its parent (kind, settings)
 
     def to_dict(self) -> dict:
         return {
@@ -67,6 +68,7 @@ class Provenance:
             "style_ref": self.style_ref,
             "edit_chain": list(self.edit_chain),
             "style_strength": self.style_strength,
+            "edit": self.edit,
         }
 
     @classmethod

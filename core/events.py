@@ -98,6 +98,7 @@ class StoryEntry:
     posted_at: datetime
     illustrations: tuple[tuple[str, str], ...]  # (image_id, caption)
     note: str = ""
+    illustration_ids: tuple[str, ...] = ()  # the same pictures' ids, for edits and "why"
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ class IllustrationImage:
     png: bytes
     caption: str
     score: float
+    # Set on a new version of one sentence's picture (an edit, an undo): it replaces only that.
+    sentence_index: int | None = None
+    parent_id: str | None = None  # set on a new version of an illustration (e.g. enhanced)
 
 
 @dataclass(frozen=True)
@@ -322,7 +326,7 @@ class LibraryShown(Action):
 
 @dataclass(frozen=True)
 class WhyRequested(Event):
-    """Why a paragraph got the pictures it got."""
+    """Why a paragraph got the pictures it got; an empty id asks about the latest paragraph."""
 
     paragraph_id: str
 
@@ -335,3 +339,19 @@ class WhyShown(Action):
     text: str
     note: str
     illustrations: tuple[dict, ...]
+
+
+# ---------------------------------------------------------------- writers' feedback (seed 002)
+
+
+@dataclass(frozen=True)
+class EnhanceRequested(Event):
+    """Run the restorer on one illustration (button, command, or a quality complaint reply).
+
+    `complaint` is what the writer said was wrong ("too blurry"), kept as training signal;
+    empty for a plain button press.
+    """
+
+    illustration_id: str
+    complaint: str = ""
+    message: MessageRef | None = None  # the reply that complained, which the new version answers

@@ -6,7 +6,10 @@ import logging
 from datetime import timedelta
 
 from core.adapter import Adapter
-from core.channels import ChannelControls, current_illustrations
+from core.channels import ChannelControls
+from core.edit.chain import current_versions
+from core.edit.commands import EDIT, EditCommands, EditPolicy
+from core.edit.work import EditWork
 from core.engine import Engine
 from core.events import (
     Accepted,
@@ -26,8 +29,11 @@ from core.events import (
     StoryPage,
     StoryRequested,
 )
+from core.feedback.enhance import Enhancer
 from core.inbox import InboxSettings, InboxWorker
 from core.router import Router, new_reference
+from core.story.candidates import CANDIDATES, CandidateCommands, CandidatesWork
+from core.story.choosing import ConsistentChooser
 from core.story.library_commands import LibraryCommands
 from core.story.loop import IllustrationLoop, StorySettings
 from core.story.paragraphs import RejectedParagraph, clean_paragraph
@@ -55,6 +61,7 @@ class Inkwell:
         storage: Storage,
         settings: StorySettings,
         inbox: InboxSettings | None = None,
+        edit: EditPolicy | None = None,
     ) -> None:
         self.engine = engine
         self.storage = storage
@@ -62,9 +69,26 @@ class Inkwell:
         self.router = Router()
         self._adapters: dict[str, Adapter] = {}
         self._loop = IllustrationLoop(engine, storage, self.send, settings, self.deliver)
+        edit = edit or EditPolicy()
+        chooser = ConsistentChooser(engine, storage, settings.thr_1, settings.presence_threshold)
+        edits = EditWork(
+            engine,
+            storage,
+            chooser,
+            self.send,
+            self.deliver,
+            strength=edit.strength,
+            progress_interval_s=settings.progress_interval_s,
+        )
         self._worker = InboxWorker(
             storage,
-            {ILLUSTRATE: ParagraphWork(storage, self._loop, self.send)},
+            {
+                ILLUSTRATE: ParagraphWork(storage, self._loop, self.send),
+                EDIT: edits,
+                CANDIDATES: CandidatesWork(
+                    engine, storage, self.send, settings.progress_interval_s
+                ),
+            },
             inbox or InboxSettings(),
             on_start=self._announce_queue,
         )
@@ -78,6 +102,9 @@ class Inkwell:
         ).register(self.router)
         StyleCommands(storage, engine).register(self.router)
         LibraryCommands(storage).register(self.router)
+        EditCommands(storage, engine, self.queue, edit).register(self.router)
+        CandidateCommands(storage, self.queue).register(self.router)
+        Enhancer(storage, engine, self.deliver).register(self.router)
 
     def attach(self, adapter: Adapter) -> None:
         self._adapters[adapter.name] = adapter
@@ -157,18 +184,14 @@ class Inkwell:
         has_more = len(records) > limit
         records = records[-limit:]
         illustrations = await self.storage.illustrations.for_paragraphs([r.id for r in records])
-        entries = tuple(
-            _entry(
-                record,
-                [
-                    (i.image_id, i.text)
-                    for i in current_illustrations(illustrations[record.id])
-                    if i.image_id  # pictures removed to save space are not shown
-                ],
+        entries = []
+        for record in records:
+            shown = [i for i in current_versions(illustrations[record.id]) if i.image_id]
+            # Pictures removed to save space are not shown.
+            entries.append(
+                _entry(record, [(i.image_id, i.text) for i in shown], tuple(i.id for i in shown))
             )
-            for record in records
-        )
-        return [StoryPage(event.channel, entries=entries, has_more=has_more)]
+        return [StoryPage(event.channel, entries=tuple(entries), has_more=has_more)]
 
     async def _on_channels_requested(self, event: Event) -> list[Action]:
         records = await self.storage.channels.list_for_platform(event.channel.platform)
@@ -216,7 +239,11 @@ class Inkwell:
             await self.queue.submit(channel, paragraph.id)
 
 
-def _entry(record: ParagraphRecord, illustrations: list[tuple[str, str]]) -> StoryEntry:
+def _entry(
+    record: ParagraphRecord,
+    illustrations: list[tuple[str, str]],
+    illustration_ids: tuple[str, ...] = (),
+) -> StoryEntry:
     return StoryEntry(
         paragraph_id=record.id,
         seq=record.seq,
@@ -226,4 +253,5 @@ def _entry(record: ParagraphRecord, illustrations: list[tuple[str, str]]) -> Sto
         posted_at=record.posted_at,
         illustrations=tuple(illustrations),
         note=record.note,
+        illustration_ids=illustration_ids,
     )

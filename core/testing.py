@@ -20,6 +20,7 @@ class FakeAdapter:
 
     def __init__(self) -> None:
         self.sent: list[Action] = []
+        self.message_ids: list[str] = []  # where each sent action landed, in the same order
         self._dispatch: Dispatch | None = None
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1)
@@ -31,10 +32,16 @@ class FakeAdapter:
         self._dispatch = None
 
     async def send(self, action: Action) -> MessageRef:
+        ref = MessageRef(action.channel, f"m{next(self._ids)}")
         async with self._changed:
             self.sent.append(action)
+            self.message_ids.append(ref.message_id)
             self._changed.notify_all()
-        return MessageRef(action.channel, f"m{next(self._ids)}")
+        return ref
+
+    def message_of(self, action: Action) -> str:
+        """The message id `send` returned for this action."""
+        return self.message_ids[self.sent.index(action)]
 
     def channel(self, name: str = "story") -> ChannelRef:
         return ChannelRef(self.name, name)

@@ -57,8 +57,10 @@ class IllustrationRecord:
     clip_feature: np.ndarray | None
     created_at: datetime
     parent_id: str | None = None
-    platform_message_ids: dict[str, str] = field(default_factory=dict)
+    # Every message each platform showed the picture in: posted, then again after an undo.
+    platform_message_ids: dict[str, list[str]] = field(default_factory=dict)
     image_bytes: int = 0  # size of the stored picture; 0 once it was removed to save space
+    undone: bool = False  # an edit taken back: its parent is the current version again
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,26 @@ class IllustrationRepository(Protocol):
     async def forget_image(self, illustration_id: str) -> None:
         """The picture was deleted: keep the text and provenance (enough to redraw it)."""
         ...
+
+    async def get(self, illustration_id: str) -> IllustrationRecord | None: ...
+
+    async def record_message(
+        self, illustration_ids: list[str], platform: str, message_id: str
+    ) -> None:
+        """One more message these illustrations were posted in; replies to it find them."""
+        ...
+
+    async def by_message(
+        self, channel_key: str, platform: str, message_id: str
+    ) -> list[IllustrationRecord]:
+        """The illustrations posted in that message, in sentence order."""
+        ...
+
+    async def children(self, parent_id: str) -> list[IllustrationRecord]:
+        """The edits made from this illustration, oldest first."""
+        ...
+
+    async def set_undone(self, illustration_id: str, undone: bool) -> None: ...
 
 
 class ElementRepository(Protocol):

@@ -10,9 +10,9 @@ import discord
 from discord.http import Route
 
 from adapters import chat_text
-from adapters.commands import command_event, style_event
+from adapters.commands import command_event, library_event, style_event
 from adapters.discord import convert
-from adapters.discord.interactions import RegenerateButton, StopButton, build_command_group
+from adapters.discord.interactions import BUTTONS, build_command_group
 from adapters.discord.outbound import DiscordPoster
 from adapters.discord.replies import follow_up, render
 from core.adapter import Capabilities, Dispatch, ImageLoader
@@ -22,18 +22,20 @@ from core.events import (
     Author,
     ChannelSettings,
     Event,
+    LibraryShown,
     MessageRef,
     PostError,
     Refused,
     StoryPage,
     StyleReferenceSet,
     StyleReferenceShown,
+    WhyShown,
 )
 
 log = logging.getLogger("inkwell.discord")
 
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
-_PRIVATE = (Refused, PostError, ChannelSettings, StoryPage)
+_PRIVATE = (Refused, PostError, ChannelSettings, StoryPage, WhyShown, LibraryShown)
 
 
 class _InkwellClient(discord.AutoShardedClient):
@@ -45,7 +47,7 @@ class _InkwellClient(discord.AutoShardedClient):
 
     async def setup_hook(self) -> None:
         # Buttons are matched by custom id, so clicks on messages posted before a restart work.
-        self.add_dynamic_items(RegenerateButton, StopButton)
+        self.add_dynamic_items(*BUTTONS)
         self.tree.add_command(build_command_group())
         if self._sync_commands:
             await self.tree.sync()
@@ -154,6 +156,10 @@ class DiscordAdapter:
             message.content,
             any(user.id == me.id for user in message.mentions),
         )
+        replied_to = _reply_to_me(message, me.id)
+        if replied_to is not None:
+            await self._edit_request(message, convert.edit_event(incoming, replied_to, me.id))
+            return
         event = convert.paragraph_event(incoming, me.id)
         if event.addressed and message.attachments:
             problems = [
@@ -174,6 +180,11 @@ class DiscordAdapter:
                 await self._poster.accepted(action, reply_to=message.id)
             else:
                 await message.reply(render(action))
+
+    async def _edit_request(self, message: discord.Message, event: Event) -> None:
+        """A reply to one of Inkwell's pictures: the core reads it and answers in the thread."""
+        for action in await self._core(event):
+            await message.reply(render(action))
 
     async def on_command(self, interaction: discord.Interaction, name: str) -> None:
         # Acknowledge first: Discord drops interactions not answered within 3 seconds.
@@ -231,11 +242,26 @@ class DiscordAdapter:
         channel = self._channel_of(interaction)
         if channel is None:
             return
-        event = convert.button_event(kind, channel, _author(interaction), paragraph)
-        replies = await self._core(event)
         reply_to = interaction.message.id if interaction.message is not None else None
+        event = convert.button_event(
+            kind, channel, _author(interaction), paragraph, str(reply_to or "")
+        )
+        replies = await self._core(event)
         for action in replies:
             await self._answer(interaction, action, reply_to)
+
+    async def on_library(
+        self, interaction: discord.Interaction, name: str, names: list[str]
+    ) -> None:
+        """`/inkwell library ...`: shown to the asker; a change is announced to the channel."""
+        await interaction.response.defer(thinking=True, ephemeral=name == "show")
+        channel = self._channel_of(interaction)
+        if channel is None:
+            await follow_up(interaction, "Inkwell works in server channels.", True)
+            return
+        event = library_event(name, names, channel, _author(interaction))
+        for action in await self._core(event):
+            await follow_up(interaction, render(action), name == "show")
 
     def _channel_of(self, interaction: discord.Interaction) -> Any:
         channel = interaction.channel
@@ -258,6 +284,20 @@ class DiscordAdapter:
         if action.image_id is None or self._load_image is None:
             return None
         return await self._load_image(action.image_id)
+
+
+def _reply_to_me(message: discord.Message, bot_id: int) -> int | None:
+    """The id of the Inkwell picture message this one replies to, if it replies to one.
+
+    Only messages with pictures count: a reply to a status line or an answer is a paragraph.
+    """
+    reference = message.reference
+    if reference is None or reference.message_id is None:
+        return None
+    replied = reference.resolved
+    if isinstance(replied, discord.Message) and replied.author.id == bot_id and replied.attachments:
+        return reference.message_id
+    return None
 
 
 def _author(interaction: discord.Interaction) -> Author:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.edit.events import EditRequested
 from core.events import (
     Author,
     ChannelRef,
@@ -13,7 +14,9 @@ from core.events import (
     ParagraphCancelRequested,
     ParagraphPosted,
     RegenerateRequested,
+    WhyRequested,
 )
+from core.story.candidates import CandidatesRequested
 
 PLATFORM = "discord"
 MESSAGE_LIMIT = 2000  # characters in one Discord message
@@ -22,6 +25,23 @@ MAX_FILES = 10  # attachments in one Discord message
 # Buttons carry what they act on in their custom id, so they work after a restart.
 REGENERATE_TEMPLATE = r"inkwell:regen:(?P<paragraph>[0-9a-f]{1,64})"
 CANCEL_TEMPLATE = r"inkwell:stop:(?P<paragraph>[0-9a-f]{1,64})"
+WHY_TEMPLATE = r"inkwell:why:(?P<paragraph>[0-9a-f]{1,64})"
+# On an edited picture: they act on the message clicked, whose picture the core looks up.
+UNDO_TEMPLATE = r"inkwell:undo:(?P<paragraph>[0-9a-f]{1,64})"
+ORIGINAL_TEMPLATE = r"inkwell:orig:(?P<paragraph>[0-9a-f]{1,64})"
+CANDIDATES_TEMPLATE = r"inkwell:cand:(?P<paragraph>[0-9a-f]{1,64})"
+ENHANCE_TEMPLATE = r"inkwell:enh:(?P<paragraph>[0-9a-f]{1,64})"
+BUTTON_PREFIXES = {
+    "regenerate": "regen",
+    "cancel": "stop",
+    "why": "why",
+    "undo": "undo",
+    "original": "orig",
+    "candidates": "cand",
+    "enhance": "enh",
+}
+# What an edit button asks, in the words a writer would reply with.
+EDIT_BUTTONS = {"undo": "undo", "original": "show the original", "enhance": "enhance"}
 
 COMMANDS = {
     "enable": "Turn Inkwell on in this channel (needs Manage Channels)",
@@ -29,9 +49,18 @@ COMMANDS = {
     "cancel": "Stop the paragraph being drawn",
     "story": "Show the latest paragraphs of this story",
     "settings": "Show how Inkwell is set up in this channel",
+    "why": "Why the latest paragraph got the pictures it got",
     "help": "What Inkwell does and how to use it",
 }
-PRIVATE_COMMANDS = frozenset({"story", "settings", "help"})  # answered to the asker only
+PRIVATE_COMMANDS = frozenset({"story", "settings", "help", "why"})  # answered to the asker only
+LIBRARY_COMMANDS = {
+    "show": "Show the story's characters, places and props",
+    "rename": "Rename an element of the story",
+    "merge": "Merge one element into another (same thing, two names)",
+    "forget": "Forget an element; it is learned again when drawn",
+    "pin": "Keep an element's look as it is now",
+    "unpin": "Let an element's look follow new pictures again",
+}
 STYLE_COMMANDS = {
     "set": "Draw later paragraphs like a picture you attach",
     "show": "Show this channel's style reference and its strength",
@@ -80,18 +109,43 @@ def paragraph_event(message: IncomingMessage, bot_id: int) -> ParagraphPosted:
     )
 
 
+def button_id(kind: str, paragraph_id: str) -> str:
+    return f"inkwell:{BUTTON_PREFIXES[kind]}:{paragraph_id}"
+
+
 def regenerate_id(paragraph_id: str) -> str:
-    return f"inkwell:regen:{paragraph_id}"
+    return button_id("regenerate", paragraph_id)
 
 
 def cancel_id(paragraph_id: str) -> str:
-    return f"inkwell:stop:{paragraph_id}"
+    return button_id("cancel", paragraph_id)
 
 
-def button_event(kind: str, channel: ChannelRef, author: Author, paragraph_id: str) -> Event:
+def button_event(
+    kind: str, channel: ChannelRef, author: Author, paragraph_id: str, message_id: str = ""
+) -> Event:
     if kind == "regenerate":
         return RegenerateRequested(channel, author, paragraph_id)
+    if kind == "why":
+        return WhyRequested(channel, author, paragraph_id)
+    if kind == "candidates":
+        return CandidatesRequested(channel, author, paragraph_id)
+    if kind in EDIT_BUTTONS:
+        return EditRequested(channel, author, text=EDIT_BUTTONS[kind], message_id=message_id)
     return ParagraphCancelRequested(channel, author, paragraph_id)
+
+
+def edit_event(message: IncomingMessage, replied_to: int, bot_id: int) -> EditRequested:
+    """A reply to one of Inkwell's pictures: a change request for it."""
+    channel = channel_ref(message.channel_id, message.parent_id)
+    return EditRequested(
+        channel,
+        Author(str(message.author_id), message.author_name),
+        text=strip_mentions(message.content, bot_id),
+        message_id=str(replied_to),
+        message=MessageRef(channel, str(message.message_id)),
+        request_id=str(message.message_id),
+    )
 
 
 def illustration_filename(index: int) -> str:

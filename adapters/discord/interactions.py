@@ -30,65 +30,106 @@ class InteractionTarget(Protocol):
         self, interaction: discord.Interaction, kind: str, paragraph: str
     ) -> None: ...
 
+    async def on_library(
+        self, interaction: discord.Interaction, name: str, names: list[str]
+    ) -> None: ...
+
 
 def _target(interaction: discord.Interaction) -> InteractionTarget:
     # The client that received the click carries the adapter, whichever process posted the button.
     return interaction.client.inkwell_adapter  # type: ignore[attr-defined]
 
 
-class RegenerateButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=convert.REGENERATE_TEMPLATE
-):
-    """Draws the paragraph again from fresh seeds; rebuilt from its custom id after a restart."""
+class _ParagraphButton:
+    """A persistent button that acts on one paragraph (or, for edit buttons, on the message
+    clicked); rebuilt from its custom id after a restart, so old messages keep working."""
+
+    KIND = ""
+    LABEL = ""
+    EMOJI = ""
+    STYLE = discord.ButtonStyle.secondary
 
     def __init__(self, paragraph_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Regenerate",
-                emoji="🔁",
-                style=discord.ButtonStyle.secondary,
-                custom_id=convert.regenerate_id(paragraph_id),
-            )
+        button: discord.ui.Button[Any] = discord.ui.Button(
+            label=self.LABEL,
+            emoji=self.EMOJI,
+            style=self.STYLE,
+            custom_id=convert.button_id(self.KIND, paragraph_id),
         )
+        super().__init__(button)  # type: ignore[call-arg]
         self.paragraph_id = paragraph_id
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> RegenerateButton:
+    ) -> Any:
         return cls(match["paragraph"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _target(interaction).on_button(interaction, "regenerate", self.paragraph_id)
+        await _target(interaction).on_button(interaction, self.KIND, self.paragraph_id)
 
 
-class StopButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=convert.CANCEL_TEMPLATE):
+_Dynamic = discord.ui.DynamicItem[discord.ui.Button[Any]]
+
+
+class RegenerateButton(_ParagraphButton, _Dynamic, template=convert.REGENERATE_TEMPLATE):
+    """Draws the paragraph again from fresh seeds."""
+
+    KIND, LABEL, EMOJI = "regenerate", "Regenerate", "🔁"
+
+
+class StopButton(_ParagraphButton, _Dynamic, template=convert.CANCEL_TEMPLATE):
     """Stops one paragraph, drawn or waiting; sits on its status message until it finishes."""
 
-    def __init__(self, paragraph_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Stop",
-                emoji="⏹️",
-                style=discord.ButtonStyle.danger,
-                custom_id=convert.cancel_id(paragraph_id),
-            )
-        )
-        self.paragraph_id = paragraph_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> StopButton:
-        return cls(match["paragraph"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await _target(interaction).on_button(interaction, "cancel", self.paragraph_id)
+    KIND, LABEL, EMOJI = "cancel", "Stop", "⏹️"
+    STYLE = discord.ButtonStyle.danger
 
 
-def single_button_view(item: discord.ui.Item[Any]) -> discord.ui.View:
+class WhyButton(_ParagraphButton, _Dynamic, template=convert.WHY_TEMPLATE):
+    """Why these pictures: screening, branch and the candidates' scores."""
+
+    KIND, LABEL, EMOJI = "why", "Why", "❔"
+
+
+class UndoButton(_ParagraphButton, _Dynamic, template=convert.UNDO_TEMPLATE):
+    """Under an edited picture: back to the version before the edit."""
+
+    KIND, LABEL, EMOJI = "undo", "Undo", "↩️"
+
+
+class OriginalButton(_ParagraphButton, _Dynamic, template=convert.ORIGINAL_TEMPLATE):
+    """Under an edited picture: show the first drawing it was edited from."""
+
+    KIND, LABEL, EMOJI = "original", "Original", "🖼️"
+
+
+class CandidatesButton(_ParagraphButton, _Dynamic, template=convert.CANDIDATES_TEMPLATE):
+    """Every candidate the pictures were chosen from, drawn again from their seeds."""
+
+    KIND, LABEL, EMOJI = "candidates", "Candidates", "🎞️"
+
+
+class EnhanceButton(_ParagraphButton, _Dynamic, template=convert.ENHANCE_TEMPLATE):
+    """On a single picture: seed 002's restorer (sharper, less noise, no scratches)."""
+
+    KIND, LABEL, EMOJI = "enhance", "Enhance", "✨"
+
+
+BUTTONS = (
+    RegenerateButton,
+    StopButton,
+    WhyButton,
+    UndoButton,
+    OriginalButton,
+    CandidatesButton,
+    EnhanceButton,
+)
+
+
+def button_view(*items: discord.ui.Item[Any]) -> discord.ui.View:
     view = discord.ui.View(timeout=None)  # persistent: never times out
-    view.add_item(item)
+    for item in items:
+        view.add_item(item)
     return view
 
 
@@ -102,7 +143,48 @@ def build_command_group() -> app_commands.Group:
             app_commands.Command(name=name, description=description, callback=_callback(name))
         )
     group.add_command(_style_group())
+    group.add_command(_library_group())
     return group
+
+
+def _library_group() -> app_commands.Group:
+    """`/inkwell library show|rename|merge|forget|pin|unpin`: see and steer the story's elements."""
+    library = app_commands.Group(name="library", description="The story's characters and things")
+    callbacks: dict[str, Callable[..., Awaitable[None]]] = {
+        "show": _library_show,
+        "rename": _library_rename,
+        "merge": _library_merge,
+        "forget": _library_named("forget"),
+        "pin": _library_named("pin"),
+        "unpin": _library_named("unpin"),
+    }
+    for name, description in convert.LIBRARY_COMMANDS.items():
+        library.add_command(
+            app_commands.Command(name=name, description=description, callback=callbacks[name])
+        )
+    return library
+
+
+async def _library_show(interaction: discord.Interaction) -> None:
+    await _target(interaction).on_library(interaction, "show", [])
+
+
+@app_commands.describe(name="The element's name now", new_name="Its new name")
+async def _library_rename(interaction: discord.Interaction, name: str, new_name: str) -> None:
+    await _target(interaction).on_library(interaction, "rename", [name, new_name])
+
+
+@app_commands.describe(name="The element to merge", into="The element it is the same as")
+async def _library_merge(interaction: discord.Interaction, name: str, into: str) -> None:
+    await _target(interaction).on_library(interaction, "merge", [name, into])
+
+
+def _library_named(command: str) -> Callable[..., Awaitable[None]]:
+    @app_commands.describe(name="The element's name")
+    async def run(interaction: discord.Interaction, name: str) -> None:
+        await _target(interaction).on_library(interaction, command, [name])
+
+    return run
 
 
 def _style_group() -> app_commands.Group:

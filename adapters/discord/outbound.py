@@ -11,7 +11,16 @@ import discord
 
 from adapters import chat_text
 from adapters.discord import convert
-from adapters.discord.interactions import RegenerateButton, StopButton, single_button_view
+from adapters.discord.interactions import (
+    CandidatesButton,
+    EnhanceButton,
+    OriginalButton,
+    RegenerateButton,
+    StopButton,
+    UndoButton,
+    WhyButton,
+    button_view,
+)
 from adapters.status import StatusBoard
 from core.events import (
     Accepted,
@@ -24,6 +33,7 @@ from core.events import (
     Progress,
     Refused,
 )
+from core.story.candidates import CandidatesShown
 
 log = logging.getLogger("inkwell.discord")
 
@@ -60,6 +70,8 @@ class DiscordPoster:
             return None
         if isinstance(action, PostIllustrations):
             return await self._illustrations(action)
+        if isinstance(action, CandidatesShown):
+            return await self._candidates(action)
         if isinstance(action, (PostText, PostError, Refused)):
             message = await self.channel(action.channel).send(chat_text.message_text(action))
             return MessageRef(action.channel, str(message.id))
@@ -116,8 +128,8 @@ class DiscordPoster:
                 for i in batch
             ]
             last = number == len(batches) - 1
-            # The button goes under the last picture, where a reader finishes looking.
-            view = single_button_view(RegenerateButton(action.paragraph_id)) if last else None
+            # The buttons go under the last picture, where a reader finishes looking.
+            view = _illustration_view(action) if last else None
             posted.append(
                 await target.send(
                     text if number == 0 else None,
@@ -129,6 +141,35 @@ class DiscordPoster:
         log.info("posted %d illustrations in %s", len(action.images), action.channel.key)
         return MessageRef(action.channel, str(posted[0].id))
 
+    async def _candidates(self, action: CandidatesShown) -> MessageRef | None:
+        """The candidates as files, ten to a message, each listed with its score."""
+        target = self.channel(action.channel)
+        first: discord.Message | None = None
+        for batch in convert.file_batches(len(action.images)):
+            shown = [action.images[i] for i in batch]
+            files = [
+                discord.File(io.BytesIO(image.png), filename=f"candidate-{i + 1:02d}.png")
+                for i, image in zip(batch, shown, strict=True)
+            ]
+            text = chat_text.clip(
+                "\n".join(image.caption for image in shown), convert.MESSAGE_LIMIT
+            )
+            message = await target.send(text, files=files)
+            first = first or message
+        return MessageRef(action.channel, str(first.id)) if first else None
+
 
 def _status_view(status: StatusState) -> discord.ui.View | None:
-    return None if status.final else single_button_view(StopButton(status.paragraph_id))
+    return None if status.final else button_view(StopButton(status.paragraph_id))
+
+
+def _illustration_view(action: PostIllustrations) -> discord.ui.View:
+    """A paragraph's pictures: redraw or ask why; an edited picture: undo or see the original."""
+    paragraph = action.paragraph_id
+    # Enhance acts on the message's picture, so only where there is one.
+    single = [EnhanceButton(paragraph)] if len(action.images) == 1 else []
+    if any(image.sentence_index is not None for image in action.images):
+        return button_view(UndoButton(paragraph), OriginalButton(paragraph), *single)
+    return button_view(
+        RegenerateButton(paragraph), WhyButton(paragraph), CandidatesButton(paragraph), *single
+    )

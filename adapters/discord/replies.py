@@ -13,11 +13,13 @@ from adapters.discord import convert
 from core.events import (
     Action,
     ChannelSettings,
+    LibraryShown,
     PostError,
     PostText,
     Refused,
     StoryPage,
     StyleReferenceShown,
+    WhyShown,
 )
 
 log = logging.getLogger("inkwell.discord")
@@ -35,6 +37,10 @@ def render(action: Action) -> str:
         text = chat_text.message_text(action)
     elif isinstance(action, StyleReferenceShown):
         text = chat_text.style_text(action)
+    elif isinstance(action, LibraryShown):
+        text = chat_text.library_text(action, convert.MESSAGE_LIMIT)
+    elif isinstance(action, WhyShown):
+        text = chat_text.why_text(action, convert.MESSAGE_LIMIT)
     else:
         text = f"Inkwell has no words for {type(action).__name__} on Discord."
     return chat_text.clip(text, convert.MESSAGE_LIMIT)

@@ -14,24 +14,27 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import chat_text
-from adapters.commands import command_event, parse_strength, style_event
+from adapters.commands import command_event, library_event, parse_strength, style_event
 from adapters.slack import convert
+from adapters.slack.edits import PictureThreads
 from adapters.slack.files import FileRefused, fetch_picture
 from adapters.slack.outbound import SlackPoster
+from adapters.slack.replies import render
 from core.adapter import Capabilities, Dispatch, ImageLoader
 from core.events import (
     Accepted,
     Action,
     Author,
+    ChannelRef,
     ChannelSettings,
     Event,
     MessageRef,
     PostError,
-    PostText,
     Refused,
     StoryPage,
     StyleReferenceSet,
     StyleReferenceShown,
+    WhyShown,
 )
 
 log = logging.getLogger("inkwell.slack")
@@ -40,7 +43,7 @@ EVENTS_PATH = "/slack/events"
 NAME_CACHE = 4096
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
 NO_PICTURE = "Attach the picture to draw like to the message that says `style`."
-_PRIVATE = (Refused, PostError, ChannelSettings, StoryPage)
+_PRIVATE = (Refused, PostError, ChannelSettings, StoryPage, WhyShown)
 Respond = Callable[..., Awaitable[Any]]
 Tell = Callable[[str], Awaitable[Any]]  # a message only the asker sees
 
@@ -74,6 +77,7 @@ class SlackAdapter:
         self._dispatch: Dispatch | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._names: dict[str, str] = {}  # user id -> display name; every paragraph needs one
+        self._threads = PictureThreads(self.client)
         # Bolt verifies every HTTP request's signature and age before any listener runs.
         self.bolt = AsyncApp(client=self.client, signing_secret=signing_secret)
         self.bolt.event("message")(self._on_message)
@@ -120,6 +124,14 @@ class SlackAdapter:
         if not convert.is_written(event):
             return
         bot_user = context.get("bot_user_id") or ""
+        thread = event.get("thread_ts")
+        if thread and thread != event.get("ts"):
+            picture = await self._threads.picture_of(
+                event["channel"], thread, bot_user, context.get("bot_id") or ""
+            )
+            if picture is not None:
+                await self._edit_request(event, bot_user, picture)
+                return
         paragraph = convert.paragraph_event(event, bot_user, await self._name_of(event["user"]))
         channel = paragraph.channel
         if paragraph.addressed and convert.asks_for_style(event.get("text") or "", bot_user):
@@ -141,7 +153,15 @@ class SlackAdapter:
             if isinstance(action, Accepted):
                 await self._poster.send(action)
             else:
-                await self._whisper(channel, event["user"], _render(action))
+                await self._whisper(channel, event["user"], render(action))
+
+    async def _edit_request(self, event: dict[str, Any], bot_user: str, picture: str) -> None:
+        """A reply in the thread under one of Inkwell's pictures: answered in that thread."""
+        author = await self._name_of(event["user"])
+        request = convert.edit_event(event, bot_user, author, picture)
+        thread = ChannelRef(convert.PLATFORM, event["channel"], event["thread_ts"])
+        for action in await self._core(request):
+            await self._poster.post_text(thread, render(action))
 
     async def _on_command(
         self, ack: Callable[..., Awaitable[None]], command: dict[str, Any], respond: Respond
@@ -154,6 +174,9 @@ class SlackAdapter:
         channel = convert.channel_ref(command["channel_id"], None)
         user = command["user_id"]
         author = Author(user, command.get("user_name") or user)
+        if name == "library":
+            await self._library_command(command.get("text") or "", channel, author, respond)
+            return
         if name == "style":
             # The core names who changed the look, so use the name writers see on paragraphs.
             writer = Author(user, await self._name_of(user))
@@ -168,7 +191,21 @@ class SlackAdapter:
                 await self._poster.send(action)
                 continue
             visibility = "ephemeral" if isinstance(action, _PRIVATE) else "in_channel"
-            await respond(text=_render(action), response_type=visibility)
+            await respond(text=render(action), response_type=visibility)
+
+    async def _library_command(
+        self, text: str, channel: Any, author: Author, respond: Respond
+    ) -> None:
+        """`/inkwell library [rename|merge|forget|pin|unpin ...]`: a change is told to all."""
+        name, names = convert.library_request(text)
+        try:
+            event = library_event(name, names, channel, author)
+        except ValueError as error:
+            await respond(text=str(error), response_type="ephemeral")
+            return
+        visibility = "ephemeral" if name == "show" else "in_channel"
+        for action in await self._core(event):
+            await respond(text=render(action), response_type=visibility)
 
     async def _style_command(
         self, text: str, channel: Any, author: Author, respond: Respond
@@ -224,7 +261,7 @@ class SlackAdapter:
                 text = chat_text.style_text(action)
                 await self._poster.post_style(action.channel, text, picture)
             else:
-                await tell(_render(action))
+                await tell(render(action))
 
     async def _on_button(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
@@ -235,7 +272,7 @@ class SlackAdapter:
             if isinstance(reply, Accepted):
                 await self._poster.send(reply)
             else:
-                await self._whisper(event.channel, event.author.user_id, _render(reply))
+                await self._whisper(event.channel, event.author.user_id, render(reply))
 
     async def _whisper(self, channel: Any, user: str, text: str) -> None:
         """A message only `user` sees, in the story's channel or thread."""
@@ -263,15 +300,3 @@ class SlackAdapter:
             self.client.users_info(user=user_id), self.client.conversations_info(channel=channel_id)
         )
         return convert.is_manager(user["user"], channel["channel"])
-
-
-def _render(action: Action) -> str:
-    if isinstance(action, ChannelSettings):
-        return chat_text.settings_text(action)
-    if isinstance(action, StoryPage):
-        return chat_text.story_text(action, convert.TEXT_LIMIT)
-    if isinstance(action, (PostText, PostError, Refused)):
-        return chat_text.message_text(action)
-    if isinstance(action, StyleReferenceShown):
-        return chat_text.style_text(action)
-    return f"Inkwell has no words for {type(action).__name__} on Slack."

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.edit.events import EditRequested
 from core.events import (
     Author,
     ChannelRef,
@@ -14,15 +16,29 @@ from core.events import (
     ParagraphCancelRequested,
     ParagraphPosted,
     RegenerateRequested,
+    WhyRequested,
 )
+from core.story.candidates import CandidatesRequested
 
 PLATFORM = "slack"
 TEXT_LIMIT = 3000  # characters in one section block
 REGENERATE = "inkwell_regenerate"
 STOP = "inkwell_stop"
-ACTION_IDS = re.compile(rf"^({REGENERATE}|{STOP})$")
-PRIVATE_COMMANDS = frozenset({"story", "settings", "help"})
-COMMANDS = ("enable", "disable", "cancel", "story", "settings", "style", "help")
+WHY = "inkwell_why"
+CANDIDATES = "inkwell_candidates"
+ACTION_IDS = re.compile(rf"^({REGENERATE}|{STOP}|{WHY}|{CANDIDATES})$")
+PRIVATE_COMMANDS = frozenset({"story", "settings", "help", "why"})
+COMMANDS = (
+    "enable",
+    "disable",
+    "cancel",
+    "story",
+    "settings",
+    "style",
+    "library",
+    "why",
+    "help",
+)
 STYLE_WORD = "style"  # a mention starting with it, with a picture, sets the style reference
 SET_BY_MESSAGE = (
     "Slack commands can't carry pictures: post the picture in this channel with a message "
@@ -118,7 +134,38 @@ def button_event(body: dict[str, Any], action: dict[str, Any]) -> Event:
     author = Author(user["id"], user.get("name") or user.get("username") or user["id"])
     if action["action_id"] == REGENERATE:
         return RegenerateRequested(channel, author, action["value"])
+    if action["action_id"] == WHY:
+        return WhyRequested(channel, author, action["value"])
+    if action["action_id"] == CANDIDATES:
+        return CandidatesRequested(channel, author, action["value"])
     return ParagraphCancelRequested(channel, author, action["value"])
+
+
+def edit_event(event: dict[str, Any], bot_user_id: str, author_name: str, picture: str) -> Event:
+    """A thread reply under one of Inkwell's pictures: a change request for that picture.
+
+    The story is the channel the picture is in; the answer goes into the reply's thread.
+    """
+    channel = channel_ref(event["channel"], None)
+    return EditRequested(
+        channel,
+        Author(event["user"], author_name),
+        text=strip_mentions(event.get("text") or "", bot_user_id),
+        message_id=picture,
+        message=MessageRef(channel, event["thread_ts"]),
+        request_id=event["ts"],
+    )
+
+
+def library_request(text: str) -> tuple[str, list[str]]:
+    """(subcommand, names) of `/inkwell library ...`; names in quotes may have spaces."""
+    try:
+        words = shlex.split(text)[1:]
+    except ValueError:  # an unclosed quote
+        words = text.split()[1:]
+    if not words:
+        return "show", []
+    return words[0].lower(), words[1:]
 
 
 def is_manager(user: dict[str, Any], channel: dict[str, Any]) -> bool:
@@ -129,20 +176,28 @@ def is_manager(user: dict[str, Any], channel: dict[str, Any]) -> bool:
 
 
 def status_blocks(text: str, paragraph_id: str, stage: str) -> list[dict[str, Any]]:
-    """The status message: its line, and Stop while drawing or Regenerate once done."""
+    """The status message: its line, and Stop while drawing, or Regenerate and Why once done."""
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}}
     ]
     if stage in {"failed", "cancelled"}:
         return blocks
-    done = stage == "done"
-    button = {
-        "type": "button",
-        "action_id": REGENERATE if done else STOP,
-        "value": paragraph_id,
-        "text": {"type": "plain_text", "text": "🔁 Regenerate" if done else "⏹️ Stop"},
-    }
-    if not done:
-        button["style"] = "danger"
-    blocks.append({"type": "actions", "block_id": f"inkwell-{paragraph_id}", "elements": [button]})
+    if stage == "done":
+        buttons = [
+            _button(REGENERATE, "🔁 Regenerate", paragraph_id),
+            _button(WHY, "❔ Why", paragraph_id),
+            _button(CANDIDATES, "🎞️ Candidates", paragraph_id),
+        ]
+    else:
+        buttons = [{**_button(STOP, "⏹️ Stop", paragraph_id), "style": "danger"}]
+    blocks.append({"type": "actions", "block_id": f"inkwell-{paragraph_id}", "elements": buttons})
     return blocks
+
+
+def _button(action_id: str, text: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "value": value,
+        "text": {"type": "plain_text", "text": text},
+    }

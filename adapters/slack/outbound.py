@@ -21,6 +21,7 @@ from core.events import (
     Progress,
     Refused,
 )
+from core.story.candidates import CandidatesShown
 
 log = logging.getLogger("inkwell.slack")
 
@@ -55,6 +56,8 @@ class SlackPoster:
             return None
         if isinstance(action, PostIllustrations):
             return await self._illustrations(action)
+        if isinstance(action, CandidatesShown):
+            return await self._candidates(action)
         if isinstance(action, (PostText, PostError, Refused)):
             return await self.post_text(action.channel, chat_text.message_text(action))
         log.debug("nothing to show on Slack for %s", type(action).__name__)
@@ -97,14 +100,35 @@ class SlackPoster:
             }
             for index, image in enumerate(action.images, start=1)
         ]
+        thread = action.channel.thread_id
+        if action.reply_to is not None and any(i.sentence_index is not None for i in action.images):
+            thread = action.reply_to.message_id  # an edit goes into the thread that asked for it
         response = await self._client.files_upload_v2(
             file_uploads=uploads,
             channel=action.channel.channel_id,
-            thread_ts=action.channel.thread_id,
+            thread_ts=thread,
             initial_comment=chat_text.clip(chat_text.illustrations_text(action), 4000),
         )
         files = response.get("files") or []
         log.info("uploaded %d illustrations in %s", len(files), action.channel.key)
+        return MessageRef(action.channel, str(files[0]["id"]) if files else "")
+
+    async def _candidates(self, action: CandidatesShown) -> MessageRef:
+        uploads = [
+            {
+                "file": image.png,
+                "filename": f"candidate-{index:02d}.png",
+                "title": chat_text.clip(image.caption, 250),
+            }
+            for index, image in enumerate(action.images, start=1)
+        ]
+        response = await self._client.files_upload_v2(
+            file_uploads=uploads,
+            channel=action.channel.channel_id,
+            thread_ts=action.channel.thread_id,
+            initial_comment="The candidates, drawn again from their seeds:",
+        )
+        files = response.get("files") or []
         return MessageRef(action.channel, str(files[0]["id"]) if files else "")
 
     async def post_style(self, channel: ChannelRef, text: str, picture: bytes | None) -> None:

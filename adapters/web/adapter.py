@@ -107,6 +107,14 @@ class WebAdapter:
         self.app.router.add_post(path, handler)
         self._open_paths = self._open_paths | {path}
 
+    def add_room(
+        self, mount: Callable[[web.Application], None], pages: frozenset[str] = frozenset()
+    ) -> None:
+        """Mount another page's routes (e.g. the training room); `pages` hold no data, so
+        they load without the token like the story room's page. Call before `start`."""
+        mount(self.app)
+        self._open_paths = self._open_paths | pages
+
     @property
     def url(self) -> str:
         return f"http://{self._host}:{self.bound_port}/"

@@ -10,15 +10,18 @@ from typing import Any
 from adapters.web.library_convert import (
     LIBRARY_MESSAGES,
     LibraryMessageError,
+    candidates_json,
     library_event,
     library_json,
 )
+from core.edit.events import EditRequested
 from core.events import (
     Accepted,
     Action,
     Author,
     CancelRequested,
     ChannelRef,
+    EnhanceRequested,
     Event,
     LibraryShown,
     ParagraphPosted,
@@ -37,10 +40,13 @@ from core.events import (
     StyleStrengthSet,
     WhyShown,
 )
+from core.story.candidates import CandidatesShown
 
 PLATFORM = "web"
 MAX_ROOM_NAME = 64
 MAX_AUTHOR_NAME = 40
+MAX_EDIT_CHARS = 300
+MAX_COMPLAINT_CHARS = 500
 
 # Letters and digits of any script, spaces and a little punctuation; never path separators.
 _ROOM_NAME = re.compile(r"^[^\W_][\w '&!?,.-]*$")
@@ -71,7 +77,16 @@ def parse_client_message(raw: str) -> ClientMessage:
         raise ClientMessageError("The room couldn't read that message; reload the page.") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ClientMessageError("The room couldn't read that message; reload the page.")
-    known = {"join", "paragraph", "history", "cancel", *_STYLE_MESSAGES, *LIBRARY_MESSAGES}
+    known = {
+        "join",
+        "paragraph",
+        "history",
+        "cancel",
+        "edit",
+        "enhance",
+        *_STYLE_MESSAGES,
+        *LIBRARY_MESSAGES,
+    }
     if data["type"] not in known:
         raise ClientMessageError(f"The room doesn't know the request {data['type'][:40]!r}.")
     return ClientMessage(data["type"], data)
@@ -117,6 +132,8 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         return StoryRequested(channel(room), who, before_seq=before)
     if message.type == "cancel":
         return CancelRequested(channel(room), who)
+    if message.type == "edit":
+        return _edit_event(message.data, room, who)
     if message.type in LIBRARY_MESSAGES:
         try:
             return library_event(message.type, message.data, channel(room), who)
@@ -131,7 +148,32 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         if not isinstance(strength, (int, float)) or isinstance(strength, bool):
             raise ClientMessageError("Style strength must be a number, e.g. 1 or 0.5.")
         return StyleStrengthSet(channel(room), who, strength=float(strength))
+    if message.type == "enhance":
+        return enhance_event(message.data, channel(room), who)
     raise ClientMessageError(f"The room doesn't know the request {message.type!r}.")
+
+
+def _edit_event(data: dict[str, Any], room: str, who: Author) -> EditRequested:
+    """A writer's change request for one picture, typed under it or from its buttons."""
+    illustration_id, text = data.get("illustration_id"), data.get("text")
+    if not isinstance(illustration_id, str) or not illustration_id:
+        raise ClientMessageError("Which picture? Use the box under the picture you mean.")
+    if not isinstance(text, str) or not text.strip():
+        raise ClientMessageError("Say what should change, e.g. 'make it darker'.")
+    if len(text) > MAX_EDIT_CHARS:
+        raise ClientMessageError(f"Keep a change request under {MAX_EDIT_CHARS} characters.")
+    return EditRequested(channel(room), who, text=text.strip(), illustration_id=illustration_id)
+
+
+def enhance_event(data: dict[str, Any], where: ChannelRef, who: Author) -> EnhanceRequested:
+    """The Enhance button under a picture, with what the writer said was wrong, if anything."""
+    illustration_id = data.get("illustration_id")
+    complaint = data.get("complaint", "")
+    if not isinstance(illustration_id, str) or not illustration_id:
+        raise ClientMessageError("Pick the picture to enhance.")
+    if not isinstance(complaint, str) or len(complaint) > MAX_COMPLAINT_CHARS:
+        raise ClientMessageError(f"Say what's wrong in up to {MAX_COMPLAINT_CHARS} characters.")
+    return EnhanceRequested(where, who, illustration_id=illustration_id, complaint=complaint)
 
 
 def style_upload_event(room: str, author: str, content_type: str, body: bytes) -> Event:
@@ -155,11 +197,17 @@ def entry_json(entry: StoryEntry) -> dict[str, Any]:
         "status": entry.status,
         "posted_at": entry.posted_at.isoformat(),
         "illustrations": [
-            {"url": image_url(image_id), "caption": caption}
-            for image_id, caption in entry.illustrations
+            {"url": image_url(image_id), "caption": caption, "illustration_id": ident}
+            for (image_id, caption), ident in zip(entry.illustrations, _ids(entry), strict=True)
         ],
         "note": entry.note,
     }
+
+
+def _ids(entry: StoryEntry) -> tuple[str | None, ...]:
+    if len(entry.illustration_ids) == len(entry.illustrations):
+        return entry.illustration_ids
+    return (None,) * len(entry.illustrations)
 
 
 def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
@@ -192,7 +240,9 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
                     "url": image_url(image.image_id),
                     "caption": image.caption,
                     "score": round(image.score, 4),
+                    "sentence_index": image.sentence_index,
                 }
+                | ({"parent_id": image.parent_id} if image.parent_id else {})
                 for image in action.images
             ],
         }
@@ -208,6 +258,8 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
         }
     if isinstance(action, (LibraryShown, WhyShown)):
         return library_json(action, image_url)
+    if isinstance(action, CandidatesShown):
+        return candidates_json(action)
     if isinstance(action, Refused):
         return {
             "type": "error",

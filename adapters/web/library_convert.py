@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from core.events import (
@@ -17,8 +18,9 @@ from core.events import (
     WhyRequested,
     WhyShown,
 )
+from core.story.candidates import CandidatesRequested, CandidatesShown
 
-LIBRARY_MESSAGES = frozenset({"library", "rename", "merge", "forget", "pin", "why"})
+LIBRARY_MESSAGES = frozenset({"library", "rename", "merge", "forget", "pin", "why", "candidates"})
 
 
 class LibraryMessageError(ValueError):
@@ -30,6 +32,8 @@ def library_event(kind: str, data: dict[str, Any], channel: ChannelRef, who: Aut
         return LibraryRequested(channel, who)
     if kind == "why":
         return WhyRequested(channel, who, _text(data, "paragraph_id", "Which paragraph?"))
+    if kind == "candidates":
+        return CandidatesRequested(channel, who, _text(data, "paragraph_id", "Which paragraph?"))
     name = _text(data, "name", "Which element?")
     if kind == "rename":
         return ElementRenameRequested(channel, who, name, _text(data, "new_name", "Rename to?"))
@@ -38,6 +42,23 @@ def library_event(kind: str, data: dict[str, Any], channel: ChannelRef, who: Aut
     if kind == "forget":
         return ElementForgetRequested(channel, who, name)
     return ElementPinRequested(channel, who, name, bool(data.get("pinned", True)))
+
+
+def candidates_json(action: CandidatesShown) -> dict[str, Any]:
+    """Candidates are not stored, so their pictures travel inline as data URLs."""
+    return {
+        "type": "candidates",
+        "paragraph_id": action.paragraph_id,
+        "images": [
+            {
+                "caption": image.caption,
+                "score": round(image.score, 4),
+                "chosen": image.caption.endswith("(chosen)"),
+                "data_url": "data:image/png;base64," + base64.b64encode(image.png).decode(),
+            }
+            for image in action.images
+        ],
+    }
 
 
 def library_json(action: LibraryShown | WhyShown, image_url: Any) -> dict[str, Any]:

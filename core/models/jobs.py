@@ -14,7 +14,7 @@ from core.engine import CancelToken, GenerationCancelled, ProgressCallback
 
 logger = logging.getLogger("inkwell.models")
 
-JobKind = Literal["generate", "embed_texts", "embed_images", "screen"]
+JobKind = Literal["generate", "embed_texts", "embed_images", "screen", "edit", "restore"]
 
 
 class EngineClosed(RuntimeError):

@@ -16,6 +16,7 @@ import numpy as np
 from core import metrics
 from core.engine import (
     CancelToken,
+    EditRequest,
     GeneratedImage,
     GenerationCancelled,
     GenerationRequest,
@@ -24,6 +25,7 @@ from core.engine import (
     StepProgress,
     StyleBranchState,
 )
+from core.models.edit_settings import EditSettings
 from core.models.jobs import EngineClosed, Job, JobKind, take_batch
 from core.models.profiles import ModelProfile
 from core.models.runner import ModelRunner
@@ -64,14 +66,23 @@ class LocalEngine:
         self._running = False
         self._closing = False
         self._style_branch: StyleBranchState = "untrained"  # the runner's, once loaded
+        self._runner: ModelRunner | None = None  # read-only from other threads: restorer_state
 
     @classmethod
     def for_profile(
-        cls, profile: ModelProfile, models_dir: Path, device: str = "auto", max_batch: int = 16
+        cls,
+        profile: ModelProfile,
+        models_dir: Path,
+        device: str = "auto",
+        max_batch: int = 16,
+        *,
+        edit_settings: EditSettings | None = None,
     ) -> LocalEngine:
         """An engine whose worker loads `profile` with ModelRunner.load."""
         return cls(
-            lambda: ModelRunner.load(profile, models_dir, device, max_batch=max_batch),
+            lambda: ModelRunner.load(
+                profile, models_dir, device, max_batch=max_batch, edit_settings=edit_settings
+            ),
             profile.name,
             max_batch,
         )
@@ -147,6 +158,34 @@ class LocalEngine:
         """Seed 000's screening of each prompt; pending screen calls share one model pass."""
         return await self._submit("screen", list(texts), len(texts)) if texts else []
 
+    async def edit(
+        self,
+        requests: Sequence[EditRequest],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[GeneratedImage]:
+        """One new version per edit request; progress and cancel work as in `generate`.
+
+        Pending edit calls share one worker turn, but each request is its own model call.
+        """
+        requests = list(requests)
+        if cancel is not None and cancel.cancelled:
+            raise GenerationCancelled()
+        if not requests:
+            return []
+        return await self._submit("edit", requests, len(requests), progress, cancel)
+
+    async def restore(self, images: Sequence[bytes]) -> list[bytes]:
+        """Seed 002's restorer on each encoded picture; pending restore calls share a pass."""
+        restored = await self._submit("restore", list(images), len(images)) if images else []
+        return list(restored)
+
+    @property
+    def restorer_state(self) -> str:
+        """Seed 002's restorer: "untrained" (random weights) until a checkpoint exists."""
+        runner = self._runner
+        return runner.restorer_state if runner is not None else "untrained"
+
     async def _submit(
         self,
         kind: JobKind,
@@ -208,6 +247,7 @@ class LocalEngine:
         with self._cond:
             self._running = True
             self._style_branch = runner.style_branch
+            self._runner = runner
         loop.call_soon_threadsafe(settle, None)
         try:
             while (batch := self._next_batch(runner)) is not None:
@@ -240,7 +280,7 @@ class LocalEngine:
     def _run(self, runner: ModelRunner, batch: list[Job]) -> None:
         metrics.engine_batch(batch[0].kind, sum(job.size for job in batch))
         try:
-            if batch[0].kind == "generate":
+            if batch[0].kind in ("generate", "edit"):
                 self._generate(runner, batch)
             else:
                 self._embed(runner, batch)
@@ -282,7 +322,8 @@ class LocalEngine:
         def should_stop() -> bool:
             return self._closing or all(job.cancelled() for job in batch)
 
-        results = runner.generate(requests, on_step, should_stop)
+        call = runner.edit if batch[0].kind == "edit" else runner.generate
+        results = call(requests, on_step, should_stop)
         start = 0
         for job in batch:
             mine = results[start : start + len(job.payload)]
@@ -294,7 +335,11 @@ class LocalEngine:
 
     def _embed(self, runner: ModelRunner, batch: list[Job]) -> None:
         items = [item for job in batch for item in job.payload]
-        calls = {"embed_texts": runner.embed_texts, "embed_images": runner.embed_images}
+        calls = {
+            "embed_texts": runner.embed_texts,
+            "embed_images": runner.embed_images,
+            "restore": runner.restore,
+        }
         # Screening is per item like embedding: one model pass, each caller's slice back.
         features = calls.get(batch[0].kind, runner.screen)(items)
         start = 0

@@ -62,7 +62,9 @@ class EngineReplica:
         device: str,
         max_batch: int,
         batch_wait_s: float,
+        edit: dict[str, Any] | None = None,
     ) -> None:
+        from core.models.edit_settings import EditSettings
         from core.models.profiles import resolve_profile
         from core.models.runner import ModelRunner
 
@@ -76,6 +78,7 @@ class EngineReplica:
             Path(models_dir),
             device,
             max_batch=max_batch,
+            edit_settings=EditSettings(**edit) if edit else None,
         )
         self._runner = self._model_thread.submit(load).result()
         self._jobs: dict[str, _ReplicaJob] = {}
@@ -90,6 +93,7 @@ class EngineReplica:
         return {
             "profile": self._runner.profile.name,
             "style_branch": self._runner.style_branch,
+            "restorer_state": getattr(self._runner, "restorer_state", "untrained"),
             "pid": os.getpid(),
             "calls": sorted(n for n in BATCHED_CALLS if hasattr(self._runner, n)),
             **_peak_memory(),
@@ -224,6 +228,7 @@ class DeploymentSettings:
     min_replicas: int = 1
     max_replicas: int = 1
     max_ongoing_requests: int = 64
+    edit: dict[str, Any] = field(default_factory=dict)  # EditSettings fields ([edit])
 
 
 def build_app(settings: DeploymentSettings) -> Application:
@@ -248,4 +253,5 @@ def build_app(settings: DeploymentSettings) -> Application:
         settings.device,
         settings.max_batch,
         settings.batch_wait_s,
+        dict(settings.edit),
     )

@@ -78,6 +78,7 @@ class RayEngine:
         handle: Any,
         profile_name: str,
         style_branch: StyleBranchState = "untrained",
+        restorer_state: str = "untrained",
         *,
         retries: int = 1,
         cancel_poll_s: float = 0.05,
@@ -85,6 +86,7 @@ class RayEngine:
         self._handle = handle
         self._profile_name = profile_name
         self._style_branch: StyleBranchState = style_branch
+        self.restorer_state = restorer_state  # the replicas' restorer when this connected
         self._retries = retries
         self._poll = cancel_poll_s
         self.retried = 0  # calls retried after a replica failure (metrics and tests read it)
@@ -97,7 +99,8 @@ class RayEngine:
         handle = serve.get_app_handle(app_name)
         info = await handle.describe.remote()
         logger.info("engine on Ray Serve app %r: profile %r", app_name, info["profile"])
-        return cls(handle, info["profile"], info["style_branch"], **options)
+        state = info.get("restorer_state", "untrained")
+        return cls(handle, info["profile"], info["style_branch"], state, **options)
 
     @property
     def profile_name(self) -> str:

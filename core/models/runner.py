@@ -17,6 +17,7 @@ from diffusers import StableDiffusionPipeline
 from PIL import Image
 
 from core.engine import (
+    EditRequest,
     GeneratedImage,
     GenerationCancelled,
     GenerationRequest,
@@ -26,8 +27,11 @@ from core.engine import (
     StyleRef,
 )
 from core.models.device import resolve_device
+from core.models.edit_settings import EditSettings
+from core.models.editing import Editor
 from core.models.loading import load_clip, load_pipeline
 from core.models.profiles import ModelProfile
+from core.models.restorer import LazyRestorer, RestorerState
 from core.models.screening_model import LazyScreening, ScreeningModel
 from core.models.style_branch import branch_source
 from core.models.style_unit import StyleUnit
@@ -91,6 +95,8 @@ class ModelRunner:
         style_loader: Callable[[], StyleUnit] | None = None,
         style_branch: StyleBranchState = "untrained",
         screening: LazyScreening | ScreeningModel | None = None,
+        edit_settings: EditSettings | None = None,
+        restorer: LazyRestorer | None = None,
     ) -> None:
         if max_batch < 1 or embed_batch < 1:
             raise ValueError("max_batch and embed_batch must be at least 1")
@@ -106,6 +112,10 @@ class ModelRunner:
         self._style: StyleUnit | None = None
         self._style_branch = style_branch
         self._screening = screening
+        self._edit_settings = edit_settings or EditSettings()
+        self._edit_settings.check_blocks(len(pipe.unet.up_blocks))  # fail at load, naming the key
+        self._editor: Editor | None = None
+        self._restorer = restorer
         with torch.inference_mode():
             probe = self._clip.encode_text(self._tokenizer([""]).to(device))
         self._embed_dim = int(probe.shape[-1])
@@ -118,6 +128,7 @@ class ModelRunner:
         device: str = "auto",
         *,
         max_batch: int = 16,
+        edit_settings: EditSettings | None = None,
     ) -> ModelRunner:
         """Load `profile`'s models; tiny ones are built under `models_dir` first if missing."""
         torch_device = resolve_device(device)
@@ -138,6 +149,8 @@ class ModelRunner:
             screening=LazyScreening(
                 lambda: ScreeningModel.load(profile, Path(models_dir), torch_device)
             ),
+            edit_settings=edit_settings,
+            restorer=LazyRestorer(Path(models_dir), torch_device),
         )
 
     @property
@@ -257,6 +270,20 @@ class ModelRunner:
             )
         return list(output.images), pipe.num_timesteps
 
+    def edit(
+        self,
+        requests: Sequence[EditRequest],
+        on_step: StepCallback | None = None,
+        should_stop: StopCheck | None = None,
+    ) -> list[GeneratedImage]:
+        """One new version per edit request (see core.models.editing.Editor)."""
+        if self._editor is None:
+            styling = (
+                (lambda styles: self._style_unit().applied(styles)) if self._style_loader else None
+            )
+            self._editor = Editor(self._pipe, self._profile.name, self._edit_settings, styling)
+        return self._editor.edit(requests, on_step, should_stop)
+
     def _style_unit(self) -> StyleUnit:
         if self._style is None:
             if self._style_loader is None:
@@ -303,10 +330,22 @@ class ModelRunner:
     def _normalised(features: torch.Tensor) -> np.ndarray:
         return F.normalize(features.float(), dim=-1).cpu().numpy().astype(np.float32)
 
+    @property
+    def restorer_state(self) -> RestorerState:
+        return self._restorer.state if self._restorer is not None else "untrained"
+
+    def restore(self, pngs: Sequence[bytes]) -> list[bytes]:
+        """Seed 002's restorer on each picture (see core.models.restorer)."""
+        if self._restorer is None:
+            raise RuntimeError("this runner was built without a restorer")
+        return self._restorer.restore(pngs)
+
     def close(self) -> None:
         """Drop the models so their memory can be freed."""
         self._pipe = None  # type: ignore[assignment]
         self._clip = None  # type: ignore[assignment]
         self._style = self._style_loader = self._screening = None  # type: ignore[assignment]
+        self._editor = None
+        self._restorer = None
         if self._device.type == "cuda":
             torch.cuda.empty_cache()

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from core.edit.chain import current_versions
 from core.events import (
     Action,
     ElementForgetRequested,
@@ -38,6 +39,8 @@ WHY_FIELDS = (
     "steps",
     "profile",
     "style_ref",
+    "request",  # an edit: what the writer asked,
+    "read_as",  # and how Inkwell read it
 )
 
 
@@ -122,14 +125,20 @@ class LibraryCommands:
 
     async def why(self, event: Event) -> list[Action]:
         assert isinstance(event, WhyRequested)
-        paragraph = await self._storage.paragraphs.get(event.paragraph_id)
+        if event.paragraph_id:
+            paragraph = await self._storage.paragraphs.get(event.paragraph_id)
+        else:  # the latest paragraph, for `/inkwell why` typed in a chat
+            latest = await self._storage.paragraphs.page(event.channel.key, None, 1)
+            paragraph = latest[0] if latest else None
+            if paragraph is None:
+                return [Refused(event.channel, "This story has no paragraphs yet.")]
         if paragraph is None or paragraph.channel_key != event.channel.key:
             return [Refused(event.channel, "That paragraph isn't part of this story.")]
         stored = await self._storage.illustrations.for_paragraphs([paragraph.id])
         details = tuple(
             {"text": record.text, "score": record.score}
             | {name: record.provenance[name] for name in WHY_FIELDS if name in record.provenance}
-            for record in stored[paragraph.id]
+            for record in current_versions(stored[paragraph.id])
         )
         return [WhyShown(event.channel, paragraph.id, paragraph.text, paragraph.note, details)]
 

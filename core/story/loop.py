@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.edit.preference import story_preference, with_preference
 from core.engine import (
     CancelToken,
     Engine,
@@ -195,6 +196,8 @@ class IllustrationLoop:
 
         # Read when drawing starts: a reference set while this paragraph waited applies to it.
         style = await style_for_drawing(self._storage, paragraph.channel_key)
+        # Global edits writers asked to keep ("I prefer darker") shape every later drawing.
+        look = await story_preference(self._storage, paragraph.channel_key)
         reporter = ProgressReporter(
             self._send, channel, paragraph.id, self._settings.progress_interval_s
         )
@@ -203,7 +206,7 @@ class IllustrationLoop:
             """One batched call: every prompt's K candidates, each seed fixed by its place."""
             requests = [
                 GenerationRequest(
-                    prompt=text,
+                    prompt=with_preference(text, look),
                     seeds=candidate_seeds(
                         paragraph.id,
                         index,
@@ -270,6 +273,7 @@ class IllustrationLoop:
                         **picture.provenance.to_dict(),
                         "selection": selection.rule,
                         "candidate_index": selection.index,
+                        "candidate_seeds": [c.provenance.seed for c in group],
                         "candidate_scores": list(selection.total),
                         "image_text_scores": list(selection.image_text),
                         "retained": list(selection.retained),

@@ -96,6 +96,11 @@ async def post_once(
             reply_to=job.reply_to,
         )
     )
+    if where is not None:
+        # Before the post is marked done: a reply to this message must find its pictures.
+        await storage.illustrations.record_message(
+            [image.illustration_id for image in images], job.channel.platform, where.message_id
+        )
     message_ids = (where.message_id,) if where is not None else ()
     await storage.deliveries.record_posted(delivery_id, message_ids, now_utc())
     log.info("posted illustrations of paragraph %s in %s", job.paragraph.id, job.channel.key)

@@ -43,6 +43,15 @@ class StoryQueue:
         self._worker.notify(channel.key)
         return max(ahead, 0)
 
+    async def submit_work(
+        self, channel: ChannelRef, kind: str, payload: dict, dedupe_key: str
+    ) -> int:
+        """Queue other story work (an edit) behind the story's paragraphs, in order."""
+        await self._storage.inbox.add(channel.key, kind, payload, dedupe_key, now_utc())
+        ahead = await self._storage.inbox.pending_count(channel.key) - 1
+        self._worker.notify(channel.key)
+        return max(ahead, 0)
+
     def running_paragraph(self, channel_key: str) -> tuple[str, CancelToken] | None:
         running = self._worker.running(channel_key)
         if running is None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from storage.base import ImageStore
+from storage.mongo.illustrations import MongoIllustrations
 from storage.mongo.library import MongoElements, MongoHistory
 from storage.mongo.records import MongoFeedback, MongoJobs
-from storage.mongo.story import MongoChannels, MongoIllustrations, MongoParagraphs
+from storage.mongo.story import MongoChannels, MongoParagraphs
 from storage.mongo.work import MongoDeliveries, MongoInbox
 
 __all__ = ["MongoStorage"]
@@ -22,6 +23,7 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     ("inbox", [("status", 1), ("channel_key", 1), ("next_attempt_at", 1)], {}),
     ("illustrations", [("paragraph_id", 1), ("sentence_index", 1)], {}),
     ("illustrations", [("channel_key", 1), ("created_at", 1)], {}),
+    ("illustrations", [("parent_id", 1)], {}),
     ("elements", [("channel_key", 1), ("first_seen", 1)], {}),
     ("feedback", [("channel_key", 1), ("created_at", 1)], {}),
     ("jobs", [("kind", 1), ("created_at", -1)], {}),

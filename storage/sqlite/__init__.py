@@ -8,10 +8,11 @@ from pathlib import Path
 import aiosqlite
 
 from storage.images import FileImageStore
+from storage.sqlite.illustrations import SQLiteIllustrations
 from storage.sqlite.library import SQLiteElements, SQLiteHistory
 from storage.sqlite.records import SQLiteFeedback, SQLiteJobs
-from storage.sqlite.schema import SCHEMA
-from storage.sqlite.story import SQLiteChannels, SQLiteIllustrations, SQLiteParagraphs
+from storage.sqlite.schema import ADDED_COLUMNS, SCHEMA
+from storage.sqlite.story import SQLiteChannels, SQLiteParagraphs
 from storage.sqlite.work import SQLiteDeliveries, SQLiteInbox
 
 __all__ = ["SQLiteStorage"]
@@ -47,9 +48,18 @@ class SQLiteStorage:
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.execute("PRAGMA foreign_keys=ON")
         await db.execute("PRAGMA busy_timeout=30000")
+        await _add_missing_columns(db)
         await db.executescript(SCHEMA)
         await db.commit()
         return cls(db, images_dir)
 
     async def close(self) -> None:
         await self._db.close()
+
+
+async def _add_missing_columns(db: aiosqlite.Connection) -> None:
+    """Bring a database made by an older version up to the current tables."""
+    for table, column, definition in ADDED_COLUMNS:
+        existing = {row[1] for row in await db.execute_fetchall(f"PRAGMA table_info({table})")}
+        if existing and column not in existing:
+            await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")

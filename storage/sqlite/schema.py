@@ -62,9 +62,11 @@ CREATE TABLE IF NOT EXISTS illustrations (
     created_at TEXT NOT NULL,
     parent_id TEXT,
     platform_message_ids TEXT NOT NULL DEFAULT '{}',
-    image_bytes INTEGER NOT NULL DEFAULT 0
+    image_bytes INTEGER NOT NULL DEFAULT 0,
+    undone INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS illustrations_paragraph ON illustrations(paragraph_id);
+CREATE INDEX IF NOT EXISTS illustrations_parent ON illustrations(parent_id);
 CREATE INDEX IF NOT EXISTS illustrations_channel ON illustrations(channel_key, created_at);
 CREATE TABLE IF NOT EXISTS elements (
     channel_key TEXT NOT NULL,
@@ -108,3 +110,9 @@ CREATE TABLE IF NOT EXISTS history (
     updated_at TEXT NOT NULL
 );
 """
+
+# Columns added after a table first shipped: (table, column, definition). A data directory
+# made by an older version gets them at start, so upgrading never needs a fresh database.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("illustrations", "undone", "INTEGER NOT NULL DEFAULT 0"),
+)

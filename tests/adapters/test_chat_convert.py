@@ -12,7 +12,7 @@ from adapters import chat_text
 from adapters.discord import convert as discord_convert
 from adapters.slack import convert as slack_convert
 from adapters.status import StatusBoard
-from core.events import ChannelRef, ParagraphCancelRequested, RegenerateRequested
+from core.events import Author, ChannelRef, ParagraphCancelRequested, RegenerateRequested
 
 
 def test_discord_messages_become_paragraphs_of_their_channel_or_thread() -> None:
@@ -81,3 +81,47 @@ async def test_the_status_board_edits_at_most_once_per_interval_and_lands_the_la
     assert all(gap >= 0.19 for gap in gaps)
     await board.show("p1", "again", create, edit, final=False)  # a redraw: a new message
     assert posted == ["step 0", "again"]
+
+
+def test_library_subcommands_need_their_names() -> None:
+    from adapters.commands import LIBRARY_USAGE, library_event
+    from core.events import ElementPinRequested, ElementRenameRequested, LibraryRequested
+
+    channel, who = ChannelRef("slack", "C1"), Author("u1", "Ana")
+    assert isinstance(library_event("show", [], channel, who), LibraryRequested)
+    renamed = library_event("rename", ["old man", "wizard"], channel, who)
+    assert isinstance(renamed, ElementRenameRequested)
+    assert (renamed.name, renamed.new_name) == ("old man", "wizard")
+    unpinned = library_event("unpin", ["fox"], channel, who)
+    assert isinstance(unpinned, ElementPinRequested) and not unpinned.pinned
+    for name, names in (("rename", ["fox"]), ("forget", []), ("shout", [])):
+        with pytest.raises(ValueError, match="rename OLD NEW"):
+            library_event(name, names, channel, who)
+    assert "quotes" in LIBRARY_USAGE
+
+
+def test_why_explains_edits_and_choices_in_plain_text() -> None:
+    from core.events import WhyShown
+
+    action = WhyShown(
+        ChannelRef("slack", "C1"),
+        "p1",
+        "A fox waits. An owl.",
+        "",
+        (
+            {
+                "text": "A fox waits.",
+                "branch": "sentence",
+                "screening": {"generability": 2, "verb_included": False},
+                "candidate_index": 1,
+                "candidate_scores": [0.2, 0.31],
+                "selection": "fusion",
+                "elements": ["fox"],
+            },
+            {"text": "An owl.", "request": "make it darker", "read_as": "a global change"},
+        ),
+    )
+    text = chat_text.why_text(action, 3000)
+    assert "chose candidate 2 of 2 by fusion; scores 20%, 31%" in text
+    assert "edited: “make it darker”, read as a global change" in text
+    assert "story elements seen: fox" in text

@@ -94,8 +94,9 @@ async def test_enable_then_three_paragraphs_are_illustrated_in_order(
     assert pictures[0].content.splitlines() == ["1. A red kite rises.", "2. The sky is grey."]
     assert [len(p.files) for p in pictures] == [2, 1, 2]
     assert all(data.startswith(b"\x89PNG") for p in pictures for _, data in p.files)
-    for paragraph_id_button in (p.custom_ids() for p in pictures):
-        assert len(paragraph_id_button) == 1 and paragraph_id_button[0].startswith("inkwell:regen:")
+    for picture in pictures:
+        single = ["enh"] if len(picture.files) == 1 else []
+        assert [b.split(":")[1] for b in picture.custom_ids()] == ["regen", "why", "cand", *single]
 
     await bot.idle()
     await asyncio.sleep(STATUS_INTERVAL * 2)  # the last throttled edit lands

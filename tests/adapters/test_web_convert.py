@@ -73,6 +73,7 @@ def test_actions_become_browser_messages() -> None:
         "queued",
         datetime(2026, 1, 1, tzinfo=UTC),
         (("img1", "A gull."),),
+        illustration_ids=("p1:0",),
     )
     assert convert.action_json(Accepted(ROOM, entry, 2), "c9") == {
         "type": "accepted",
@@ -82,7 +83,7 @@ def test_actions_become_browser_messages() -> None:
         "queue_position": 2,
     }
     assert convert.entry_json(entry)["illustrations"] == [
-        {"url": "/images/img1.png", "caption": "A gull."}
+        {"url": "/images/img1.png", "caption": "A gull.", "illustration_id": "p1:0"}
     ]
     progress = convert.action_json(Progress(ROOM, "p1", "generating", 0.5, detail="Drawing"))
     assert progress["stage"] == "generating" and progress["fraction"] == 0.5
@@ -94,6 +95,22 @@ def test_actions_become_browser_messages() -> None:
             "url": "/images/img1.png",
             "caption": "A gull.",
             "score": 0.3123,
+            "sentence_index": None,
         }
     ]
     assert shown["profile"] == "tiny"
+
+
+def test_a_change_request_names_its_picture() -> None:
+    message = convert.parse_client_message(
+        '{"type": "edit", "illustration_id": "p1:0", "text": " make it darker "}'
+    )
+    event = convert.to_event(message, "Harbor", "Ana")
+    assert (event.illustration_id, event.text) == ("p1:0", "make it darker")
+    for bad, said in (
+        ('{"type": "edit", "text": "darker"}', "Which picture?"),
+        ('{"type": "edit", "illustration_id": "p1:0", "text": "  "}', "Say what should change"),
+        ('{"type": "edit", "illustration_id": "p1:0", "text": "' + "x" * 400 + '"}', "under 300"),
+    ):
+        with pytest.raises(convert.ClientMessageError, match=said):
+            convert.to_event(convert.parse_client_message(bad), "Harbor", "Ana")

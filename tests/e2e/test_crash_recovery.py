@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.botprocess import BotProcess
+from tests.e2e.conftest import seed_models
 
 CONFIG = """
 [story]
@@ -64,7 +65,10 @@ async def _wait_until_all_done(base: str, timeout: float = 120) -> None:
     pytest.fail("not every paragraph was illustrated after the restart")
 
 
-def test_a_killed_bot_resumes_and_draws_and_posts_each_paragraph_once(tmp_path: Path) -> None:
+def test_a_killed_bot_resumes_and_draws_and_posts_each_paragraph_once(
+    tmp_path: Path, prepared_models: Path
+) -> None:
+    seed_models(prepared_models, tmp_path)
     config = tmp_path / "config.toml"
     config.write_text(CONFIG)
     log_path = tmp_path / "bot.log"

@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.e2e.botprocess import BotProcess
+from tests.e2e.conftest import seed_models
 
 CONFIG = """
 [story]
@@ -67,7 +68,10 @@ def _intervals(log: str) -> dict[str, list[tuple[datetime, datetime]]]:
     return spans
 
 
-def test_two_processes_share_the_stories_without_overlap_or_loss(tmp_path: Path) -> None:
+def test_two_processes_share_the_stories_without_overlap_or_loss(
+    tmp_path: Path, prepared_models: Path
+) -> None:
+    seed_models(prepared_models, tmp_path)
     config = tmp_path / "config.toml"
     config.write_text(CONFIG)
     first = BotProcess(tmp_path, config, tmp_path / "first.log").start()

@@ -163,6 +163,7 @@ def message(
     attachments: list[dict] = (),  # type: ignore[assignment]
     components: list[dict] = (),  # type: ignore[assignment]
     reference: dict | None = None,
+    referenced: dict | None = None,
     flags: int = 0,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
@@ -188,6 +189,8 @@ def message(
         data["member"] = author.member(with_user=False)
     if reference:
         data["message_reference"] = reference
+    if referenced is not None:  # Discord includes the replied-to message in MESSAGE_CREATE
+        data["referenced_message"] = referenced
     return data
 
 

@@ -84,8 +84,9 @@ class FakeDiscord(Recorder):
         *,
         mention: bool = False,
         attachments: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        reply_to: Posted | None = None,
     ) -> str:
-        """A user posts a message; returns its id."""
+        """A user posts a message (a reply when `reply_to` is given); returns its id."""
         channel = channel or self.story
         text = f"<@{self.bot.id}> {content}" if mention else content
         message_id = snowflake()
@@ -97,6 +98,8 @@ class FakeDiscord(Recorder):
             text,
             mentions=[self.bot] if mention else [],
             attachments=attachments,
+            reference=_reference_to(reply_to.data) if reply_to else None,
+            referenced=reply_to.data if reply_to else None,
         )
         await self.dispatch("MESSAGE_CREATE", data)
         return message_id
@@ -297,3 +300,10 @@ class FakeDiscord(Recorder):
         self.posted.append(posted)
         asyncio.get_running_loop().create_task(self._note())
         return posted
+
+
+def _reference_to(message: dict[str, Any]) -> dict[str, Any]:
+    reference = {"message_id": message["id"], "channel_id": message["channel_id"]}
+    if message.get("guild_id"):
+        reference["guild_id"] = message["guild_id"]
+    return reference

@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Sequence
+from dataclasses import asdict, replace
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
+from PIL.PngImagePlugin import PngInfo
 
 from core.engine import (
     CancelToken,
+    EditRequest,
     GeneratedImage,
     GenerationCancelled,
     GenerationRequest,
@@ -23,6 +26,7 @@ from core.engine import (
     Screening,
     StepProgress,
 )
+from core.models.tone import apply_tone
 
 DIM = 8
 
@@ -52,7 +56,11 @@ class ScriptedEngine:
         self.screenings: dict[str, Screening] = {}
         self.screen_calls: list[list[str]] = []
         self.gate: asyncio.Event | None = None  # when set, generate waits for it
+        self.edits: list[EditRequest] = []  # every edit request, in the order received
         self._features: dict[bytes, np.ndarray] = {}
+        self.restore_calls: list[list[bytes]] = []
+        self.restore_error: Exception | None = None  # raised by the next restore call
+        self.restorer_state = "trained"
 
     async def generate(
         self,
@@ -104,6 +112,58 @@ class ScriptedEngine:
             results.append(group)
         return results
 
+    async def edit(
+        self,
+        requests: Sequence[EditRequest],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[GeneratedImage]:
+        """The parent picture with the request's tone applied (as the real engine's last step
+        does), so "I prefer darker" is darker here too; provenance as the real engine's."""
+        self.edits.extend(requests)
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        if self.failures:
+            raise self.failures.pop(0)
+        for step in range(1, self.steps + 1):
+            if cancel is not None and cancel.cancelled:
+                raise GenerationCancelled
+            if progress is not None:
+                progress(StepProgress(step, self.steps))
+            await asyncio.sleep(0)
+        results = []
+        for number, request in enumerate(requests):
+            with Image.open(io.BytesIO(request.image)) as opened:
+                parent = opened.convert("RGB")
+            picture = apply_tone(parent, parent, request.tone) if request.tone else parent.copy()
+            # A text chunk keeps every version's bytes distinct without touching its pixels.
+            info = PngInfo()
+            info.add_text("inkwell-edit", f"{len(self.edits)}-{number}")  # edits so far, index
+            buffer = io.BytesIO()
+            picture.save(buffer, format="PNG", pnginfo=info)
+            png = buffer.getvalue()
+            parent_feature = self._features.get(request.image)
+            self._features[png] = (
+                parent_feature if parent_feature is not None else np.eye(DIM, dtype=np.float32)[0]
+            )
+            edit = {"kind": request.kind, "strength": request.strength}
+            if request.tone is not None:
+                edit["tone"] = asdict(request.tone)
+            styled = request.kind == "global" and request.style is not None
+            provenance = replace(
+                request.provenance,
+                profile=self.profile_name,
+                prompt=request.prompt,
+                style_ref=request.style.image_id if styled else request.provenance.style_ref,
+                style_strength=request.style.strength
+                if styled
+                else request.provenance.style_strength,
+                edit=edit,
+            )
+            results.append(GeneratedImage(png, provenance))
+        return results
+
     async def screen(self, texts: Sequence[str]) -> list[Screening]:
         """Scripted in `screenings` by text; anything else is drawable and verb-excluded."""
         self.screen_calls.append(list(texts))
@@ -120,5 +180,28 @@ class ScriptedEngine:
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
         return np.stack([self._features[png] for png in images])
 
+    async def restore(self, images: Sequence[bytes]) -> list[bytes]:
+        """Deterministic and visibly different: each picture's colours inverted (no model)."""
+        self.restore_calls.append(list(images))
+        if self.restore_error is not None:
+            error, self.restore_error = self.restore_error, None
+            raise error
+        restored = []
+        for data in images:
+            with Image.open(io.BytesIO(data)) as image:
+                changed = ImageOps.invert(image.convert("RGB"))
+            buffer = io.BytesIO()
+            changed.save(buffer, format="PNG")
+            restored.append(buffer.getvalue())
+        return restored
+
     async def close(self) -> None:
         return None
+
+
+def luminance(png: bytes) -> float:
+    """A picture's mean luma in 0..255, for tests of edits such as "I prefer darker"."""
+    from core.models.tone import mean_luminance
+
+    with Image.open(io.BytesIO(png)) as image:
+        return mean_luminance(image)

@@ -228,6 +228,16 @@ class FakeSlack(Recorder):
         self.messages.append(message)
         return {"files": [{"id": f["id"], "name": f["name"], "title": f["title"]} for f in files]}
 
+    async def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent first, then its replies (only Inkwell's own posts are kept)."""
+        thread = [
+            m
+            for m in self.messages
+            if m.channel == args["channel"] and args["ts"] in (m.ts, m.thread_ts)
+        ]
+        limit = int(args.get("limit") or 1000)
+        return {"messages": [_as_history(m) for m in thread][:limit], "has_more": False}
+
     async def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"file": self.shared[args["file"]]}
 
@@ -260,6 +270,24 @@ class FakeSlack(Recorder):
         finally:
             self._sockets.remove(socket)
         return socket
+
+
+def _as_history(message: SlackMessage) -> dict[str, Any]:
+    """A message of the bot's as conversations.replies describes it."""
+    data: dict[str, Any] = {
+        "type": "message",
+        "ts": message.ts,
+        "text": message.text,
+        "user": BOT_USER,
+        "bot_id": "B0INKWELL",
+    }
+    if message.thread_ts:
+        data["thread_ts"] = message.thread_ts
+    if message.files:
+        data["files"] = [
+            {"id": f["id"], "name": f["name"], "title": f["title"]} for f in message.files
+        ]
+    return data
 
 
 async def _arguments(request: web.Request) -> dict[str, Any]:

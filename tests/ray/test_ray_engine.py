@@ -115,3 +115,19 @@ async def test_the_bot_builds_a_ray_engine_from_its_config(ray_app: str, tmp_pat
     engine = await build_engine(load_config(path, environ={}))
     assert isinstance(engine, RayEngine) and engine.profile_name == "tiny"
     await engine.close()
+
+
+async def test_edit_and_restore_are_forwarded_to_the_runner(ray_app: str) -> None:
+    from core.engine import EditRequest, ToneShift
+
+    engine = await RayEngine.connect(ray_app)
+    [[parent]] = await engine.generate([GenerationRequest("a girl on a bridge", (3,), **SMALL)])
+    darker = EditRequest(
+        "global", parent.png, parent.provenance, "a girl on a bridge, gloomy", tone=ToneShift(0.6)
+    )
+    steps: list[StepProgress] = []
+    [dark] = await engine.edit([darker], progress=steps.append)
+    assert dark.provenance.edit["kind"] == "global" and steps[-1].fraction == 1.0
+    assert engine.restorer_state == "untrained"
+    [restored] = await engine.restore([parent.png])
+    assert restored.startswith(b"\x89PNG")

@@ -273,3 +273,53 @@ async def test_a_story_knows_its_picture_bytes_and_can_forget_old_ones(store: St
     ]
     [kept, *_] = (await store.illustrations.for_paragraphs([paragraph.id]))[paragraph.id]
     assert (kept.id, kept.image_id, kept.image_bytes, kept.text) == ("ill-0", "", 0, "x")
+
+
+def _drawing(paragraph_id: str, ident: str, second: int, parent: str | None = None):
+    return IllustrationRecord(
+        id=ident,
+        channel_key="web:tale",
+        paragraph_id=paragraph_id,
+        sentence_index=0,
+        text="A fox.",
+        image_id=f"img-{ident}",
+        score=0.5,
+        provenance={"seed": 1},
+        clip_feature=None,
+        created_at=NOW + timedelta(seconds=second),
+        parent_id=parent,
+    )
+
+
+async def test_an_edit_chain_is_found_by_message_and_parent(store: Storage) -> None:
+    await _channel(store)
+    paragraph = await store.paragraphs.add("web:tale", "u", "U", "A fox. A den.", NOW)
+    root = _drawing(paragraph.id, "p:0", 0)
+    other = _drawing(paragraph.id, "p:1", 0)
+    edits = [_drawing(paragraph.id, f"p:0:e{n}", n + 1, parent="p:0") for n in range(2)]
+    await store.illustrations.add_many([root, other, *edits])
+
+    assert await store.illustrations.get("missing") is None
+    assert (await store.illustrations.get("p:0:e1")).parent_id == "p:0"
+    assert [r.id for r in await store.illustrations.children("p:0")] == ["p:0:e0", "p:0:e1"]
+    assert await store.illustrations.children("p:1") == []
+
+    await store.illustrations.record_message(["p:0", "p:1"], "web", "m-7")
+    await store.illustrations.record_message(["p:0:e0"], "web", "m-8")
+    found = await store.illustrations.by_message("web:tale", "web", "m-7")
+    assert [r.id for r in found] == ["p:0", "p:1"]
+    assert found[0].platform_message_ids == {"web": ["m-7"]}
+    await store.illustrations.record_message(["p:0"], "web", "m-9")  # shown again after an undo
+    assert (await store.illustrations.get("p:0")).platform_message_ids == {"web": ["m-7", "m-9"]}
+    assert [r.id for r in await store.illustrations.by_message("web:tale", "web", "m-9")] == ["p:0"]
+    assert [r.id for r in await store.illustrations.by_message("web:tale", "web", "m-8")] == [
+        "p:0:e0"
+    ]
+    assert await store.illustrations.by_message("web:other", "web", "m-7") == []
+    assert await store.illustrations.by_message("web:tale", "discord", "m-7") == []
+
+    assert not (await store.illustrations.get("p:0:e1")).undone
+    await store.illustrations.set_undone("p:0:e1", True)
+    assert (await store.illustrations.get("p:0:e1")).undone
+    await store.illustrations.set_undone("p:0:e1", False)
+    assert not (await store.illustrations.get("p:0:e1")).undone

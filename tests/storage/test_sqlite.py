@@ -50,3 +50,31 @@ async def test_unknown_backend_is_named(tmp_path: Path) -> None:
 async def test_mongodb_needs_its_uri(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="MONGODB_URI"):
         await open_storage("mongodb", tmp_path, {"uri": ""})
+
+
+@pytest.mark.asyncio
+async def test_a_database_from_before_undo_gains_the_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "db.sqlite3")
+    old.execute(
+        "CREATE TABLE illustrations (id TEXT PRIMARY KEY, channel_key TEXT NOT NULL,"
+        " paragraph_id TEXT NOT NULL, sentence_index INTEGER NOT NULL, text TEXT NOT NULL,"
+        " image_id TEXT NOT NULL, score REAL NOT NULL, provenance TEXT NOT NULL,"
+        " clip_feature BLOB, created_at TEXT NOT NULL, parent_id TEXT,"
+        " platform_message_ids TEXT NOT NULL DEFAULT '{}',"
+        " image_bytes INTEGER NOT NULL DEFAULT 0)"
+    )
+    old.execute(
+        "INSERT INTO illustrations (id, channel_key, paragraph_id, sentence_index, text,"
+        " image_id, score, provenance, created_at) VALUES"
+        " ('p:0', 'web:tale', 'p', 0, 'A fox.', 'img', 0.5, '{}', '2026-11-24T00:00:00+00:00')"
+    )
+    old.commit()
+    old.close()
+    store = await _open(tmp_path)
+    record = await store.illustrations.get("p:0")
+    assert record is not None and record.undone is False
+    await store.illustrations.set_undone("p:0", True)
+    assert (await store.illustrations.get("p:0")).undone
+    await store.close()

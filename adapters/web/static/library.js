@@ -88,11 +88,13 @@
       const screening = d.screening
         ? `screened: drawable ${d.screening.generability}/2${d.screening.verb_included ? ", an action" : ""}`
         : "";
+      const drawn = d.candidate_scores && d.candidate_scores.length;
       const lines = [
+        d.request ? `edited: “${d.request}”, read as ${d.read_as}` : "",
         `branch: ${d.branch || "sentence"}${screening ? " · " + screening : ""}`,
-        `chosen: candidate ${d.candidate_index + 1} of ${(d.candidate_scores || []).length} by ${d.selection || "text match"}`,
-        `scores: ${(d.candidate_scores || []).map(percent).join(", ")}`,
-        `match with the text: ${(d.image_text_scores || []).map(percent).join(", ")}`,
+        drawn ? `chosen: candidate ${d.candidate_index + 1} of ${d.candidate_scores.length} by ${d.selection || "text match"}` : "",
+        drawn ? `scores: ${d.candidate_scores.map(percent).join(", ")}` : "",
+        drawn ? `match with the text: ${(d.image_text_scores || []).map(percent).join(", ")}` : "",
         d.elements && d.elements.length ? `story elements seen: ${d.elements.join(", ")}` : "",
         `seed ${d.seed} · ${d.steps} steps · models ${d.profile}${d.style_ref ? " · styled" : ""}`,
       ];
@@ -102,7 +104,24 @@
     box.replaceChildren(...parts);
   }
 
+  // Every candidate a paragraph's pictures were chosen from, drawn again from their seeds.
+  function showCandidates(msg) {
+    const card = document.querySelector(`[data-paragraph-id="${CSS.escape(msg.paragraph_id)}"]`);
+    if (!card) return;
+    const box = card.querySelector('[data-testid="candidates"]');
+    box.hidden = false;
+    box.replaceChildren(...msg.images.map((im) => {
+      const fig = make("figure", im.chosen ? "candidate chosen" : "candidate");
+      const img = make("img");
+      img.src = im.data_url;
+      img.alt = im.caption;
+      img.dataset.testid = "candidate";
+      fig.append(img, make("figcaption", null, im.caption));
+      return fig;
+    }));
+  }
+
   $("library-button").addEventListener("click", open);
   $("library-close").addEventListener("click", () => { panel.hidden = true; });
-  window.InkwellLibrary = { render, showWhy, open };
+  window.InkwellLibrary = { render, showWhy, showCandidates, open };
 })();

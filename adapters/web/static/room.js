@@ -202,7 +202,11 @@
         });
       case "illustrations":
         setProfile(msg.profile);
-        return upsert(msg.paragraph_id, { images: msg.images || [], stage: "done", fraction: 1 });
+        return upsert(msg.paragraph_id, {
+          images: mergedImages(state.paras.get(msg.paragraph_id), msg.images || []),
+          stage: "done",
+          fraction: 1,
+        });
       case "text":
         if (msg.paragraph_id) return addNote(msg.paragraph_id, msg.text, "note");
         return showBanner(msg.text);
@@ -212,6 +216,8 @@
         return window.InkwellLibrary.render(msg);
       case "why":
         return window.InkwellLibrary.showWhy(msg);
+      case "candidates":
+        return window.InkwellLibrary.showCandidates(msg);
     }
   }
 
@@ -334,6 +340,9 @@
       p.card.querySelector(".why-button").addEventListener("click", () => {
         send({ type: "why", paragraph_id: id });
       });
+      p.card.querySelector(".candidates-button").addEventListener("click", () => {
+        send({ type: "candidates", paragraph_id: id });
+      });
       insertCard(p.card, e.seq);
     }
     const card = p.card;
@@ -371,6 +380,8 @@
         img.width = img.height = 512; // reserves space so scroll position doesn't jump on load
         fig.append(img);
         if (im.caption) fig.append(make("figcaption", null, im.caption));
+        if (im.illustration_id) fig.append(editRow(im.illustration_id));
+        if (im.illustration_id) fig.append(enhanceButton(im.illustration_id));
         return fig;
       }));
     }
@@ -388,6 +399,63 @@
       d.dataset.testid = "paragraph-error";
       return d;
     }));
+  }
+
+  // ---------- edits: a reply box and undo / redo / original under each picture ----------
+  // An edit (or undo) brings one sentence's new version: it replaces that picture only.
+  function mergedImages(p, images) {
+    const edits = images.length && images.every((im) => im.sentence_index != null);
+    if (!edits || !p || !p.images) return images;
+    const next = [...p.images];
+    for (const im of images) {
+      if (im.sentence_index < next.length) next[im.sentence_index] = im;
+      else next.push(im);
+    }
+    return next;
+  }
+  function editRow(illustrationId) {
+    const form = make("form", "edit-row");
+    const input = make("input");
+    input.type = "text";
+    input.maxLength = 300;
+    input.placeholder = "Change this picture, e.g. “I prefer darker”";
+    input.setAttribute("aria-label", "Change this picture");
+    input.dataset.testid = "edit-input";
+    const change = make("button", "small", "Change");
+    change.type = "submit";
+    change.dataset.testid = "edit-send";
+    const request = (text) => send({ type: "edit", illustration_id: illustrationId, text });
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const text = input.value.trim();
+      if (text && request(text)) input.value = "";
+    });
+    const buttons = [["Undo", "undo"], ["Redo", "redo"], ["Original", "show the original"]].map(
+      ([label, text]) => {
+        const b = make("button", "small secondary", label);
+        b.type = "button";
+        b.dataset.testid = `edit-${label.toLowerCase()}`;
+        b.addEventListener("click", () => request(text));
+        return b;
+      },
+    );
+    form.append(input, change, ...buttons);
+    return form;
+  }
+  // ---------- enhance (seed 002): the restorer's version replaces that sentence's picture ----------
+  function enhanceButton(illustrationId) {
+    const b = make("button", "link enhance-button", "Enhance");
+    b.type = "button";
+    b.dataset.testid = "enhance-button";
+    b.title = "Sharpen, denoise and remove scratches";
+    b.addEventListener("click", () => {
+      b.disabled = true;
+      b.textContent = "Enhancing…";
+      send({ type: "enhance", illustration_id: illustrationId });
+      // the new version re-renders the picture; after a failure (shown as an error) try again
+      setTimeout(() => { b.disabled = false; b.textContent = "Enhance"; }, 15000);
+    });
+    return b;
   }
 
   // ---------- composer ----------

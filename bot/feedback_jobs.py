@@ -1,0 +1,60 @@
+"""The nightly restorer training: runs when enough new writers' feedback came in."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Config
+from bot.restorer_verbs import ALL_STAGES, new_feedback_since_last_training, train_restorer
+from bot.restorer_verbs import training_settings as settings_for
+from storage.base import Storage
+from storage.codec import now_utc
+
+log = logging.getLogger("inkwell.jobs")
+
+JOB_KIND = "train-restorer"
+
+
+async def nightly_restorer_training(config: Config, storage: Storage) -> str:
+    """Train all stages if `min_new_feedback` texts arrived since the last run; says what it did."""
+    count = await new_feedback_since_last_training(storage)
+    needed = config.feedback.min_new_feedback
+    if count < needed:
+        log.info("restorer training skipped: %d new feedback texts, %d needed", count, needed)
+        return "skipped"
+    job = await storage.jobs.create(JOB_KIND, {"feedback": count}, now_utc())
+    await storage.jobs.update(job.id, now_utc(), status="running")
+    log.info("restorer training %s started on %d new feedback texts", job.id, count)
+    try:
+        results = await train_restorer(config, storage, ALL_STAGES, settings_for(config.feedback))
+    except Exception as error:
+        log.exception("restorer training %s failed", job.id)
+        await storage.jobs.update(job.id, now_utc(), status="failed", message=str(error))
+        return "failed"
+    summary = "; ".join(f"{r.stage} {r.steps} steps loss {r.final_loss:.4f}" for r in results)
+    await storage.jobs.update(job.id, now_utc(), status="done", progress=1.0, message=summary)
+    log.info("restorer training %s done: %s", job.id, summary)
+    return "done"
+
+
+def add_feedback_training(scheduler: AsyncIOScheduler, config: Config, storage: Storage) -> None:
+    """Schedule the nightly check; nothing when `feedback.nightly_training` is off."""
+    if not config.feedback.nightly_training:
+        return
+    scheduler.add_job(
+        nightly_restorer_training,
+        "cron",
+        hour=config.feedback.training_hour,
+        args=[config, storage],
+        id="restorer-training",
+        name="train the restorer on new writers' feedback",
+        max_instances=1,
+        coalesce=True,
+    )
+    log.info(
+        "restorer training checked nightly at %02d:00 (needs %d new feedback texts)",
+        config.feedback.training_hour,
+        config.feedback.min_new_feedback,
+    )

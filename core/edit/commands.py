@@ -1,0 +1,139 @@
+"""Edit requests at the door: find the picture, read the request, queue the work in order."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import uuid
+
+from core.edit.events import EditRequested
+from core.edit.prototypes import nearest_prototype
+from core.edit.understanding import EditIntent, understand, wants_enhance
+from core.engine import Engine, ToneShift
+from core.events import Action, EnhanceRequested, Event, PostText, Refused
+from core.feedback import is_quality_complaint
+from core.router import Router
+from core.story.queue import StoryQueue
+from storage.base import IllustrationRecord, Storage
+
+log = logging.getLogger("inkwell.edit")
+
+EDIT = "edit"  # the inbox kind
+NOT_FOUND = (
+    "I can't find that picture in this story. Reply to one of Inkwell's illustrations with "
+    "what should change."
+)
+_NUMBERED = re.compile(r"^\s*(?:#|picture\s*|pic\s*)?(\d{1,2})\s*[:.)\-]\s*(.*)$", re.I | re.S)
+
+
+@dataclasses.dataclass(frozen=True)
+class EditPolicy:
+    """How much a global update may change a picture, and how requests are read when the
+    rules are unsure (nearest prototype, with CLIP)."""
+
+    strength: float = 0.55
+    prototype_similarity: float = 0.3
+    prototype_margin: float = 0.05
+
+
+class EditCommands:
+    def __init__(
+        self, storage: Storage, engine: Engine, queue: StoryQueue, policy: EditPolicy
+    ) -> None:
+        self._storage = storage
+        self._engine = engine
+        self._queue = queue
+        self._policy = policy
+
+    def register(self, router: Router) -> None:
+        self._router = router
+        router.on(EditRequested, self.request)
+
+    async def request(self, event: Event) -> list[Action]:
+        assert isinstance(event, EditRequested)
+        channel = event.channel
+        target, text = await self._target(event)
+        if isinstance(target, str):
+            return [Refused(channel, target)]
+        if wants_enhance(text) or is_quality_complaint(text):
+            # Seed 002: "too blurry" is training signal and a job for the restorer.
+            log.info("a quality complaint about %s in %s", target.id, channel.key)
+            complaint = "" if wants_enhance(text) else text
+            enhance = EnhanceRequested(
+                channel, event.author, target.id, complaint=complaint, message=event.message
+            )
+            return await self._router.dispatch(enhance)
+        intent = understand(text)
+        if intent.kind == "question":
+            guess = await nearest_prototype(
+                self._engine,
+                text,
+                self._policy.prototype_similarity,
+                self._policy.prototype_margin,
+            )
+            intent = guess or intent
+        if intent.kind in ("question", "unsupported"):
+            return [PostText(channel, intent.question, target.paragraph_id)]
+        payload = {
+            "paragraph_id": target.paragraph_id,
+            "illustration_id": target.id,
+            "text": text,
+            "intent": intent_to_payload(intent),
+            "author_id": event.author.user_id,
+            "author_name": event.author.display_name,
+            "reply_to": event.message.message_id if event.message else None,
+        }
+        request = event.request_id or (event.message.message_id if event.message else "")
+        dedupe = f"{channel.platform}:{request}" if request else uuid.uuid4().hex
+        ahead = await self._queue.submit_work(channel, EDIT, payload, f"{EDIT}:{dedupe}")
+        queued = f" ({ahead} ahead of it)" if ahead else ""
+        log.info("edit of %s queued in %s: %s", target.id, channel.key, intent.kind)
+        return [
+            PostText(channel, f"I read this as: {intent.describe()}.{queued}", target.paragraph_id)
+        ]
+
+    async def _target(self, event: EditRequested) -> tuple[IllustrationRecord | str, str]:
+        """The picture the request is about and the request without its picture number."""
+        text, picture = event.text, event.picture
+        numbered = _NUMBERED.match(text)
+        if picture is None and numbered:
+            picture, text = int(numbered.group(1)), numbered.group(2)
+        channel = event.channel
+        if event.illustration_id:
+            record = await self._storage.illustrations.get(event.illustration_id)
+            if record is None or record.channel_key != channel.key:
+                return NOT_FOUND, text
+            return record, text
+        if not event.message_id:
+            return NOT_FOUND, text
+        shown = await self._storage.illustrations.by_message(
+            channel.key, channel.platform, event.message_id
+        )
+        if not shown:
+            return NOT_FOUND, text
+        if len(shown) == 1:
+            return shown[0], text
+        if picture is None or not 1 <= picture <= len(shown):
+            return (
+                f"That message has {len(shown)} pictures. Start your reply with the picture's "
+                f"number, like '2: {text.strip() or 'make it darker'}'.",
+                text,
+            )
+        return shown[picture - 1], text
+
+
+def intent_to_payload(intent: EditIntent) -> dict:
+    return dataclasses.asdict(intent)
+
+
+def intent_from_payload(data: dict) -> EditIntent:
+    tone = data.get("tone")
+    region = data.get("region")
+    return EditIntent(
+        **{
+            **data,
+            "tone": ToneShift(**tone) if tone else None,
+            "region": tuple(region) if region else None,
+        }
+    )

@@ -1,0 +1,144 @@
+"""Every candidate a paragraph's pictures were chosen from, drawn again from recorded seeds."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from core.edit.chain import current_versions, original
+from core.engine import CancelToken, Engine, GenerationRequest, StyleRef
+from core.events import Action, ChannelRef, Event, IllustrationImage, PostText, Refused
+from core.router import Router
+from core.story.progress import ProgressReporter, Send
+from core.story.queue import StoryQueue
+from storage.base import IllustrationRecord, InboxItem, Storage
+
+log = logging.getLogger("inkwell.candidates")
+
+CANDIDATES = "candidates"  # the inbox kind
+NO_SEEDS = (
+    "Those pictures were drawn before Inkwell kept their candidates' seeds; redraw the "
+    "paragraph to see its candidates."
+)
+
+
+@dataclass(frozen=True)
+class CandidatesRequested(Event):
+    """Show every candidate drawn for a paragraph's pictures, with the scores that chose."""
+
+    paragraph_id: str
+
+
+@dataclass(frozen=True)
+class CandidatesShown(Action):
+    """A paragraph's candidates, sentence by sentence; captions say which one was chosen."""
+
+    paragraph_id: str
+    images: tuple[IllustrationImage, ...]
+
+
+class CandidateCommands:
+    def __init__(self, storage: Storage, queue: StoryQueue) -> None:
+        self._storage = storage
+        self._queue = queue
+
+    def register(self, router: Router) -> None:
+        router.on(CandidatesRequested, self.request)
+
+    async def request(self, event: Event) -> list[Action]:
+        assert isinstance(event, CandidatesRequested)
+        channel = event.channel
+        paragraph = await self._storage.paragraphs.get(event.paragraph_id)
+        if paragraph is None or paragraph.channel_key != channel.key:
+            return [Refused(channel, "That paragraph isn't part of this story.")]
+        drawn = await _drawn(self._storage, paragraph.id)
+        if not drawn:
+            return [Refused(channel, "That paragraph has no pictures to compare.", paragraph.id)]
+        if not all("candidate_seeds" in record.provenance for record in drawn):
+            return [Refused(channel, NO_SEEDS, paragraph.id)]
+        payload = {"paragraph_id": paragraph.id}
+        key = f"{CANDIDATES}:{paragraph.id}:{event.received_at.isoformat()}"
+        ahead = await self._queue.submit_work(channel, CANDIDATES, payload, key)
+        queued = f" ({ahead} ahead)" if ahead else ""
+        return [
+            PostText(
+                channel, f"Drawing the candidates again from their seeds…{queued}", paragraph.id
+            )
+        ]
+
+
+class CandidatesWork:
+    """The inbox handler: one generate call for every sentence's candidates."""
+
+    def __init__(self, engine: Engine, storage: Storage, send: Send, interval_s: float) -> None:
+        self._engine = engine
+        self._storage = storage
+        self._send = send
+        self._interval = interval_s
+
+    async def run(self, item: InboxItem, cancel: CancelToken) -> None:
+        paragraph_id = item.payload["paragraph_id"]
+        channel = await self._channel(item)
+        drawn = await _drawn(self._storage, paragraph_id)
+        if channel is None or not drawn:
+            return
+        requests = [await self._request(record) for record in drawn]
+        reporter = ProgressReporter(self._send, channel, paragraph_id, self._interval)
+        try:
+            groups = await self._engine.generate(requests, reporter.on_step, cancel)
+        finally:
+            await reporter.flush()
+        images = []
+        for number, (record, group) in enumerate(zip(drawn, groups, strict=True), start=1):
+            chosen = int(record.provenance.get("candidate_index", -1))
+            scores = list(record.provenance.get("candidate_scores", []))
+            for index, picture in enumerate(group):
+                score = scores[index] if index < len(scores) else 0.0
+                mark = " (chosen)" if index == chosen else ""
+                caption = (
+                    f"Picture {number}, candidate {index + 1} of {len(group)}: "
+                    f"score {round(100 * score)}%{mark}"
+                )
+                images.append(
+                    IllustrationImage(f"{record.id}~{index}", "", picture.png, caption, score)
+                )
+        await self._send(CandidatesShown(channel, paragraph_id, tuple(images)))
+
+    async def retrying(self, item: InboxItem, delay_s: float) -> None:
+        log.info("candidates of %s: retry in %.0f s", item.payload["paragraph_id"], delay_s)
+
+    async def failed(self, item: InboxItem, reference: str) -> None:
+        channel = await self._channel(item)
+        if channel is not None:
+            text = f"Inkwell couldn't draw the candidates again (ref {reference})."
+            await self._send(PostText(channel, text, item.payload["paragraph_id"]))
+
+    async def _channel(self, item: InboxItem) -> ChannelRef | None:
+        record = await self._storage.channels.get(item.channel_key)
+        if record is None:
+            return None
+        return ChannelRef(record.platform, record.channel_id, record.thread_id)
+
+    async def _request(self, record: IllustrationRecord) -> GenerationRequest:
+        p = record.provenance
+        style = None
+        if p.get("style_ref"):
+            image = await self._storage.images.get(p["style_ref"])
+            if image is not None:
+                style = StyleRef(p["style_ref"], image, float(p.get("style_strength") or 1.0))
+        return GenerationRequest(
+            prompt=p["prompt"],
+            seeds=tuple(int(seed) for seed in p["candidate_seeds"]),
+            negative_prompt=p.get("negative_prompt", ""),
+            steps=p.get("steps"),
+            width=p.get("width"),
+            height=p.get("height"),
+            guidance_scale=p.get("guidance_scale"),
+            style=style,
+        )
+
+
+async def _drawn(storage: Storage, paragraph_id: str) -> list[IllustrationRecord]:
+    """The drawings the paragraph's current pictures were chosen as (before any edit)."""
+    records = (await storage.illustrations.for_paragraphs([paragraph_id]))[paragraph_id]
+    return [await original(storage, record) for record in current_versions(records)]

@@ -1,0 +1,132 @@
+"""Edits by reply, undo, why and the library through the real discord.py against a fake Discord."""
+
+# ruff: noqa: F811  (the fixtures imported from test_discord are parameters here)
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.adapters.conftest import Bot
+from tests.adapters.test_discord import _bot, discord  # noqa: F401  (fixtures)
+from tests.fakes.discord_server import FakeDiscord, Posted
+from tests.fakes.engine import ScriptedEngine, luminance
+
+EPHEMERAL = 1 << 6
+
+
+@pytest_asyncio.fixture
+async def bot(tmp_path: Path, discord: FakeDiscord) -> AsyncIterator[Bot]:
+    made = _bot(tmp_path, ScriptedEngine(), discord)
+    await made.start()
+    yield made
+    await made.stop()
+
+
+def pictures(fake: FakeDiscord) -> list[Posted]:
+    return [p for p in fake.posted if p.files and p.via == "channel"]
+
+
+async def next_picture(fake: FakeDiscord, running: Bot, before: int) -> Posted:
+    found = await fake.until(lambda: pictures(fake)[before:] or None)
+    await running.idle()
+    return found[0]
+
+
+def library_options(subcommand: str, **values: str) -> list[dict[str, Any]]:
+    options = [{"name": key, "type": 3, "value": value} for key, value in values.items()]
+    return [
+        {
+            "name": "library",
+            "type": 2,
+            "options": [{"name": subcommand, "type": 1, "options": options}],
+        }
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_reply_edits_the_picture_and_its_buttons_undo_and_explain(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    await discord.say(discord.manager, "The knight rides home.")
+    first = await next_picture(discord, bot, 0)
+    assert [c.split(":")[1] for c in first.custom_ids()] == ["regen", "why", "cand", "enh"]
+
+    # A reply to the picture is an edit request; the answer says how it was read.
+    reply = await discord.say(discord.reader, "I prefer darker", reply_to=first)
+    edited = await next_picture(discord, bot, 1)
+    assert edited.data["message_reference"]["message_id"] == reply
+    assert luminance(edited.files[0][1]) < luminance(first.files[0][1])
+    answers = [p.content for p in discord.posted if p.via == "channel" and not p.files]
+    assert any("I read this as: a global change (dark, dim lighting)" in a for a in answers)
+    assert [c.split(":")[1] for c in edited.custom_ids()] == ["undo", "orig", "enh"]
+
+    # Undo on the edited picture shows the version before it again.
+    await discord.click(discord.reader, edited, edited.custom_ids()[0])
+    undone = await next_picture(discord, bot, 2)
+    assert undone.files[0][1] == first.files[0][1]
+    assert "Undone" in undone.content
+
+    # Why, from the first picture's button: answered to the clicker only.
+    token = await discord.click(discord.reader, first, first.custom_ids()[1])
+    [why] = await discord.followups_of(token)
+    assert why.data["flags"] & EPHEMERAL
+    assert "Why these pictures: “The knight rides home.”" in why.content
+    assert "chose candidate" in why.content
+
+    # Candidates: every one drawn again from its seed, the chosen one marked.
+    await discord.click(discord.reader, first, first.custom_ids()[2])
+    shown = await discord.until(
+        lambda: [p for p in discord.posted if p.files and "candidate 1 of 2" in p.content]
+    )
+    assert len(shown[0].files) == 2 and shown[0].content.count("(chosen)") == 1
+    assert first.files[0][1] in [data for _, data in shown[0].files]
+
+    # Enhance, on a single picture: the restorer's version answers as a new picture.
+    before = len(pictures(discord))
+    await discord.click(discord.reader, first, first.custom_ids()[3])
+    enhanced = await next_picture(discord, bot, before)
+    assert bot.engine.restore_calls == [[first.files[0][1]]]  # type: ignore[attr-defined]
+    assert [c.split(":")[1] for c in enhanced.custom_ids()] == ["undo", "orig", "enh"]
+
+
+@pytest.mark.asyncio
+async def test_a_reply_to_a_status_line_stays_a_paragraph(bot: Bot, discord: FakeDiscord) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    await discord.say(discord.manager, "A lantern swings.")
+    await next_picture(discord, bot, 0)
+    status = next(p for p in discord.posted if p.via == "channel" and not p.files)
+    await discord.say(discord.reader, "The wind howls.", reply_to=status)
+    second = await next_picture(discord, bot, 1)
+    assert second.files  # drawn as the next paragraph, not read as an edit
+    assert not bot.engine.edits  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+async def test_library_commands_and_why_by_slash_command(bot: Bot, discord: FakeDiscord) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    bot.engine.similarities["The fox sleeps."] = [0.9, 0.8]  # type: ignore[attr-defined]
+    await discord.say(discord.manager, "The fox sleeps.")
+    await next_picture(discord, bot, 0)
+
+    [shown] = await discord.followups_of(
+        await discord.slash(discord.reader, "library", options=library_options("show"))
+    )
+    assert shown.data["flags"] & EPHEMERAL
+    assert "• fox" in shown.content
+
+    [renamed] = await discord.followups_of(
+        await discord.slash(
+            discord.reader,
+            "library",
+            options=library_options("rename", name="fox", new_name="reynard"),
+        )
+    )
+    assert "reynard" in renamed.content and not renamed.data["flags"] & EPHEMERAL
+
+    [why] = await discord.followups_of(await discord.slash(discord.reader, "why"))
+    assert "Why these pictures: “The fox sleeps.”" in why.content

@@ -1,0 +1,92 @@
+"""The [feedback] config, `train-restorer` and the nightly run that needs enough new feedback."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from PIL import Image
+
+from bot.cli import main
+from bot.config import Config, ConfigError, FeedbackConfig, load_config
+from bot.feedback_jobs import nightly_restorer_training
+from core.feedback.capture import keep_feedback
+from storage.sqlite import SQLiteStorage
+
+REPO = Path(__file__).resolve().parents[2]
+TINY_RUN = FeedbackConfig(
+    min_new_feedback=2, image_size=16, pairs=4, pixel_steps=2, scorer_steps=2, joint_steps=2
+)
+
+
+def test_the_shipped_feedback_section_loads_and_bad_values_name_their_key(tmp_path: Path) -> None:
+    config = load_config(REPO / "config.toml", environ={})
+    assert config.feedback == FeedbackConfig()
+    path = tmp_path / "config.toml"
+    for bad, key in (
+        ("training_hour = 24", "feedback.training_hour"),
+        ('pixel_loss = "l2"', "feedback.pixel_loss"),
+        ("text_weight = 2.0", "feedback.text_weight"),
+        ("epochs = 3", "feedback.epochs"),
+    ):
+        path.write_text(f"[feedback]\n{bad}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=key):
+            load_config(path, environ={})
+
+
+@pytest_asyncio.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
+    store = await SQLiteStorage.open(tmp_path / "data" / "db.sqlite3", tmp_path / "data" / "img")
+    yield store
+    await store.close()
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.asyncio
+async def test_the_nightly_run_trains_only_on_enough_new_feedback(
+    storage: SQLiteStorage, tmp_path: Path
+) -> None:
+    config = Config()
+    config = replace(
+        config,
+        bot=replace(config.bot, data_dir=str(tmp_path / "data")),
+        models=replace(config.models, profile="tiny", device="cpu"),
+        feedback=TINY_RUN,
+    )
+    image_id = await storage.images.put(_png((200, 30, 30)))
+    await keep_feedback(storage, "web:tale", "ana", "too blurry", image_id)
+    assert await nightly_restorer_training(config, storage) == "skipped"
+    assert await storage.jobs.list("train-restorer") == []
+
+    await keep_feedback(storage, "web:tale", "bo", "there are scratches", image_id)
+    assert await nightly_restorer_training(config, storage) == "done"
+    [job] = await storage.jobs.list("train-restorer")
+    assert job.status == "done" and "joint 2 steps" in job.message
+    checkpoints = tmp_path / "data" / "models" / "restorer"
+    assert (checkpoints / "restorer.pt").is_file() and (checkpoints / "scorer.pt").is_file()
+    # Nothing new since: the next night skips.
+    assert await nightly_restorer_training(config, storage) == "skipped"
+
+
+def test_train_restorer_verb_runs_the_chosen_stages(tmp_path: Path, capsys) -> None:
+    status = main(
+        [
+            *("--profile", "tiny", "--data-dir", str(tmp_path)),
+            *("train-restorer", "--stages", "pixel", "--size", "16", "--pairs", "4"),
+            *("--pixel-steps", "3", "--pixel-threshold", "0"),
+        ]
+    )
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "stage pixel: 3 steps" in out and "(max steps)" in out
+    assert (tmp_path / "models" / "restorer" / "restorer.pt").is_file()
+    assert main(["--data-dir", str(tmp_path), "train-restorer", "--stages", "paint"]) == 2

@@ -1,0 +1,172 @@
+"""Edits by reply through the whole core: read, queued in story order, drawn, chained, undone."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.edit.events import EditRequested
+from core.edit.preference import story_preference
+from core.events import Author, MessageRef, PostIllustrations, PostText, Refused
+from core.testing import FakeAdapter
+from storage.sqlite import SQLiteStorage
+from tests.fakes.engine import ScriptedEngine, luminance
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _reply(chat: FakeAdapter, text: str, to: str) -> list:
+    channel = chat.channel()
+    event = EditRequested(
+        channel,
+        Author("bo", "Bo"),
+        text=text,
+        message_id=to,
+        message=MessageRef(channel, f"reply-{text}-{len(chat.sent)}"),
+    )
+    return await chat.dispatch(event)
+
+
+async def _illustrated(chat: FakeAdapter, text: str) -> tuple[PostIllustrations, str]:
+    """Post a paragraph and wait for its illustrations; returns them and their message id."""
+    before = len(chat.of_type(PostIllustrations))
+    await chat.post(text)
+    posts = await chat.wait_for(PostIllustrations, before + 1)
+    await chat.inkwell.idle()  # type: ignore[attr-defined]
+    post = posts[before]
+    return post, chat.message_of(post)
+
+
+async def _edited(chat: FakeAdapter, text: str, to: str) -> PostIllustrations:
+    before = len(chat.of_type(PostIllustrations))
+    replies = await _reply(chat, text, to)
+    assert not any(isinstance(r, Refused) for r in replies), replies
+    await chat.inkwell.idle()  # type: ignore[attr-defined]
+    posts = chat.of_type(PostIllustrations)
+    assert len(posts) == before + 1, [a for a in chat.sent if isinstance(a, PostText)]
+    return posts[-1]
+
+
+async def test_i_prefer_darker_draws_a_darker_child_and_keeps_the_preference(
+    chat: FakeAdapter, engine: ScriptedEngine, storage: SQLiteStorage
+) -> None:
+    post, message = await _illustrated(chat, "The fox waits by the river.")
+    parent = post.images[0]
+    replies = await _reply(chat, "I prefer darker", message)
+    assert "I read this as: a global change (dark, dim lighting) for this story" in (
+        replies[0].text
+    )
+    await chat.inkwell.idle()  # type: ignore[attr-defined]
+    edited = chat.of_type(PostIllustrations)[-1]
+    child = edited.images[0]
+    assert luminance(child.png) < luminance(parent.png)
+    request = engine.edits[-1]
+    assert request.kind == "global" and request.tone.brightness < 1
+    assert request.image == parent.png
+    assert request.prompt.endswith("dark, dim lighting")
+
+    record = await storage.illustrations.get(child.illustration_id)
+    assert record.parent_id == parent.illustration_id
+    assert record.provenance["edit_chain"] == [parent.illustration_id]
+    assert record.provenance["request"] == "I prefer darker"
+    assert await story_preference(storage, record.channel_key) == "dark, dim lighting"
+
+    # The next paragraph's drawings carry the preference.
+    await _illustrated(chat, "The moon rises.")
+    assert engine.generate_calls[-1][0].prompt == "The moon rises., dark, dim lighting"
+
+
+async def test_undo_redo_and_the_original_walk_the_chain(
+    chat: FakeAdapter, storage: SQLiteStorage
+) -> None:
+    post, message = await _illustrated(chat, "The fox waits by the river.")
+    root = post.images[0]
+    darker_post = await _edited(chat, "make it darker", message)
+    darker, darker_message = darker_post.images[0], chat.message_of(darker_post)
+    winter = (await _edited(chat, "make it a winter night", darker_message)).images[0]
+    assert (await storage.illustrations.get(winter.illustration_id)).provenance["edit_chain"] == [
+        root.illustration_id,
+        darker.illustration_id,
+    ]
+
+    undone = (await _edited(chat, "undo", message)).images[0]
+    assert undone.illustration_id == darker.illustration_id
+    assert undone.png == darker.png
+    again = (await _edited(chat, "undo", message)).images[0]
+    assert again.illustration_id == root.illustration_id
+    await _reply(chat, "undo", message)
+    await chat.inkwell.idle()  # type: ignore[attr-defined]
+    assert chat.of_type(PostText)[-1].text == "There's no edit to undo."
+
+    redone = (await _edited(chat, "redo", message)).images[0]
+    assert redone.illustration_id == darker.illustration_id
+    original = (await _edited(chat, "show the original", darker_message)).images[0]
+    assert original.illustration_id == root.illustration_id and original.png == root.png
+
+    # The story page shows each sentence's current version.
+    page = await chat.dispatch(_story_request(chat))
+    [entry] = page[0].entries
+    assert entry.illustrations[0][0] == darker.image_id
+
+
+async def test_a_reply_can_name_one_of_several_pictures(
+    chat: FakeAdapter, engine: ScriptedEngine
+) -> None:
+    post, message = await _illustrated(chat, "The fox waits. The owl watches.")
+    assert len(post.images) == 2
+    refused = await _reply(chat, "make it darker", message)
+    assert isinstance(refused[0], Refused) and "2: make it darker" in refused[0].message
+    edited = await _edited(chat, "2: make it darker", message)
+    assert engine.edits[-1].image == post.images[1].png
+    assert edited.images[0].caption.startswith("The owl watches.")
+
+
+async def test_local_attribute_and_added_elements_reach_the_engine(
+    chat: FakeAdapter, engine: ScriptedEngine, storage: SQLiteStorage
+) -> None:
+    _, message = await _illustrated(chat, "The knight rides home.")
+    await _edited(chat, "give him slicked-back hair", message)
+    request = engine.edits[-1]
+    assert (request.kind, request.attribute, request.attribute_word) == (
+        "attribute",
+        "slicked-back hair",
+        "hair",
+    )
+    assert "with slicked-back hair" in request.prompt
+    await _edited(chat, "add a dog on the left", message)
+    request = engine.edits[-1]
+    assert (request.kind, request.element, request.region) == ("add", "a dog", (0.0, 0.3, 0.5, 1.0))
+    names = {e.name for e in await storage.elements.list(chat.channel().key)}
+    assert "dog" in names  # the library learns the new element
+
+
+async def test_unclear_unknown_and_missing_targets_get_answers_not_guesses(
+    chat: FakeAdapter, engine: ScriptedEngine
+) -> None:
+    _, message = await _illustrated(chat, "The fox waits.")
+    [answer] = await _reply(chat, "make it better", message)
+    assert isinstance(answer, PostText) and "Try for example" in answer.text
+    [answer] = await _reply(chat, "animate it", message)
+    assert "still pictures" in answer.text
+    [answer] = await _reply(chat, "make it darker", "m999")
+    assert isinstance(answer, Refused) and "can't find that picture" in answer.message
+    assert engine.edits == []
+
+
+def _story_request(chat: FakeAdapter):
+    from core.events import StoryRequested
+
+    return StoryRequested(chat.channel(), Author("bo", "Bo"))
+
+
+async def test_a_quality_complaint_goes_to_the_restorer_and_can_be_undone(
+    chat: FakeAdapter, engine: ScriptedEngine, storage: SQLiteStorage
+) -> None:
+    post, message = await _illustrated(chat, "The fox waits by the river.")
+    root = post.images[0]
+    enhanced = (await _edited(chat, "it's too blurry", message)).images[0]
+    assert engine.restore_calls == [[root.png]] and engine.edits == []
+    assert enhanced.caption == root.caption and enhanced.sentence_index == 0
+    [kept] = await storage.feedback.list(chat.channel().key)
+    assert kept.text == "it's too blurry" and kept.illustration_id == root.illustration_id
+    undone = (await _edited(chat, "undo", message)).images[0]
+    assert undone.illustration_id == root.illustration_id
