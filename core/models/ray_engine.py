@@ -84,6 +84,7 @@ class RayEngine:
         cancel_poll_s: float = 0.05,
     ) -> None:
         self._handle = handle
+        self._streaming = handle.options(stream=True)  # made once: options() costs per call
         self._profile_name = profile_name
         self._style_branch: StyleBranchState = style_branch
         self.restorer_state = restorer_state  # the replicas' restorer when this connected
@@ -190,7 +191,7 @@ class RayEngine:
         cancel: CancelToken | None,
     ) -> Any:
         started = time.perf_counter()
-        response = self._handle.options(stream=True).call.remote(name, items, job_id)
+        response = self._streaming.call.remote(name, items, job_id)
         watcher = None
         if cancel is not None:
             watcher = asyncio.ensure_future(_cancel_when_set(cancel, response, self._poll))
