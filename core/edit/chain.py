@@ -41,8 +41,8 @@ async def undo(storage: Storage, record: IllustrationRecord) -> IllustrationReco
 
 
 async def redo(storage: Storage, record: IllustrationRecord) -> IllustrationRecord | None:
-    """Bring back the edit most recently taken back from the current version."""
-    latest = await _latest_undone(storage, record)
+    """Bring back the edit most recently taken back in this sentence's picture."""
+    latest = await _last_undone(storage, record)
     if latest is None:
         return None
     await storage.illustrations.set_undone(latest.id, False)
@@ -50,13 +50,25 @@ async def redo(storage: Storage, record: IllustrationRecord) -> IllustrationReco
 
 
 async def can_redo(storage: Storage, record: IllustrationRecord) -> bool:
-    return await _latest_undone(storage, record) is not None
+    return await _last_undone(storage, record) is not None
 
 
-async def _latest_undone(storage: Storage, record: IllustrationRecord) -> IllustrationRecord | None:
+async def _last_undone(storage: Storage, record: IllustrationRecord) -> IllustrationRecord | None:
+    """Undo always takes back the newest version shown, so the versions newer than the
+    current one are exactly the undone ones, and the oldest of them was undone last. A new
+    edit after an undo is newer than all of them: nothing is left to redo."""
     current = await current_version(storage, record)
-    undone = [child for child in await storage.illustrations.children(current.id) if child.undone]
-    return max(undone, key=lambda child: (child.created_at, child.id)) if undone else None
+    drawings = (await storage.illustrations.for_paragraphs([record.paragraph_id]))[
+        record.paragraph_id
+    ]
+    newer = [
+        r
+        for r in drawings
+        if r.sentence_index == record.sentence_index
+        and r.undone
+        and (r.created_at, r.id) > (current.created_at, current.id)
+    ]
+    return min(newer, key=lambda r: (r.created_at, r.id)) if newer else None
 
 
 async def original(storage: Storage, record: IllustrationRecord) -> IllustrationRecord:

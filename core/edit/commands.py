@@ -8,6 +8,7 @@ import re
 import uuid
 
 from core.edit.events import EditRequested
+from core.edit.prompts import owner_of
 from core.edit.prototypes import nearest_prototype
 from core.edit.understanding import EditIntent, understand, wants_enhance
 from core.engine import Engine, ToneShift
@@ -65,7 +66,9 @@ class EditCommands:
             )
             return await self._router.dispatch(enhance)
         intent = understand(text)
-        if intent.kind == "question":
+        if intent.kind == "question" and self._engine.profile_name != "tiny":
+            # (The tiny profile's CLIP has random weights: its nearest prototype means nothing,
+            # so there the rules' question stands.)
             guess = await nearest_prototype(
                 self._engine,
                 text,
@@ -89,9 +92,9 @@ class EditCommands:
         ahead = await self._queue.submit_work(channel, EDIT, payload, f"{EDIT}:{dedupe}")
         queued = f" ({ahead} ahead of it)" if ahead else ""
         log.info("edit of %s queued in %s: %s", target.id, channel.key, intent.kind)
-        return [
-            PostText(channel, f"I read this as: {intent.describe()}.{queued}", target.paragraph_id)
-        ]
+        owner = await owner_of(self._storage, target, intent.element)
+        read = intent.describe(owner if intent.kind == "attribute" else "")
+        return [PostText(channel, f"I read this as: {read}.{queued}", target.paragraph_id)]
 
     async def _target(self, event: EditRequested) -> tuple[IllustrationRecord | str, str]:
         """The picture the request is about and the request without its picture number."""

@@ -61,8 +61,14 @@ async def test_a_reply_edits_the_picture_and_its_buttons_undo_and_explain(
     edited = await next_picture(discord, bot, 1)
     assert edited.data["message_reference"]["message_id"] == reply
     assert luminance(edited.files[0][1]) < luminance(first.files[0][1])
-    answers = [p.content for p in discord.posted if p.via == "channel" and not p.files]
-    assert any("I read this as: a global change (dark, dim lighting)" in a for a in answers)
+    # The answer saying how the reply was read may land after the picture: wait for it.
+    await discord.until(
+        lambda: any(
+            "I read this as: a global change (dark, dim lighting)" in p.content
+            for p in discord.posted
+            if not p.files
+        )
+    )
     assert [c.split(":")[1] for c in edited.custom_ids()] == ["undo", "orig", "enh"]
 
     # Undo on the edited picture shows the version before it again.

@@ -40,8 +40,14 @@ async def test_a_thread_reply_under_a_picture_edits_it_and_undo_restores(
     await http.bot.idle()
     assert edited.thread_ts == first.ts  # answered in the thread that asked
     assert luminance(edited.files[0]["data"]) < luminance(first.files[0]["data"])
-    read = [m.text for m in fake.messages if m.thread_ts == first.ts and not m.files]
-    assert any("I read this as: a global change (dark, dim lighting)" in t for t in read)
+    # The answer saying how the reply was read may land after the picture: wait for it.
+    await fake.until(
+        lambda: any(
+            "I read this as: a global change (dark, dim lighting)" in m.text
+            for m in fake.messages
+            if m.thread_ts == first.ts and not m.files
+        )
+    )
 
     assert await http.event(fake.message_event(slack.READER, "undo", thread_ts=first.ts)) == 200
     undone = await fake.until(lambda: pictures(fake)[2:] and pictures(fake)[2])

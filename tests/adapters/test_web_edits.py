@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -34,6 +36,20 @@ async def room(tmp_path: Path) -> AsyncIterator[Room]:
         await storage.close()
 
 
+async def _both(reader: Any, *kinds: str) -> dict[str, dict]:
+    """The first message of each kind, whatever order they arrive in."""
+
+    async def collect() -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        while len(found) < len(kinds):
+            message = await reader.socket.receive_json()
+            if message["type"] in kinds:
+                found.setdefault(message["type"], message)
+        return found
+
+    return await asyncio.wait_for(collect(), 10)
+
+
 async def _picture(room: Room, url: str) -> bytes:
     async with room.session.get(room.base + url) as response:
         assert response.status == 200
@@ -51,9 +67,9 @@ async def test_darker_then_undo_in_the_room(room: Room) -> None:
     await reader.send(
         {"type": "edit", "illustration_id": first["illustration_id"], "text": "I prefer darker"}
     )
-    read = await reader.expect("text")
+    found = await _both(reader, "text", "illustrations")  # in whichever order they land
+    read, edited = found["text"], found["illustrations"]
     assert read["text"].startswith("I read this as: a global change (dark, dim lighting)")
-    edited = await reader.expect("illustrations")
     [darker] = edited["images"]
     assert darker["sentence_index"] == 0 and darker["illustration_id"] != first["illustration_id"]
     parent_png, darker_png = await _picture(room, first["url"]), await _picture(room, darker["url"])

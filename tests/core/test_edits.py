@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from core.edit.events import EditRequested
@@ -9,7 +10,7 @@ from core.edit.preference import story_preference
 from core.events import Author, MessageRef, PostIllustrations, PostText, Refused
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
-from tests.fakes.engine import ScriptedEngine, luminance
+from tests.fakes.engine import DIM, ScriptedEngine, luminance
 
 pytestmark = pytest.mark.asyncio
 
@@ -170,3 +171,42 @@ async def test_a_quality_complaint_goes_to_the_restorer_and_can_be_undone(
     assert kept.text == "it's too blurry" and kept.illustration_id == root.illustration_id
     undone = (await _edited(chat, "undo", message)).images[0]
     assert undone.illustration_id == root.illustration_id
+
+
+async def test_redo_brings_back_the_last_undone_version_even_among_siblings(
+    chat: FakeAdapter,
+) -> None:
+    post, message = await _illustrated(chat, "The fox waits by the river.")
+    first = (await _edited(chat, "make it darker", message)).images[0]
+    second = (await _edited(chat, "make it brighter", message)).images[0]  # also from the root
+    assert (await _edited(chat, "undo", message)).images[0].illustration_id == first.illustration_id
+    assert (await _edited(chat, "undo", message)).images[0].illustration_id == (
+        post.images[0].illustration_id
+    )
+    assert (await _edited(chat, "redo", message)).images[0].illustration_id == first.illustration_id
+    assert (await _edited(chat, "redo", message)).images[0].illustration_id == (
+        second.illustration_id
+    )
+    # A new edit after an undo leaves nothing to redo.
+    await _edited(chat, "undo", message)
+    await _edited(chat, "make it a winter night", message)
+    await _reply(chat, "redo", message)
+    await chat.inkwell.idle()  # type: ignore[attr-defined]
+    assert chat.of_type(PostText)[-1].text == "There's no undone edit to bring back."
+
+
+async def test_a_request_the_rules_cannot_place_is_read_by_its_nearest_prototype(
+    chat: FakeAdapter, engine: ScriptedEngine
+) -> None:
+    from core.edit.prototypes import PROTOTYPES
+
+    toward, away = np.eye(DIM, dtype=np.float32)[2], np.eye(DIM, dtype=np.float32)[3]
+    for kind, phrases in PROTOTYPES.items():
+        for phrase in phrases:
+            engine.text_features[phrase] = toward if kind == "global" else away
+    engine.text_features["make it more ominous"] = toward
+    _, message = await _illustrated(chat, "The fox waits by the river.")
+    [read] = await _reply(chat, "make it more ominous", message)
+    assert read.text.startswith("I read this as: a global change (make it more ominous)")
+    await chat.inkwell.idle()  # type: ignore[attr-defined]
+    assert engine.edits[-1].prompt.endswith(", make it more ominous")
