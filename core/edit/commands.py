@@ -59,7 +59,7 @@ class EditCommands:
             return [Refused(channel, target)]
         if wants_enhance(text) or is_quality_complaint(text):
             # Seed 002: "too blurry" is training signal and a job for the restorer.
-            log.info("a quality complaint about %s in %s", target.id, channel.key)
+            log.info("restorer asked for %s in %s", target.id, channel.key)
             complaint = "" if wants_enhance(text) else text
             enhance = EnhanceRequested(
                 channel, event.author, target.id, complaint=complaint, message=event.message
@@ -97,11 +97,9 @@ class EditCommands:
         return [PostText(channel, f"I read this as: {read}.{queued}", target.paragraph_id)]
 
     async def _target(self, event: EditRequested) -> tuple[IllustrationRecord | str, str]:
-        """The picture the request is about and the request without its picture number."""
+        """The picture the request is about, and the request (without the picture's number
+        when it names one of a message's several pictures)."""
         text, picture = event.text, event.picture
-        numbered = _NUMBERED.match(text)
-        if picture is None and numbered:
-            picture, text = int(numbered.group(1)), numbered.group(2)
         channel = event.channel
         if event.illustration_id:
             record = await self._storage.illustrations.get(event.illustration_id)
@@ -117,6 +115,9 @@ class EditCommands:
             return NOT_FOUND, text
         if len(shown) == 1:
             return shown[0], text
+        numbered = _NUMBERED.match(text)
+        if picture is None and numbered:
+            picture, text = int(numbered.group(1)), numbered.group(2)
         if picture is None or not 1 <= picture <= len(shown):
             return (
                 f"That message has {len(shown)} pictures. Start your reply with the picture's "
