@@ -210,4 +210,3 @@ async def test_a_request_the_rules_cannot_place_is_read_by_its_nearest_prototype
     assert read.text.startswith("I read this as: a global change (make it more ominous)")
     await chat.inkwell.idle()  # type: ignore[attr-defined]
     assert engine.edits[-1].prompt.endswith(", make it more ominous")
-
