@@ -14,6 +14,7 @@ import pytest_asyncio
 from adapters.discord.adapter import DiscordAdapter
 from core.adapter import Adapter
 from core.engine import Engine
+from core.events import ChannelRef
 from tests.adapters.conftest import Bot
 from tests.fakes.discord_server import FakeDiscord, Posted
 from tests.fakes.engine import ScriptedEngine
@@ -138,7 +139,26 @@ async def test_buttons_still_work_after_the_bot_restarts(bot: Bot, discord: Fake
     assert status.custom_ids()[0].startswith("inkwell:stop:")
     await discord.click(discord.manager, status, status.custom_ids()[0])
     await discord.until(lambda: any(c["type"] == 6 for c in discord.callbacks[1:]))
-    await asyncio.sleep(0.1)
+    # The click is acknowledged before the core hears of it: release the drawing only once
+    # the stop has reached the paragraph (waiting: marked cancelled; drawing: its token set),
+    # or a slow machine lets it finish first.
+    key = ChannelRef("discord", discord.story["id"]).key
+    paragraph_id = status.custom_ids()[0].rsplit(":", 1)[1]
+    assert bot.inkwell is not None and bot.storage is not None
+
+    async def stopped() -> bool:
+        running = bot.inkwell.queue.running_paragraph(key)
+        if running is not None and running[0] == paragraph_id:
+            return running[1].cancelled
+        record = await bot.storage.paragraphs.get(paragraph_id)
+        return record is not None and record.status == "cancelled"
+
+    for _ in range(200):
+        if await stopped():
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the stop never reached the paragraph")
     engine.gate.set()
     await bot.idle()
     await discord.until(lambda: status.content.startswith("⏹️"), 5)
