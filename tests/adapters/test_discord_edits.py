@@ -3,27 +3,16 @@
 # ruff: noqa: F811  (the fixtures imported from test_discord are parameters here)
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from tests.adapters.conftest import Bot
-from tests.adapters.test_discord import _bot, discord  # noqa: F401  (fixtures)
+from tests.adapters.test_discord import bot, discord  # noqa: F401  (fixtures)
 from tests.fakes.discord_server import FakeDiscord, Posted
-from tests.fakes.engine import ScriptedEngine, luminance
+from tests.fakes.engine import luminance
 
 EPHEMERAL = 1 << 6
-
-
-@pytest_asyncio.fixture
-async def bot(tmp_path: Path, discord: FakeDiscord) -> AsyncIterator[Bot]:
-    made = _bot(tmp_path, ScriptedEngine(), discord)
-    await made.start()
-    yield made
-    await made.stop()
 
 
 def pictures(fake: FakeDiscord) -> list[Posted]:

@@ -3,26 +3,12 @@
 # ruff: noqa: F811  (the fixtures imported from test_slack are parameters here)
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import aiohttp
 import pytest
-import pytest_asyncio
 
-from tests.adapters.test_slack import SlackHttp, _bot, enable, fake, pictures  # noqa: F401
+from tests.adapters.test_slack import SlackHttp, enable, fake, http, pictures  # noqa: F401
 from tests.fakes import slack_server as slack
-from tests.fakes.engine import ScriptedEngine, luminance
+from tests.fakes.engine import luminance
 from tests.fakes.slack_server import FakeSlack
-
-
-@pytest_asyncio.fixture
-async def http(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[SlackHttp]:
-    bot = _bot(tmp_path, ScriptedEngine(), fake)
-    await bot.start()
-    async with aiohttp.ClientSession() as session:
-        yield SlackHttp(bot, session)
-    await bot.stop()
 
 
 @pytest.mark.asyncio

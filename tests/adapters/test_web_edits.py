@@ -1,39 +1,16 @@
 """Change requests, undo and candidates in the story room, over real websockets."""
 
+# ruff: noqa: F811  (the room fixture comes from test_web_room)
 from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-import pytest_asyncio
 
-from adapters.web.adapter import WebAdapter
-from core.inkwell import Inkwell
-from core.story.loop import StorySettings
-from storage.sqlite import SQLiteStorage
-from tests.adapters.test_web_room import Room
-from tests.fakes.engine import ScriptedEngine, luminance
-
-
-@pytest_asyncio.fixture
-async def room(tmp_path: Path) -> AsyncIterator[Room]:
-    storage = await SQLiteStorage.open(tmp_path / "db.sqlite3", tmp_path / "images")
-    engine = ScriptedEngine()
-    inkwell = Inkwell(engine, storage, StorySettings(candidates=2))
-    adapter = WebAdapter("127.0.0.1", 0, "", storage.images.get, engine.profile_name)
-    inkwell.attach(adapter)
-    await inkwell.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Room(adapter, session)
-    finally:
-        await inkwell.stop()
-        await storage.close()
+from tests.adapters.test_web_room import Room, room  # noqa: F401
+from tests.fakes.engine import luminance
 
 
 async def _both(reader: Any, *kinds: str) -> dict[str, dict]:
