@@ -71,17 +71,7 @@ class ScriptedEngine:
         self.generate_calls.append(list(requests))
         if self.gate is not None:
             await self.gate.wait()
-        if self.fail_next is not None:
-            error, self.fail_next = self.fail_next, None
-            raise error
-        if self.failures:
-            raise self.failures.pop(0)
-        for step in range(1, self.steps + 1):
-            if cancel is not None and cancel.cancelled:
-                raise GenerationCancelled
-            if progress is not None:
-                progress(StepProgress(step, self.steps))
-            await asyncio.sleep(0)
+        await self._denoise(progress, cancel)
         results = []
         for index, request in enumerate(requests):
             scripted = self.similarities.get(request.prompt)
@@ -112,15 +102,9 @@ class ScriptedEngine:
             results.append(group)
         return results
 
-    async def edit(
-        self,
-        requests: Sequence[EditRequest],
-        progress: ProgressCallback | None = None,
-        cancel: CancelToken | None = None,
-    ) -> list[GeneratedImage]:
-        """The parent picture with the request's tone applied (as the real engine's last step
-        does), so "I prefer darker" is darker here too; provenance as the real engine's."""
-        self.edits.extend(requests)
+    async def _denoise(self, progress: ProgressCallback | None, cancel: CancelToken | None) -> None:
+        """What a drawing call goes through: scripted failures, then steps that report
+        progress and stop on cancel."""
         if self.fail_next is not None:
             error, self.fail_next = self.fail_next, None
             raise error
@@ -132,6 +116,17 @@ class ScriptedEngine:
             if progress is not None:
                 progress(StepProgress(step, self.steps))
             await asyncio.sleep(0)
+
+    async def edit(
+        self,
+        requests: Sequence[EditRequest],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[GeneratedImage]:
+        """The parent picture with the request's tone applied (as the real engine's last step
+        does), so "I prefer darker" is darker here too; provenance as the real engine's."""
+        self.edits.extend(requests)
+        await self._denoise(progress, cancel)
         results = []
         for number, request in enumerate(requests):
             with Image.open(io.BytesIO(request.image)) as opened:
