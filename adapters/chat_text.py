@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.events import (
     Accepted,
+    Action,
     ChannelSettings,
     LibraryShown,
     PostError,
@@ -132,6 +133,25 @@ def why_text(action: WhyShown, limit: int) -> str:
         if detail.get("elements"):
             lines.append(f"   story elements seen: {', '.join(detail['elements'])}")
     return clip("\n".join(lines), limit)
+
+
+def answer_text(action: Action, limit: int, platform: str) -> str:
+    """The words a chat platform shows for an answer to a writer, at most `limit` long."""
+    if isinstance(action, ChannelSettings):
+        text = settings_text(action)
+    elif isinstance(action, StoryPage):
+        text = story_text(action, limit)
+    elif isinstance(action, (PostText, PostError, Refused)):
+        text = message_text(action)
+    elif isinstance(action, StyleReferenceShown):
+        text = style_text(action)
+    elif isinstance(action, LibraryShown):
+        text = library_text(action, limit)
+    elif isinstance(action, WhyShown):
+        text = why_text(action, limit)
+    else:
+        text = f"Inkwell has no words for {type(action).__name__} on {platform}."
+    return clip(text, limit)
 
 
 def style_text(action: StyleReferenceShown) -> str:

@@ -12,14 +12,6 @@ from adapters import chat_text
 from adapters.discord import convert
 from core.events import (
     Action,
-    ChannelSettings,
-    LibraryShown,
-    PostError,
-    PostText,
-    Refused,
-    StoryPage,
-    StyleReferenceShown,
-    WhyShown,
 )
 
 log = logging.getLogger("inkwell.discord")
@@ -29,21 +21,7 @@ TOKEN_LIFETIME = timedelta(minutes=14, seconds=30)
 
 
 def render(action: Action) -> str:
-    if isinstance(action, ChannelSettings):
-        text = chat_text.settings_text(action)
-    elif isinstance(action, StoryPage):
-        text = chat_text.story_text(action, convert.MESSAGE_LIMIT)
-    elif isinstance(action, (PostText, PostError, Refused)):
-        text = chat_text.message_text(action)
-    elif isinstance(action, StyleReferenceShown):
-        text = chat_text.style_text(action)
-    elif isinstance(action, LibraryShown):
-        text = chat_text.library_text(action, convert.MESSAGE_LIMIT)
-    elif isinstance(action, WhyShown):
-        text = chat_text.why_text(action, convert.MESSAGE_LIMIT)
-    else:
-        text = f"Inkwell has no words for {type(action).__name__} on Discord."
-    return chat_text.clip(text, convert.MESSAGE_LIMIT)
+    return chat_text.answer_text(action, convert.MESSAGE_LIMIT, "Discord")
 
 
 async def follow_up(

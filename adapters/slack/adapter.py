@@ -19,7 +19,6 @@ from adapters.slack import convert
 from adapters.slack.edits import PictureThreads
 from adapters.slack.files import FileRefused, fetch_picture
 from adapters.slack.outbound import SlackPoster
-from adapters.slack.replies import render
 from core.adapter import Capabilities, Dispatch, ImageLoader
 from core.events import (
     Accepted,
@@ -300,3 +299,7 @@ class SlackAdapter:
             self.client.users_info(user=user_id), self.client.conversations_info(channel=channel_id)
         )
         return convert.is_manager(user["user"], channel["channel"])
+
+
+def render(action: Action) -> str:
+    return chat_text.answer_text(action, convert.TEXT_LIMIT, "Slack")
