@@ -92,8 +92,10 @@ class EditCommands:
         ahead = await self._queue.submit_work(channel, EDIT, payload, f"{EDIT}:{dedupe}")
         queued = f" ({ahead} ahead of it)" if ahead else ""
         log.info("edit of %s queued in %s: %s", target.id, channel.key, intent.kind)
-        owner = await owner_of(self._storage, target, intent.element)
-        read = intent.describe(owner if intent.kind == "attribute" else "")
+        owner = ""
+        if intent.kind == "attribute":  # whose look changes: "him" -> the picture's character
+            owner = await owner_of(self._storage, target, intent.element)
+        read = intent.describe(owner)
         return [PostText(channel, f"I read this as: {read}.{queued}", target.paragraph_id)]
 
     async def _target(self, event: EditRequested) -> tuple[IllustrationRecord | str, str]:

@@ -20,7 +20,6 @@ from core.events import (
 )
 from core.feedback.capture import keep_feedback
 from core.router import Router, new_reference
-from core.story.posting import paragraph_of
 from storage.base import IllustrationRecord, Storage
 from storage.codec import now_utc
 
@@ -41,12 +40,6 @@ UNTRAINED_NOTE = (
 FEEDBACK_KEPT = " Your feedback is kept and will help train it."
 
 
-async def find_illustration(storage: Storage, illustration_id: str) -> IllustrationRecord | None:
-    paragraph_id = paragraph_of(illustration_id)
-    records = (await storage.illustrations.for_paragraphs([paragraph_id])).get(paragraph_id, [])
-    return next((r for r in records if r.id == illustration_id), None)
-
-
 class Enhancer:
     """Handles EnhanceRequested; the new version goes to the whole story via `deliver`."""
 
@@ -61,7 +54,7 @@ class Enhancer:
     async def enhance(self, event: Event) -> list[Action]:
         assert isinstance(event, EnhanceRequested)
         channel = event.channel
-        original = await find_illustration(self._storage, event.illustration_id)
+        original = await self._storage.illustrations.get(event.illustration_id)
         if original is None or original.channel_key != channel.key:
             return [Refused(channel, NOT_FOUND)]
         complaint = event.complaint.strip()
