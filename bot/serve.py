@@ -55,6 +55,17 @@ def edit_settings(config: Config) -> EditSettings:
     return EditSettings(**values)
 
 
+def edit_policy(config: Config) -> EditPolicy:
+    """The core's share of `[edit]`; readings by CLIP prototypes only where CLIP is trained."""
+    from core.models.profiles import resolve_profile  # plain data: no torch
+
+    try:
+        profile = resolve_profile(config.models.profile, config.models.overrides)
+    except ValueError as error:
+        raise ConfigError(f"'models.profile': {error}") from None
+    return EditPolicy(strength=config.edit.strength, read_by_prototypes=not profile.is_tiny_clip)
+
+
 async def build_engine(config: Config) -> Engine:
     """The local engine for the configured profile; torch is imported only here."""
     if config.engine.mode == "ray":
@@ -110,7 +121,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             storage,
             story_settings(config),
             inbox_settings(config),
-            EditPolicy(strength=config.edit.strength),
+            edit_policy(config),
         )
         if config.web.enabled:
             from adapters.web.adapter import WebAdapter

@@ -34,6 +34,9 @@ class EditPolicy:
     rules are unsure (nearest prototype, with CLIP)."""
 
     strength: float = 0.55
+    # Off where the engine's CLIP has random weights (the tiny profile): there a nearest
+    # prototype means nothing, and the rules' question stands.
+    read_by_prototypes: bool = True
     prototype_similarity: float = 0.3
     prototype_margin: float = 0.05
 
@@ -66,9 +69,7 @@ class EditCommands:
             )
             return await self._router.dispatch(enhance)
         intent = understand(text)
-        if intent.kind == "question" and self._engine.profile_name != "tiny":
-            # (The tiny profile's CLIP has random weights: its nearest prototype means nothing,
-            # so there the rules' question stands.)
+        if intent.kind == "question" and self._policy.read_by_prototypes:
             guess = await nearest_prototype(
                 self._engine,
                 text,

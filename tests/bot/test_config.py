@@ -66,3 +66,11 @@ def test_binding_beyond_loopback_needs_a_token() -> None:
 def test_missing_config_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_the_tiny_profile_reads_unclear_edits_by_rules_only() -> None:
+    from bot.serve import edit_policy
+
+    tiny = edit_policy(load_config(None, {"models.profile": "tiny"}))
+    real = edit_policy(load_config(None, {"models.profile": "sd-turbo"}))
+    assert not tiny.read_by_prototypes and real.read_by_prototypes
