@@ -110,7 +110,9 @@ class ChannelControls:
         if await self.is_enabled(event.channel):
             return await inner(event)
         if isinstance(event, ParagraphPosted) and not event.addressed:
-            return []  # ordinary chat in a channel that isn't a story: not ours to answer
+            # Ordinary chat where Inkwell is off and nobody mentioned it: deliberately no
+            # answer (only a mention gets told how to turn Inkwell on).
+            return []
         return [Refused(event.channel, DISABLED)]
 
     async def enable(self, event: Event) -> list[Action]:
