@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -28,22 +27,10 @@ from core.models.restorer_training import (
 )
 from core.models.training_session import TrainingSession
 from storage.sqlite import SQLiteStorage
+from tests.e2e.test_story_room_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "tests" / "artifacts"
-CHROMIUM = os.environ.get("INKWELL_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
 SETTINGS = TrainingSettings(
     pixel=StageSettings(400, 0.0, 3e-4),  # long enough to be stopped by hand
     scorer=StageSettings(6, 0.0, 1e-3),
