@@ -48,7 +48,7 @@ class EditTask:
 
     @property
     def child_id(self) -> str:
-        # Starts with the paragraph id, like every illustration id (see posting.paragraph_of).
+        # Starts with the paragraph id, like every illustration id.
         return f"{self.target.paragraph_id}:edit-{self.item.id}"
 
 

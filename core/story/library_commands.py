@@ -22,7 +22,6 @@ from core.events import (
     WhyShown,
 )
 from core.router import Router
-from core.story.posting import paragraph_of
 from storage.base import ElementRecord, Storage
 
 # What "why" shows of an illustration's provenance, in this order.
@@ -160,12 +159,8 @@ class LibraryCommands:
     async def _thumbnail(self, element: ElementRecord) -> str | None:
         if element.first_illustration_id is None:
             return None
-        paragraph_id = paragraph_of(element.first_illustration_id)
-        stored = await self._storage.illustrations.for_paragraphs([paragraph_id])
-        for record in stored[paragraph_id]:
-            if record.id == element.first_illustration_id and record.image_id:
-                return record.image_id
-        return None
+        record = await self._storage.illustrations.get(element.first_illustration_id)
+        return record.image_id if record is not None and record.image_id else None
 
 
 def _clean(name: str) -> str:

@@ -24,11 +24,6 @@ def illustration_id_for(job: ParagraphJob, number: int) -> str:
     return f"{_id_prefix(job)}{number}"
 
 
-def paragraph_of(illustration_id: str) -> str:
-    """The paragraph an illustration id (made by `illustration_id_for`) belongs to."""
-    return illustration_id.split(":", 1)[0]
-
-
 def _id_prefix(job: ParagraphJob) -> str:
     variation = f":{job.variation}" if job.variation else ""
     return f"{job.paragraph.id}{variation}:"
