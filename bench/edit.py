@@ -12,16 +12,15 @@ import io
 import logging
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
 from PIL import Image
 
+from bench.engines import data_dir_for
 from core.engine import EditRequest, GenerationRequest, ToneShift
 from core.models.profiles import resolve_profile
 from core.models.runner import ModelRunner
@@ -55,10 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     profile = resolve_profile(args.profile)
-    temporary = (
-        tempfile.TemporaryDirectory() if args.data_dir is None and args.profile == "tiny" else None
-    )
-    data = Path(temporary.name if temporary else (args.data_dir or "data"))
+    data, temporary = data_dir_for(args.profile, args.data_dir)
     runner = ModelRunner.load(profile, data / "models", args.device)
     drawing = GenerationRequest(PROMPT, (7,))
     [[parent]] = runner.generate([drawing])

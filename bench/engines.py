@@ -152,3 +152,12 @@ def cuda_peak_mb() -> float | None:
 
 def scratch_dir() -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix="inkwell-bench-")
+
+
+def data_dir_for(
+    profile: str, data_dir: str | None
+) -> tuple[Path, tempfile.TemporaryDirectory | None]:
+    """Where a benchmark keeps its models: `data_dir`, else a scratch dir for the tiny profile
+    (cleaned up by the caller) or ./data for real models."""
+    scratch = scratch_dir() if data_dir is None and profile == "tiny" else None
+    return Path(scratch.name if scratch else (data_dir or "data")), scratch

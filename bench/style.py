@@ -13,7 +13,6 @@ import logging
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from bench.engines import data_dir_for
 from core.engine import GenerationRequest, StyleRef
 from core.models.device import resolve_device
 from core.models.profiles import resolve_profile
@@ -77,10 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     profile = resolve_profile(args.profile)
-    temporary = (
-        tempfile.TemporaryDirectory() if args.data_dir is None and args.profile == "tiny" else None
-    )
-    data = Path(temporary.name if temporary else (args.data_dir or "data"))
+    data, temporary = data_dir_for(args.profile, args.data_dir)
     runner = ModelRunner.load(profile, data / "models", args.device)
     raw = args.style.read_bytes() if args.style else default_style_picture()
     style_png = normalise_style_image(raw).png
