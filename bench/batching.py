@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.engines import Bare, models_dir_for, parser, ray_engine, scratch_dir, start_local
 from core.engine import Engine, GenerationRequest
-from core.models.profiles import resolve_profile
+from engine.profiles import resolve_profile
 
 CHANNELS = (1, 4, 16)
 

@@ -22,9 +22,9 @@ from PIL import Image
 
 from bench.engines import data_dir_for
 from core.engine import EditRequest, GenerationRequest, ToneShift
-from core.models.profiles import resolve_profile
-from core.models.runner import ModelRunner
-from core.models.tone import mean_luminance
+from engine.profiles import resolve_profile
+from engine.runner import ModelRunner
+from engine.tone import mean_luminance
 
 PROMPT = "a girl with long hair stands on a bridge over a river"
 

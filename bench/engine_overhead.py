@@ -27,7 +27,7 @@ from bench.engines import (
     start_local,
 )
 from core.engine import Engine
-from core.models.profiles import resolve_profile
+from engine.profiles import resolve_profile
 
 SENTENCES = [
     "A lighthouse stands on a black cliff above a stormy sea.",

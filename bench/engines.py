@@ -23,10 +23,10 @@ from diffusers import StableDiffusionPipeline
 from PIL import Image
 
 from core.engine import GenerationRequest
-from core.models.device import resolve_device
-from core.models.loading import generator_source, load_clip
-from core.models.local_engine import LocalEngine
-from core.models.profiles import ModelProfile, resolve_profile
+from engine.device import resolve_device
+from engine.loading import generator_source, load_clip
+from engine.local_engine import LocalEngine
+from engine.profiles import ModelProfile, resolve_profile
 
 BENCH_APP = "inkwell-bench"
 
@@ -115,8 +115,8 @@ async def ray_engine(
     import ray
     from ray import serve
 
-    from core.models.ray_deployment import DeploymentSettings, build_app
-    from core.models.ray_engine import RayEngine
+    from engine.ray_deployment import DeploymentSettings, build_app
+    from engine.ray_engine import RayEngine
 
     gpus = 1.0 if resolve_device(args.device).type == "cuda" else 0.0
     settings = DeploymentSettings(

@@ -24,10 +24,10 @@ import torch
 from bench.paragraph import bare_paragraph, load_bare_models
 from core.events import PostIllustrations
 from core.inkwell import Inkwell
-from core.models.local_engine import LocalEngine
-from core.models.profiles import resolve_profile
 from core.story.loop import StorySettings
 from core.testing import FakeAdapter
+from engine.local_engine import LocalEngine
+from engine.profiles import resolve_profile
 from storage.sqlite import SQLiteStorage
 
 # Ten sentences the screening model rates drawable, so every one of them is drawn.

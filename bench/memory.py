@@ -37,9 +37,9 @@ async def bot_process(address: str, app: str, channels: int, root: Path) -> dict
 
     from core.events import PostIllustrations
     from core.inkwell import Inkwell
-    from core.models.ray_engine import RayEngine
     from core.story.loop import StorySettings
     from core.testing import FakeAdapter
+    from engine.ray_engine import RayEngine
     from storage.sqlite import SQLiteStorage
 
     ray.init(address=address, log_to_driver=False)

@@ -25,12 +25,12 @@ from PIL import Image
 
 from core.events import PostIllustrations
 from core.inkwell import Inkwell
-from core.models.local_engine import LocalEngine
-from core.models.profiles import resolve_profile
-from core.models.tiny import ensure_tiny_models, register_tiny_clip
 from core.story.clauses import split_sentences
 from core.story.loop import StorySettings, candidate_seeds
 from core.testing import FakeAdapter
+from engine.local_engine import LocalEngine
+from engine.profiles import resolve_profile
+from engine.tiny import ensure_tiny_models, register_tiny_clip
 from storage.sqlite import SQLiteStorage
 
 PARAGRAPH = (

@@ -23,11 +23,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
 
-from core.models.degradation import psnr, ssim, synthetic_scenes
-from core.models.feedback_scorer import load_scorer
-from core.models.profiles import resolve_profile
-from core.models.restorer import RestorerNet
-from core.models.restorer_training import (
+from engine.profiles import resolve_profile
+from engine.restorer import RestorerNet
+from training.damage import psnr, ssim, synthetic_scenes
+from training.feedback_scorer import load_scorer
+from training.restorer import (
     RestorerTrainer,
     StageSettings,
     TrainingPair,

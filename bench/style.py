@@ -24,11 +24,11 @@ from PIL import Image
 
 from bench.engines import data_dir_for
 from core.engine import GenerationRequest, StyleRef
-from core.models.device import resolve_device
-from core.models.profiles import resolve_profile
-from core.models.runner import ModelRunner
-from core.models.style_features import VGGStyle, open_rgb
 from core.style.reference import normalise_style_image
+from engine.device import resolve_device
+from engine.profiles import resolve_profile
+from engine.runner import ModelRunner
+from engine.style_features import VGGStyle, open_rgb
 
 PROMPTS = (
     "A lighthouse stands on a black cliff above a stormy sea.",

@@ -28,7 +28,7 @@ class ModelsConfig:
     profile: str = "sd-turbo"
     device: str = "auto"
     max_batch: int = 16
-    # Each override replaces the named field of the chosen profile (see core/models/profiles.py).
+    # Each override replaces the named field of the chosen profile (see engine/profiles.py).
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
@@ -114,7 +114,7 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class EditConfig:
-    """Edits by reply (seeds 001 and 003); mirrored by core.models.edit_settings.EditSettings."""
+    """Edits by reply (seeds 001 and 003); mirrored by engine.edit_settings.EditSettings."""
 
     strength: float = 0.55  # how much a global update ("I prefer darker") may change the picture
     fusion_alpha: float = 0.2  # seed 003's a: share of the original kept inside the mask

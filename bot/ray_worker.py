@@ -18,7 +18,7 @@ DELETE_WAIT_S = 30.0  # how long a stopping worker waits for its app to be remov
 
 def deployment_settings(config: Config) -> Any:  # -> DeploymentSettings
     """The Serve deployment's settings from [models] and [engine]."""
-    from core.models.ray_deployment import DeploymentSettings
+    from engine.ray_deployment import DeploymentSettings
 
     models, engine = config.models, config.engine
     return DeploymentSettings(
@@ -57,7 +57,7 @@ def deploy(config: Config) -> None:
     """Deploy (or update) the engine app on the joined cluster and wait until it is ready."""
     from ray import serve
 
-    from core.models.ray_deployment import build_app
+    from engine.ray_deployment import build_app
 
     settings = deployment_settings(config)
     started = time.perf_counter()
@@ -75,7 +75,7 @@ async def connect_engine(config: Config) -> Any:  # -> RayEngine
     With no `ray_address` the bot starts Ray and deploys the engine itself (one machine);
     otherwise it joins the cluster and waits for the app a `python -m bot worker` deployed.
     """
-    from core.models.ray_engine import RayEngine
+    from engine.ray_engine import RayEngine
 
     join_cluster(config)
     if not config.engine.ray_address:

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def add_restorer_verbs(verbs: Any) -> None:
 
 
 def training_settings(feedback: FeedbackConfig, args: argparse.Namespace | None = None) -> Any:
-    from core.models.restorer_training import StageSettings, TrainingSettings
+    from training.restorer import StageSettings, TrainingSettings
 
     defaults = TrainingSettings()
 
@@ -96,13 +97,13 @@ async def train_restorer(
     fresh: bool = False,
 ) -> list[Any]:
     """Run `stages` on a worker thread; writers' stored feedback joins the scorer's data."""
-    from core.models.device import resolve_device
-    from core.models.profiles import resolve_profile
-    from core.models.restorer_data import clean_pictures, feedback_examples, prepare_trainer
+    from engine.device import resolve_device
+    from engine.profiles import resolve_profile
+    from training.restorer_data import clean_pictures, feedback_examples, prepare_trainer
 
     profile = resolve_profile(config.models.profile, config.models.overrides)
     size = size or config.feedback.image_size
-    examples = await feedback_examples(storage, size)
+    examples = feedback_examples(await stored_feedback(storage), size)
     log.info("restorer training: %d labelled texts from writers' feedback", len(examples))
 
     def work() -> list[Any]:
@@ -195,6 +196,19 @@ async def _train_with_bars(
         await storage.close()
 
 
+async def stored_feedback(
+    storage: Storage, since: datetime | None = None, limit: int = 5000
+) -> list[tuple[str, bytes, str]]:
+    """Writers' stored feedback as (id, picture, text); feedback whose picture was removed to
+    save space is left out (the text alone teaches the scorer nothing)."""
+    feedback = []
+    for record in await storage.feedback.list(since=since, limit=limit):
+        data = await storage.images.get(record.image_id) if record.image_id else None
+        if data is not None:
+            feedback.append((record.id, data, record.text))
+    return feedback
+
+
 async def new_feedback_since_last_training(storage: Storage) -> int:
     """How many feedback texts arrived since the last finished training run started."""
     runs = [job for job in await storage.jobs.list("train-restorer") if job.status == "done"]
@@ -205,16 +219,16 @@ async def new_feedback_since_last_training(storage: Storage) -> int:
 async def training_room_session(config: Config, storage: Storage) -> Any:
     """The web training room's session: the configured restorer training, models loaded on
     its first use on a worker thread; writers' stored feedback joins the scorer's data."""
-    from core.models.restorer_data import feedback_examples
+    from training.restorer_data import feedback_examples
 
     size = config.feedback.image_size
-    examples = await feedback_examples(storage, size)
+    examples = feedback_examples(await stored_feedback(storage), size)
 
     def build() -> Any:
-        from core.models.device import resolve_device
-        from core.models.profiles import resolve_profile
-        from core.models.restorer_data import clean_pictures, prepare_trainer
-        from core.models.training_session import TrainingSession
+        from engine.device import resolve_device
+        from engine.profiles import resolve_profile
+        from training.restorer_data import clean_pictures, prepare_trainer
+        from training.restorer_session import TrainingSession
 
         profile = resolve_profile(config.models.profile, config.models.overrides)
         settings = training_settings(config.feedback)

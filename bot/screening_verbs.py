@@ -39,7 +39,7 @@ def add_screening_verbs(verbs: Any) -> None:
 
 def run_screening_verb(args: argparse.Namespace, config: Config) -> int:
     """Run a verb in SCREENING_VERBS; returns the exit status."""
-    from core.models.profiles import resolve_profile
+    from engine.profiles import resolve_profile
 
     try:
         profile = resolve_profile(config.models.profile, config.models.overrides)
@@ -52,11 +52,12 @@ def run_screening_verb(args: argparse.Namespace, config: Config) -> int:
 
 
 def _train(args: argparse.Namespace, profile: Any, config: Config) -> int:
-    from core.models.device import resolve_device
-    from core.models.screening import TrainingSettings, save_heads
-    from core.models.screening_model import default_heads_dir, fit_examples, shipped_dataset
-    from core.models.sentence_encoder import SentenceEncoder
     from core.story.screening import ScreeningDataError, read_examples
+    from engine.device import resolve_device
+    from engine.screening import default_heads_dir
+    from engine.screening_heads import TrainingSettings, save_heads
+    from engine.sentence_encoder import SentenceEncoder
+    from training.screening import fit_examples, shipped_dataset
 
     if min(args.epochs, args.batch_size) < 1 or args.lr <= 0:
         print("inkwell: --epochs, --batch-size and --lr must be positive", file=sys.stderr)
@@ -110,8 +111,8 @@ def _label(args: argparse.Namespace, profile: Any, config: Config) -> int:
 
 
 async def _label_with_engine(texts: list[str], profile: Any, config: Config) -> list[Any]:
-    from core.models.local_engine import LocalEngine
     from core.story.screening_labels import label_texts
+    from engine.local_engine import LocalEngine
 
     engine = LocalEngine.for_profile(
         profile, config.data_path / "models", config.models.device, config.models.max_batch

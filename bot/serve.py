@@ -17,8 +17,8 @@ from core.edit.commands import EditPolicy
 from core.engine import Engine
 from core.inbox import InboxSettings
 from core.inkwell import Inkwell
-from core.models.edit_settings import EditSettings
 from core.story.loop import StorySettings
+from engine.edit_settings import EditSettings
 from storage import open_storage
 
 log = logging.getLogger("inkwell.bot")
@@ -57,7 +57,7 @@ def edit_settings(config: Config) -> EditSettings:
 
 def edit_policy(config: Config) -> EditPolicy:
     """The core's share of `[edit]`; readings by CLIP prototypes only where CLIP is trained."""
-    from core.models.profiles import resolve_profile  # plain data: no torch
+    from engine.profiles import resolve_profile  # plain data: no torch
 
     try:
         profile = resolve_profile(config.models.profile, config.models.overrides)
@@ -72,8 +72,8 @@ async def build_engine(config: Config) -> Engine:
         from bot.ray_worker import connect_engine
 
         return await connect_engine(config)  # the models run in the cluster, not here
-    from core.models.local_engine import LocalEngine
-    from core.models.profiles import resolve_profile
+    from engine.local_engine import LocalEngine
+    from engine.profiles import resolve_profile
 
     try:
         profile = resolve_profile(config.models.profile, config.models.overrides)

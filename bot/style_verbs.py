@@ -44,7 +44,7 @@ def add_style_verbs(verbs: Any) -> None:
 
 def run_style_verb(args: argparse.Namespace, config: Config) -> int:
     """Run a verb in STYLE_VERBS; returns the exit status."""
-    from core.models.profiles import resolve_profile
+    from engine.profiles import resolve_profile
 
     try:
         profile = resolve_profile(config.models.profile, config.models.overrides)
@@ -58,9 +58,9 @@ def run_style_verb(args: argparse.Namespace, config: Config) -> int:
 
 
 def _stysim(args: argparse.Namespace, profile: Any, device: str) -> int:
-    from core.models.device import resolve_device
-    from core.models.style_features import VGGStyle, open_rgb
     from core.style.reference import StyleImageRefused, StyleLimits, normalise_style_image
+    from engine.device import resolve_device
+    from engine.style_features import VGGStyle, open_rgb
 
     # Generated pictures can be smaller than a style upload may be; the rest still applies.
     limits = StyleLimits(min_side=1, max_stored_side=1 << 16)
@@ -84,8 +84,8 @@ def _stysim(args: argparse.Namespace, profile: Any, device: str) -> int:
 
 
 def _train(args: argparse.Namespace, profile: Any, models_dir: Path, device: str) -> int:
-    from core.models.style_branch import default_branch_dir
-    from core.models.style_training import StyleTrainer, TrainingOptions, training_examples
+    from engine.style_branch import default_branch_dir
+    from training.style_branch import StyleTrainer, TrainingOptions, training_examples
 
     if min(args.steps, args.batch_size, args.checkpoint_every) < 1:
         print("inkwell: --steps, --batch-size and --checkpoint-every must be >= 1", file=sys.stderr)

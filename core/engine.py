@@ -174,7 +174,7 @@ class Screening:
 class Engine(Protocol):
     """Model work behind one interface: every call takes a batch.
 
-    Implementations: `core.models.local_engine.LocalEngine` (in-process worker thread).
+    Implementations: `engine.local_engine.LocalEngine` (in-process worker thread).
     A request's `style` runs through `generate` like any other request.
     """
 

@@ -110,7 +110,7 @@ class TrainingRoom:
             return _error("No such picture.", 404)
         session = await self.session()
         sample = request.match_info["sample"]
-        png = await asyncio.to_thread(_picture_of, session, sample, kind)
+        png = await asyncio.to_thread(session.picture, sample, kind)
         if png is None:
             return _error("That sample doesn't exist.", 404)
         return web.Response(
@@ -147,17 +147,6 @@ class TrainingRoom:
                 "target": pair.target_text,
             }
         )
-
-
-def _picture_of(session: Any, sample: str, kind: str) -> bytes | None:
-    if kind == "prediction":
-        return session.prediction(sample)
-    pair = session.pair(sample)
-    if pair is None:
-        return None
-    from core.models.restorer import tensor_to_png
-
-    return tensor_to_png(pair.degraded if kind == "input" else pair.clean)
 
 
 async def _json(request: web.Request) -> dict[str, Any]:

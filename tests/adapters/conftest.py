@@ -31,8 +31,8 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest_asyncio.fixture
 async def tiny_engine(tiny_models_dir: Path) -> AsyncIterator[Engine]:
     """The real local engine on the tiny profile (random weights, CPU)."""
-    from core.models.local_engine import LocalEngine
-    from core.models.profiles import resolve_profile
+    from engine.local_engine import LocalEngine
+    from engine.profiles import resolve_profile
 
     engine = LocalEngine.for_profile(resolve_profile("tiny"), tiny_models_dir, "cpu", 8)
     await engine.start()

@@ -15,19 +15,19 @@ from playwright.sync_api import Page, expect, sync_playwright
 from adapters.web.adapter import WebAdapter
 from adapters.web.training import TrainingRoom
 from core.feedback.capture import TRAINING_ROOM
-from core.models.degradation import synthetic_scenes
-from core.models.feedback_scorer import load_scorer
-from core.models.profiles import resolve_profile
-from core.models.restorer import RestorerNet
-from core.models.restorer_training import (
+from engine.profiles import resolve_profile
+from engine.restorer import RestorerNet
+from storage.sqlite import SQLiteStorage
+from tests.e2e.test_story_room_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
+from training.damage import synthetic_scenes
+from training.feedback_scorer import load_scorer
+from training.restorer import (
     RestorerTrainer,
     StageSettings,
     TrainingSettings,
     make_pairs,
 )
-from core.models.training_session import TrainingSession
-from storage.sqlite import SQLiteStorage
-from tests.e2e.test_story_room_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
+from training.restorer_session import TrainingSession
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import ConfigError, EditConfig, load_config
 from bot.serve import edit_settings
-from core.models.edit_settings import EditSettings
+from engine.edit_settings import EditSettings
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,7 @@ from core.story.screening import (
 from core.story.screening_labels import conforming_images, elements_to_find, label_texts
 from tests.fakes.engine import DIM, ScriptedEngine
 
-DATASET = Path(__file__).resolve().parents[2] / "bot" / "datasets" / "screening.tsv"
+DATASET = Path(__file__).resolve().parents[2] / "training" / "datasets" / "screening.tsv"
 
 
 def test_up_to_five_elements_all_must_appear() -> None:

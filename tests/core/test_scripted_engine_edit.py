@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from core.engine import EditRequest, Provenance, ToneShift
-from core.models.tone import mean_luminance
+from engine.tone import mean_luminance
 from tests.fakes.engine import ScriptedEngine
 
 

@@ -26,7 +26,7 @@ from core.engine import (
     Screening,
     StepProgress,
 )
-from core.models.tone import apply_tone
+from engine.tone import apply_tone
 
 DIM = 8
 
@@ -196,7 +196,7 @@ class ScriptedEngine:
 
 def luminance(png: bytes) -> float:
     """A picture's mean luma in 0..255, for tests of edits such as "I prefer darker"."""
-    from core.models.tone import mean_luminance
+    from engine.tone import mean_luminance
 
     with Image.open(io.BytesIO(png)) as image:
         return mean_luminance(image)

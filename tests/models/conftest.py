@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models.profiles import ModelProfile, resolve_profile
+from engine.profiles import ModelProfile, resolve_profile
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +27,7 @@ def tiny_profile() -> ModelProfile:
 
 @pytest.fixture(scope="session")
 def runner(models_dir: Path, tiny_profile: ModelProfile):  # -> ModelRunner
-    from core.models.runner import ModelRunner
+    from engine.runner import ModelRunner
 
     loaded = ModelRunner.load(tiny_profile, models_dir, device="cpu")
     yield loaded

@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 
 from core.engine import GenerationRequest
-from core.models.attribute_edit import BranchPair, attribute_masks, fusion_plan
-from core.models.attribute_fusion import (
+from engine.attribute_edit import BranchPair, attribute_masks, fusion_plan
+from engine.attribute_fusion import (
     CrossAttentionRecorder,
     DecoderFusion,
     attribute_mask,
@@ -24,9 +24,9 @@ from core.models.attribute_fusion import (
     recording_cross_attention,
     word_positions,
 )
-from core.models.edit_settings import EditSettings
-from core.models.loading import load_pipeline
-from core.models.profiles import ModelProfile
+from engine.edit_settings import EditSettings
+from engine.loading import load_pipeline
+from engine.profiles import ModelProfile
 
 PAIR = BranchPair(
     original_prompt="a knight with long hair in a forest",

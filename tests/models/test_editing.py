@@ -19,10 +19,10 @@ from core.engine import (
     StyleRef,
     ToneShift,
 )
-from core.models.edit_settings import EditSettings
-from core.models.editing import global_steps, region_mask
-from core.models.profiles import ModelProfile
-from core.models.tone import mean_luminance
+from engine.edit_settings import EditSettings
+from engine.editing import global_steps, region_mask
+from engine.profiles import ModelProfile
+from engine.tone import mean_luminance
 
 PROMPT = "a knight with long hair in a forest"
 
@@ -149,7 +149,7 @@ def test_one_step_models_still_get_an_img2img_step() -> None:
 
 
 def test_decoder_blocks_beyond_the_unet_fail_at_load(models_dir: Path, tiny_profile: ModelProfile):
-    from core.models.runner import ModelRunner
+    from engine.runner import ModelRunner
 
     with pytest.raises(ValueError, match=r"'edit\.complex_blocks'"):
         ModelRunner.load(

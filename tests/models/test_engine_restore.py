@@ -9,17 +9,17 @@ import pytest
 import torch
 from PIL import Image
 
-from core.models.degradation import synthetic_scenes
-from core.models.local_engine import LocalEngine
-from core.models.profiles import ModelProfile
-from core.models.restorer import (
+from engine.local_engine import LocalEngine
+from engine.profiles import ModelProfile
+from engine.restorer import (
     LazyRestorer,
     RestorerNet,
     restorer_dir,
     save_restorer,
     tensor_to_png,
 )
-from core.models.runner import ModelRunner
+from engine.runner import ModelRunner
+from training.damage import synthetic_scenes
 
 
 @pytest.mark.asyncio

@@ -12,9 +12,9 @@ import pytest
 import pytest_asyncio
 
 from core.engine import CancelToken, GenerationCancelled, GenerationRequest, StepProgress
-from core.models.local_engine import EngineClosed, LocalEngine
-from core.models.profiles import ModelProfile
-from core.models.runner import ModelRunner, StepCallback, StopCheck
+from engine.local_engine import EngineClosed, LocalEngine
+from engine.profiles import ModelProfile
+from engine.runner import ModelRunner, StepCallback, StopCheck
 
 
 class CountingRunner(ModelRunner):

@@ -17,10 +17,10 @@ from core.engine import (
     StepProgress,
     ToneShift,
 )
-from core.models.edit_settings import EditSettings
-from core.models.local_engine import LocalEngine
-from core.models.profiles import ModelProfile
-from core.models.tone import mean_luminance
+from engine.edit_settings import EditSettings
+from engine.local_engine import LocalEngine
+from engine.profiles import ModelProfile
+from engine.tone import mean_luminance
 
 PROMPT = "a girl with short hair on a bridge"
 

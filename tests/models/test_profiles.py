@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.models.profiles import PROFILES, TINY_CLIP_MODEL, resolve_profile
+from engine.profiles import PROFILES, TINY_CLIP_MODEL, resolve_profile
 
 
 def test_builtin_profiles() -> None:

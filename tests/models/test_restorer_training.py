@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.models.degradation import psnr, ssim, synthetic_scenes
-from core.models.feedback_scorer import FeedbackScorer, load_scorer
-from core.models.profiles import ModelProfile
-from core.models.restorer import RestorerNet, load_restorer, restore_pngs, tensor_to_png
-from core.models.restorer_training import (
+from engine.profiles import ModelProfile
+from engine.restorer import RestorerNet, load_restorer, restore_pngs, tensor_to_png
+from training.damage import psnr, ssim, synthetic_scenes
+from training.feedback_scorer import FeedbackScorer, load_scorer
+from training.restorer import (
     RestorerTrainer,
     StageSettings,
     TrainingSettings,

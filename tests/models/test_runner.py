@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from core.engine import GenerationCancelled, GenerationRequest, Provenance
-from core.models.profiles import ModelProfile
-from core.models.runner import ModelRunner, SamplingKey
+from engine.profiles import ModelProfile
+from engine.runner import ModelRunner, SamplingKey
 
 
 def pixels(png: bytes) -> np.ndarray:

@@ -14,10 +14,12 @@ import torch
 from torch import nn
 
 from core.engine import GenerationRequest, Screening
-from core.models.local_engine import LocalEngine
-from core.models.profiles import ModelProfile
-from core.models.runner import ModelRunner, StepCallback, StopCheck
-from core.models.screening import (
+from core.story.screening import read_examples
+from engine.local_engine import LocalEngine
+from engine.profiles import ModelProfile
+from engine.runner import ModelRunner, StepCallback, StopCheck
+from engine.screening import ScreeningModel, default_heads_dir
+from engine.screening_heads import (
     Conv1x1,
     ScreeningHeads,
     TrainingSettings,
@@ -27,16 +29,10 @@ from core.models.screening import (
     screening_loss,
     train_heads,
 )
-from core.models.screening_model import (
-    FitReport,
-    ScreeningModel,
-    default_heads_dir,
-    fit_examples,
-)
-from core.models.sentence_encoder import SentenceEncoder
-from core.story.screening import read_examples
+from engine.sentence_encoder import SentenceEncoder
+from training.screening import FitReport, fit_examples
 
-DATASET = Path(__file__).resolve().parents[2] / "bot" / "datasets" / "screening.tsv"
+DATASET = Path(__file__).resolve().parents[2] / "training" / "datasets" / "screening.tsv"
 CPU = torch.device("cpu")
 
 

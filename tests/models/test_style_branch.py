@@ -13,9 +13,9 @@ from diffusers import ControlNetModel, StableDiffusionPipeline
 from PIL import Image
 
 from core.engine import GenerationRequest, StyleRef
-from core.models.profiles import ModelProfile, resolve_profile
-from core.models.runner import ModelRunner
-from core.models.style_branch import (
+from engine.profiles import ModelProfile, resolve_profile
+from engine.runner import ModelRunner
+from engine.style_branch import (
     BranchSource,
     StyledUNet,
     branch_source,
@@ -23,9 +23,9 @@ from core.models.style_branch import (
     default_branch_dir,
     ensure_tiny_style_branch,
 )
-from core.models.style_features import VGGStyle
-from core.models.style_unit import StyleUnit
-from core.models.tiny import ensure_tiny_models
+from engine.style_features import VGGStyle
+from engine.style_unit import StyleUnit
+from engine.tiny import ensure_tiny_models
 
 
 def style_png(seed: int) -> bytes:

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.models.style_features import (
+from engine.style_features import (
     STYLE_MAP_SIZE,
     VGGStyle,
     gram,

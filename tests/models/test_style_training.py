@@ -11,16 +11,16 @@ import torch
 from diffusers import StableDiffusionPipeline
 from PIL import Image
 
-from core.models.profiles import ModelProfile
-from core.models.style_branch import branch_source, build_style_branch
-from core.models.style_features import VGGStyle
-from core.models.style_training import (
+from engine.profiles import ModelProfile
+from engine.style_branch import branch_source, build_style_branch
+from engine.style_features import VGGStyle
+from engine.tiny import ensure_tiny_models
+from training.style_branch import (
     StyleTrainer,
     TrainingExample,
     TrainingOptions,
     training_examples,
 )
-from core.models.tiny import ensure_tiny_models
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from bot.cli import main
-from core.models.tiny import ensure_tiny_models
+from engine.tiny import ensure_tiny_models
 
 
 def save_noise(path: Path, seed: int, size: int = 96) -> Path:
@@ -53,8 +53,8 @@ def test_train_style_writes_a_branch_the_bot_then_loads(tmp_path: Path, models_d
     assert (branch / "config.json").is_file()
     assert sorted(os.listdir(branch / "checkpoints")) == ["step-0000001", "step-0000002"]
 
-    from core.models.profiles import resolve_profile
-    from core.models.style_branch import branch_source
+    from engine.profiles import resolve_profile
+    from engine.style_branch import branch_source
 
     assert branch_source(resolve_profile("tiny"), data / "models").state == "trained"
     assert main([*args[:4], "train-style", str(tmp_path / "empty-nowhere")]) == 2

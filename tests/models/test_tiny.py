@@ -10,7 +10,7 @@ import torch
 from diffusers import DDIMScheduler, StableDiffusionPipeline
 from open_clip.tokenizer import SimpleTokenizer
 
-from core.models.tiny import TINY_VERSION, TinyPaths, ensure_tiny_models
+from engine.tiny import TINY_VERSION, TinyPaths, ensure_tiny_models
 
 
 def _snapshot(root: Path) -> dict[str, int]:

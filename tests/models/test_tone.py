@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from core.engine import ToneShift
-from core.models.tone import apply_tone, mean_luminance
+from engine.tone import apply_tone, mean_luminance
 
 
 def noise(seed: int, low: int = 0, high: int = 256) -> Image.Image:
@@ -45,7 +45,7 @@ def test_saturation_and_warmth() -> None:
 def test_tone_and_edit_settings_import_no_torch() -> None:
     """The scripted engine and the bot's config wiring use them without the model stack."""
     code = (
-        "import sys, core.models.tone, core.models.edit_settings\n"
+        "import sys, engine.tone, engine.edit_settings\n"
         "print(','.join(m for m in ('torch', 'diffusers') if m in sys.modules))\n"
     )
     result = subprocess.run(

@@ -7,15 +7,15 @@ import threading
 import pytest
 import torch
 
-from core.models.degradation import synthetic_scenes
-from core.models.restorer import RestorerNet, png_to_tensor
-from core.models.restorer_training import (
+from engine.restorer import RestorerNet, png_to_tensor
+from training.damage import synthetic_scenes
+from training.restorer import (
     RestorerTrainer,
     StageSettings,
     TrainingSettings,
     make_pairs,
 )
-from core.models.training_session import TrainingBusy, TrainingSession
+from training.restorer_session import TrainingBusy, TrainingSession
 
 
 def _session(started: threading.Event) -> TrainingSession:

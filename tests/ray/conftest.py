@@ -21,7 +21,7 @@ def ray_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A local Ray instance (2 CPUs) serving the tiny profile as app APP; yields its name."""
     ray = pytest.importorskip("ray", reason="the Ray tests need the 'ray' extra (install.sh)")
     serve = pytest.importorskip("ray.serve")
-    from core.models.ray_deployment import DeploymentSettings, build_app
+    from engine.ray_deployment import DeploymentSettings, build_app
 
     models_dir: Path = tmp_path_factory.mktemp("ray-models")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core.engine import CancelToken, GenerationCancelled, GenerationRequest, StepProgress
-from core.models.ray_engine import EngineUnavailable, RayEngine
+from engine.ray_engine import EngineUnavailable, RayEngine
 
 pytestmark = [pytest.mark.ray, pytest.mark.asyncio]
 

@@ -12,8 +12,8 @@ import pytest
 
 from adapters.web.adapter import WebAdapter
 from core.inkwell import Inkwell
-from core.models.ray_engine import RayEngine
 from core.story.loop import StorySettings
+from engine.ray_engine import RayEngine
 from storage.sqlite import SQLiteStorage
 
 pytestmark = [pytest.mark.ray, pytest.mark.asyncio]

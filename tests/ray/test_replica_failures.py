@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from core.models.ray_engine import replica_lost
+from engine.ray_engine import replica_lost
 
 pytestmark = pytest.mark.ray
 
@@ -29,7 +29,7 @@ def test_dead_replicas_and_out_of_memory_are_retried_other_errors_are_not() -> N
 
 def test_the_bot_side_of_the_ray_engine_imports_no_torch() -> None:
     code = (
-        "import sys, bot.ray_worker, core.models.ray_engine, core.models.ray_deployment\n"
+        "import sys, bot.ray_worker, engine.ray_engine, engine.ray_deployment\n"
         "print('torch' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

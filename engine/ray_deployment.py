@@ -24,7 +24,7 @@ from ray import serve
 from ray.serve import Application
 
 from core.engine import GenerationCancelled
-from core.models.ray_calls import BATCHED_CALLS, BatchedCall, CallResult, StepEvent
+from engine.ray_calls import BATCHED_CALLS, BatchedCall, CallResult, StepEvent
 
 logger = logging.getLogger("inkwell.models")
 
@@ -64,9 +64,9 @@ class EngineReplica:
         batch_wait_s: float,
         edit: dict[str, Any] | None = None,
     ) -> None:
-        from core.models.edit_settings import EditSettings
-        from core.models.profiles import resolve_profile
-        from core.models.runner import ModelRunner
+        from engine.edit_settings import EditSettings
+        from engine.profiles import resolve_profile
+        from engine.runner import ModelRunner
 
         _log_to_stderr()
 

@@ -17,11 +17,11 @@ from diffusers import ControlNetModel, DDPMScheduler, StableDiffusionPipeline
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
-from core.models.device import resolve_device
-from core.models.loading import load_pipeline
-from core.models.profiles import ModelProfile
-from core.models.style_branch import StyledUNet, build_style_branch
-from core.models.style_features import VGGStyle
+from engine.device import resolve_device
+from engine.loading import load_pipeline
+from engine.profiles import ModelProfile
+from engine.style_branch import StyledUNet, build_style_branch
+from engine.style_features import VGGStyle
 
 logger = logging.getLogger("inkwell.models")
 

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from torch import nn
 
-from core.models.profiles import ModelProfile
-from core.models.restorer import restorer_dir
+from engine.profiles import ModelProfile
+from engine.restorer import restorer_dir
 
 logger = logging.getLogger("inkwell.models")
 
@@ -124,7 +124,7 @@ def save_scorer(scorer: FeedbackScorer, directory: Path, meta: dict | None = Non
 
 def load_scorer(profile: ModelProfile, models_dir: Path, device: torch.device) -> FeedbackScorer:
     """The trained scorer if one is on disk, else a new one from the profile's CLIP."""
-    from core.models.loading import load_clip  # diffusers and all: only when needed
+    from engine.loading import load_clip  # diffusers and all: only when needed
 
     clip, _, tokenizer, described = load_clip(profile, Path(models_dir), device)
     path = restorer_dir(models_dir) / SCORER_CHECKPOINT

@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.models.profiles import TINY_CLIP_MODEL
+from engine.profiles import TINY_CLIP_MODEL
 
 logger = logging.getLogger("inkwell.models")
 

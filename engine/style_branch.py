@@ -19,8 +19,8 @@ from diffusers import ControlNetModel, UNet2DConditionModel
 from torch import nn
 
 from core.engine import StyleBranchState
-from core.models.profiles import ModelProfile
-from core.models.tiny import TINY_VERSION, TinyPaths
+from engine.profiles import ModelProfile
+from engine.tiny import TINY_VERSION, TinyPaths
 
 logger = logging.getLogger("inkwell.models")
 

@@ -25,10 +25,10 @@ from core.engine import (
     StepProgress,
     StyleBranchState,
 )
-from core.models.edit_settings import EditSettings
-from core.models.jobs import EngineClosed, Job, JobKind, take_batch
-from core.models.profiles import ModelProfile
-from core.models.runner import ModelRunner
+from engine.batching import EngineClosed, Job, JobKind, take_batch
+from engine.edit_settings import EditSettings
+from engine.profiles import ModelProfile
+from engine.runner import ModelRunner
 
 __all__ = ["EngineClosed", "LocalEngine"]
 

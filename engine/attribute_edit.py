@@ -12,7 +12,7 @@ import torch
 from diffusers import StableDiffusionPipeline
 from diffusers.utils.torch_utils import randn_tensor
 
-from core.models.attribute_fusion import (
+from engine.attribute_fusion import (
     CrossAttentionRecorder,
     DecoderFusion,
     attribute_mask,
@@ -20,7 +20,7 @@ from core.models.attribute_fusion import (
     recording_cross_attention,
     word_positions,
 )
-from core.models.edit_settings import EditSettings
+from engine.edit_settings import EditSettings
 
 logger = logging.getLogger("inkwell.models")
 

@@ -26,15 +26,15 @@ from core.engine import (
     StyleBranchState,
     StyleRef,
 )
-from core.models.device import resolve_device
-from core.models.edit_settings import EditSettings
-from core.models.editing import Editor
-from core.models.loading import load_clip, load_pipeline
-from core.models.profiles import ModelProfile
-from core.models.restorer import LazyRestorer, RestorerState
-from core.models.screening_model import LazyScreening, ScreeningModel
-from core.models.style_branch import branch_source
-from core.models.style_unit import StyleUnit
+from engine.device import resolve_device
+from engine.edit_settings import EditSettings
+from engine.editing import Editor
+from engine.loading import load_clip, load_pipeline
+from engine.profiles import ModelProfile
+from engine.restorer import LazyRestorer, RestorerState
+from engine.screening import LazyScreening, ScreeningModel
+from engine.style_branch import branch_source
+from engine.style_unit import StyleUnit
 
 logger = logging.getLogger("inkwell.models")
 
@@ -276,7 +276,7 @@ class ModelRunner:
         on_step: StepCallback | None = None,
         should_stop: StopCheck | None = None,
     ) -> list[GeneratedImage]:
-        """One new version per edit request (see core.models.editing.Editor)."""
+        """One new version per edit request (see engine.editing.Editor)."""
         if self._editor is None:
             styling = (
                 (lambda styles: self._style_unit().applied(styles)) if self._style_loader else None
@@ -335,7 +335,7 @@ class ModelRunner:
         return self._restorer.state if self._restorer is not None else "untrained"
 
     def restore(self, pngs: Sequence[bytes]) -> list[bytes]:
-        """Seed 002's restorer on each picture (see core.models.restorer)."""
+        """Seed 002's restorer on each picture (see engine.restorer)."""
         if self._restorer is None:
             raise RuntimeError("this runner was built without a restorer")
         return self._restorer.restore(pngs)

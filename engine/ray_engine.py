@@ -29,7 +29,7 @@ from core.engine import (
     StepProgress,
     StyleBranchState,
 )
-from core.models.ray_calls import BATCHED_CALLS, CallResult, StepEvent
+from engine.ray_calls import BATCHED_CALLS, CallResult, StepEvent
 
 logger = logging.getLogger("inkwell.models")
 

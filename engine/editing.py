@@ -20,9 +20,9 @@ from diffusers import (
 from PIL import Image, ImageFilter
 
 from core.engine import EditRequest, GeneratedImage, GenerationCancelled, Provenance, StyleRef
-from core.models.attribute_edit import BranchPair, attribute_edit
-from core.models.edit_settings import EditSettings
-from core.models.tone import apply_tone
+from engine.attribute_edit import BranchPair, attribute_edit
+from engine.edit_settings import EditSettings
+from engine.tone import apply_tone
 
 logger = logging.getLogger("inkwell.models")
 

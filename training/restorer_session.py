@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from core.models.restorer import png_to_tensor, tensor_to_png
-from core.models.restorer_training import (
+from engine.restorer import png_to_tensor, tensor_to_png
+from training.restorer import (
     STAGES,
     RestorerTrainer,
     ScorerExample,
@@ -133,6 +133,15 @@ class TrainingSession:
 
     def pair(self, sample_id: str) -> TrainingPair | None:
         return next((p for p in self.pairs() if p.sample_id == sample_id), None)
+
+    def picture(self, sample_id: str, kind: str) -> bytes | None:
+        """The sample's PNG: its "prediction", its damaged "input", or its "clean" original."""
+        if kind == "prediction":
+            return self.prediction(sample_id)
+        pair = self.pair(sample_id)
+        if pair is None:
+            return None
+        return tensor_to_png(pair.degraded if kind == "input" else pair.clean)
 
     def prediction(self, sample_id: str) -> bytes | None:
         """The restorer's latest output for the sample: fresh when no stage holds the models,

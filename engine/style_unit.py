@@ -13,9 +13,9 @@ import torch
 from diffusers import StableDiffusionPipeline
 
 from core.engine import StyleRef
-from core.models.profiles import ModelProfile
-from core.models.style_branch import BranchSource, StyledUNet, load_branch
-from core.models.style_features import VGGStyle, open_rgb
+from engine.profiles import ModelProfile
+from engine.style_branch import BranchSource, StyledUNet, load_branch
+from engine.style_features import VGGStyle, open_rgb
 
 logger = logging.getLogger("inkwell.models")
 

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModel, AutoTokenizer
 
-from core.models.loading import hub_offline
-from core.models.profiles import PACKAGED_SCREENING_ENCODER
+from engine.loading import hub_offline
+from engine.profiles import PACKAGED_SCREENING_ENCODER
 
 logger = logging.getLogger("inkwell.models")
 

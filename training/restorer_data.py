@@ -1,28 +1,27 @@
-"""What the restorer trains on: clean pictures from a folder, writers' feedback from storage."""
+"""What the restorer trains on: clean pictures from a folder, and writers' feedback texts."""
 
 from __future__ import annotations
 
 import io
 import logging
-from datetime import datetime
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from core.models.degradation import synthetic_scenes
-from core.models.feedback_scorer import load_scorer
-from core.models.profiles import ModelProfile
-from core.models.restorer import RestorerNet, load_restorer, restorer_dir, restorer_state
-from core.models.restorer_training import (
+from engine.profiles import ModelProfile
+from engine.restorer import RestorerNet, load_restorer, restorer_dir, restorer_state
+from training.damage import synthetic_scenes
+from training.feedback_scorer import load_scorer
+from training.restorer import (
     RestorerTrainer,
     ScorerExample,
     TrainingSettings,
     labelled_texts,
     make_pairs,
 )
-from storage.base import Storage
 
 logger = logging.getLogger("inkwell.training")
 
@@ -58,21 +57,17 @@ def clean_pictures(folder: Path | None, size: int, limit: int, seed: int = 0) ->
     return synthetic_scenes(limit, size, torch.Generator().manual_seed(seed))
 
 
-async def feedback_examples(
-    storage: Storage, size: int, since: datetime | None = None, limit: int = 5000
-) -> list[ScorerExample]:
-    """Each stored text about a picture, and its generated opposite, labelled [0188]-[0198]."""
+def feedback_examples(feedback: Iterable[tuple[str, bytes, str]], size: int) -> list[ScorerExample]:
+    """Each (id, picture, text) of writers' feedback, and its generated opposite, labelled
+    [0188]-[0198]; feedback whose picture can't be read is skipped (logged)."""
     examples = []
-    for record in await storage.feedback.list(since=since, limit=limit):
-        data = await storage.images.get(record.image_id) if record.image_id else None
-        if data is None:
-            continue  # the picture was removed to save space; the text alone teaches nothing
+    for feedback_id, data, text in feedback:
         try:
             image = picture_tensor(data, size)
         except (OSError, ValueError):
-            logger.warning("feedback %s: its picture can't be read", record.id)
+            logger.warning("feedback %s: its picture can't be read", feedback_id)
             continue
-        examples += labelled_texts(image, record.text)
+        examples += labelled_texts(image, text)
     return examples
 
 

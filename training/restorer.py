@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from core.feedback.evaluation import classify_feedback, reverse_evaluation
-from core.models.degradation import DamageSettings, damage_text, degrade
-from core.models.feedback_scorer import FeedbackScorer, save_scorer
-from core.models.restorer import RestorerNet, save_restorer
+from engine.restorer import RestorerNet, save_restorer
+from training.damage import DamageSettings, damage_text, degrade
+from training.feedback_scorer import FeedbackScorer, save_scorer
 
 logger = logging.getLogger("inkwell.training")
 

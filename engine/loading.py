@@ -15,8 +15,8 @@ from diffusers.utils import logging as diffusers_logging
 from PIL import Image
 from transformers.utils import logging as transformers_logging
 
-from core.models.profiles import ModelProfile
-from core.models.tiny import ensure_tiny_models, register_tiny_clip
+from engine.profiles import ModelProfile
+from engine.tiny import ensure_tiny_models, register_tiny_clip
 
 logger = logging.getLogger("inkwell.models")
 

