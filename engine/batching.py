@@ -1,38 +1,76 @@
-"""Queued engine calls and the rule for which of them may share one model call."""
+"""The one batching policy of both engines: which waiting calls share a model call, and how it runs.
+
+A model call is shared by every compatible call waiting when the model becomes free (no timer:
+the batch closes when nothing more is waiting). `run_batch` runs the merged call and settles
+each caller: progress fans out to every caller still waiting, the call stops once all of them
+cancelled, a failed batch is retried caller by caller, and each caller gets its own slice.
+Pure Python over a "run this merged call" function, so it is tested without torch.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from core.engine import CancelToken, GenerationCancelled, ProgressCallback
+from core.engine import CancelToken, GenerationCancelled, ProgressCallback, StepProgress
 
 logger = logging.getLogger("inkwell.models")
 
 JobKind = Literal["generate", "embed_texts", "embed_images", "screen", "edit", "restore"]
+# Model methods callers reach by name; a runner method of one of these names is forwarded as is.
+JOB_KINDS: tuple[JobKind, ...] = (
+    "generate",
+    "embed_texts",
+    "embed_images",
+    "screen",
+    "edit",
+    "restore",
+)
+# These take `(items, on_step, should_stop)`: their callers get progress and can stop them.
+STEPPED_KINDS: frozenset[str] = frozenset({"generate", "edit"})
+
+StepCallback = Callable[[int, int], None]  # (denoising steps done, steps in all)
+StopCheck = Callable[[], bool]
+# Runs one model call over the items of every caller in a batch: (kind, items, on_step,
+# should_stop) -> one result per item, in order.
+MergedCall = Callable[[str, list[Any], StepCallback, StopCheck], Sequence[Any]]
 
 
 class EngineClosed(RuntimeError):
     """The engine is not running: not started yet, closed, or its worker died."""
 
 
+def job_size(kind: str, items: Sequence[Any]) -> int:
+    """A caller's share of a batch: candidates (seeds) for generate, items otherwise."""
+    if kind == "generate":
+        return sum(len(getattr(item, "seeds", ())) for item in items)
+    return len(items)
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """True for torch.cuda.OutOfMemoryError (matched by name: this module imports no torch)."""
+    return "OutOfMemoryError" in type(error).__name__
+
+
 @dataclass(eq=False)
 class Job:
-    """One caller's engine call, waiting in the queue or running on the worker."""
+    """One caller's engine call, waiting in the queue or running on the model thread."""
 
-    kind: JobKind
+    kind: str
     payload: list[Any]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
-    progress: ProgressCallback | None = None
+    progress: ProgressCallback | None = None  # called on the model thread
     cancel: CancelToken | None = None
-    size: int = 0  # candidates (generate) or items (embeds, screens)
+    size: int = 0  # candidates (generate) or items (everything else)
     abandoned: bool = False  # the caller stopped waiting
+    batch_size: int = 0  # items in the model call this job last shared
     keys: frozenset[Hashable] | None = field(default=None, repr=False)  # worker-side cache
 
     def cancelled(self) -> bool:
@@ -63,8 +101,9 @@ def take_batch(
     """Pop the oldest live job and every pending job that can share its model call.
 
     Generate jobs share a call when all their requests have the same sampling settings as the
-    oldest job's, up to `max_batch` candidates in all; embed and screen jobs of one kind always
-    share. Cancelled jobs met at the head are failed on the way. Returns [] if nothing is pending.
+    oldest job's, up to `max_batch` candidates in all; jobs of any other kind share with every
+    pending job of that kind. Cancelled jobs met at the head are failed on the way. Returns []
+    if nothing is pending.
     """
     while pending and pending[0].cancelled():
         pending.popleft().fail(GenerationCancelled())
@@ -87,3 +126,88 @@ def take_batch(
         batch.append(job)
         total += job.size
     return batch
+
+
+def _never() -> bool:
+    return False
+
+
+def _nothing() -> None:
+    return None
+
+
+def run_batch(
+    batch: list[Job],
+    call: MergedCall,
+    *,
+    stopping: StopCheck = _never,
+    free_memory: Callable[[], None] = _nothing,
+) -> None:
+    """Run `batch` as one merged model call and settle every job, with its slice or an error.
+
+    Runs on the model thread. The call stops early (GenerationCancelled) when every job in it
+    is cancelled or `stopping()` says the worker is going down (then callers get EngineClosed).
+    If a batch of several jobs fails, each job runs again alone, so one bad request fails only
+    its own caller; an out-of-memory error first calls `free_memory` so the retries can fit.
+    """
+    kind = batch[0].kind
+    size = sum(job.size for job in batch)
+    for job in batch:
+        job.batch_size = size
+
+    def on_step(step: int, total: int) -> None:
+        update = StepProgress(step, total)
+        for job in batch:
+            if job.progress is not None and not job.cancelled():
+                try:
+                    job.progress(update)
+                except Exception:
+                    logger.exception("progress callback failed")
+
+    def should_stop() -> bool:
+        return stopping() or all(job.cancelled() for job in batch)
+
+    items = [item for job in batch for item in job.payload]
+    started = time.perf_counter()
+    try:
+        results = call(kind, items, on_step, should_stop)
+    except GenerationCancelled:
+        for job in batch:
+            job.fail(EngineClosed("engine closed") if stopping() else GenerationCancelled())
+        return
+    except Exception as error:
+        if is_out_of_memory(error):
+            free_memory()  # so the retries below, or the caller's own retry, can fit
+        if len(batch) == 1:
+            logger.exception("%s call failed", kind)
+            batch[0].fail(error)
+            return
+        logger.warning(
+            "batch of %d %s calls failed (%r); retrying each alone", len(batch), kind, error
+        )
+        for job in batch:
+            if stopping():
+                job.fail(EngineClosed("engine closed"))
+            elif job.cancelled():
+                job.fail(GenerationCancelled())
+            else:
+                run_batch([job], call, stopping=stopping, free_memory=free_memory)
+        return
+    except BaseException:
+        # The worker is going down (e.g. SystemExit): nobody may be left waiting forever.
+        for job in batch:
+            job.fail(EngineClosed("model worker stopped"))
+        raise
+    logger.debug(
+        "%s batch of %d calls (%d items) ran in %.3fs",
+        *(kind, len(batch), size, time.perf_counter() - started),
+    )
+    start = 0
+    for job in batch:
+        mine = results[start : start + len(job.payload)]
+        start += len(job.payload)
+        if job.cancelled():
+            job.fail(GenerationCancelled())
+        else:
+            # A numpy slice is a view of the whole batch's array: give each caller its own.
+            job.resolve(mine.copy() if hasattr(mine, "copy") else mine)

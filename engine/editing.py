@@ -21,13 +21,12 @@ from PIL import Image, ImageFilter
 
 from core.engine import EditRequest, GeneratedImage, GenerationCancelled, Provenance, StyleRef
 from engine.attribute_edit import BranchPair, attribute_edit
+from engine.batching import StepCallback, StopCheck
 from engine.edit_settings import EditSettings
 from engine.tone import apply_tone
 
 logger = logging.getLogger("inkwell.models")
 
-StepCallback = Callable[[int, int], None]
-StopCheck = Callable[[], bool]
 Styling = Callable[[Sequence[StyleRef]], AbstractContextManager[StableDiffusionPipeline]]
 
 

@@ -1,15 +1,10 @@
-"""LocalEngine: the Engine protocol in-process, one model worker thread with micro-batching."""
+"""LocalEngine: the Engine protocol in-process, over one ModelWorker (a model thread, batched)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import threading
-from collections import deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -22,11 +17,12 @@ from core.engine import (
     GenerationRequest,
     ProgressCallback,
     Screening,
-    StepProgress,
     StyleBranchState,
 )
-from engine.batching import EngineClosed, Job, JobKind, take_batch
+from engine.batching import EngineClosed
+from engine.device import free_cuda_cache
 from engine.edit_settings import EditSettings
+from engine.model_worker import ModelWorker
 from engine.profiles import ModelProfile
 from engine.runner import ModelRunner
 
@@ -54,19 +50,14 @@ class LocalEngine:
         *,
         cancel_poll_s: float = 0.05,
     ) -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
-        self._factory = runner_factory
         self._profile_name = profile_name
-        self._max_batch = max_batch
-        self._poll = cancel_poll_s
-        self._cond = threading.Condition()
-        self._pending: deque[Job] = deque()
-        self._thread: threading.Thread | None = None
-        self._running = False
-        self._closing = False
-        self._style_branch: StyleBranchState = "untrained"  # the runner's, once loaded
-        self._runner: ModelRunner | None = None  # read-only from other threads: restorer_state
+        self._worker: ModelWorker[ModelRunner] = ModelWorker(
+            runner_factory,
+            max_batch,
+            cancel_poll_s=cancel_poll_s,
+            free_memory=free_cuda_cache,
+            on_batch=metrics.engine_batch,
+        )
 
     @classmethod
     def for_profile(
@@ -93,38 +84,24 @@ class LocalEngine:
 
     @property
     def style_branch(self) -> StyleBranchState:
-        return self._style_branch
+        runner = self._worker.model
+        return runner.style_branch if runner is not None else "untrained"
 
     async def start(self) -> None:
         """Start the worker and wait until its models are loaded; raises the load error."""
-        if self._thread is not None or self._closing:
-            raise RuntimeError("LocalEngine.start() can be called once")
-        loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
-        self._thread = threading.Thread(
-            target=self._serve, args=(loop, ready), name="inkwell-model-worker", daemon=True
-        )
-        self._thread.start()
         try:
-            await ready
-        except BaseException:
-            # Load failed or start() was cancelled: the worker exits once loading returns.
-            with self._cond:
-                self._closing = True
-                self._cond.notify_all()
+            runner = await self._worker.start()
+        except Exception:
+            logger.exception("model runner failed to load for profile %r", self._profile_name)
             raise
+        if runner.profile.name != self._profile_name:
+            logger.warning(
+                "engine named %r runs profile %r", self._profile_name, runner.profile.name
+            )
 
     async def close(self) -> None:
         """Stop the worker: queued calls fail with EngineClosed, a running batch stops."""
-        with self._cond:
-            self._closing = True
-            dropped = list(self._pending)
-            self._pending.clear()
-            self._cond.notify_all()
-        for job in dropped:
-            job.fail(EngineClosed("engine closed"))
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join)
+        await self._worker.close()
 
     async def generate(
         self,
@@ -141,22 +118,21 @@ class LocalEngine:
         requests = list(requests)
         if cancel is not None and cancel.cancelled:
             raise GenerationCancelled()
-        size = sum(len(r.seeds) for r in requests)
-        if size == 0:
+        if sum(len(r.seeds) for r in requests) == 0:
             return [[] for _ in requests]
-        return await self._submit("generate", requests, size, progress, cancel)
+        return await self._worker.run("generate", requests, progress, cancel)
 
     async def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised CLIP text features, shape (len(texts), dim), float32."""
-        return await self._submit("embed_texts", list(texts), len(texts))
+        return await self._worker.run("embed_texts", list(texts))
 
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
         """L2-normalised CLIP image features of encoded images, shape (len(images), dim)."""
-        return await self._submit("embed_images", list(images), len(images))
+        return await self._worker.run("embed_images", list(images))
 
     async def screen(self, texts: Sequence[str]) -> list[Screening]:
         """Seed 000's screening of each prompt; pending screen calls share one model pass."""
-        return await self._submit("screen", list(texts), len(texts)) if texts else []
+        return await self._worker.run("screen", list(texts)) if texts else []
 
     async def edit(
         self,
@@ -173,176 +149,15 @@ class LocalEngine:
             raise GenerationCancelled()
         if not requests:
             return []
-        return await self._submit("edit", requests, len(requests), progress, cancel)
+        return await self._worker.run("edit", requests, progress, cancel)
 
     async def restore(self, images: Sequence[bytes]) -> list[bytes]:
         """Seed 002's restorer on each encoded picture; pending restore calls share a pass."""
-        restored = await self._submit("restore", list(images), len(images)) if images else []
+        restored = await self._worker.run("restore", list(images)) if images else []
         return list(restored)
 
     @property
     def restorer_state(self) -> str:
         """Seed 002's restorer: "untrained" (random weights) until a checkpoint exists."""
-        runner = self._runner
+        runner = self._worker.model
         return runner.restorer_state if runner is not None else "untrained"
-
-    async def _submit(
-        self,
-        kind: JobKind,
-        payload: list[Any],
-        size: int,
-        progress: ProgressCallback | None = None,
-        cancel: CancelToken | None = None,
-    ) -> Any:
-        loop = asyncio.get_running_loop()
-        job = Job(kind, payload, loop, loop.create_future(), progress, cancel, size)
-        with self._cond:
-            if not self._running or self._closing:
-                raise EngineClosed("engine is not running (call start(), or it was closed)")
-            self._pending.append(job)
-            self._cond.notify_all()
-        try:
-            if cancel is None:
-                return await asyncio.shield(job.future)
-            # CancelToken has no wake-up hook, so poll it while waiting.
-            while True:
-                done, _ = await asyncio.wait({job.future}, timeout=self._poll)
-                if done:
-                    return job.future.result()
-                if cancel.cancelled:
-                    self._abandon(job)
-                    raise GenerationCancelled()
-        except asyncio.CancelledError:
-            self._abandon(job)
-            raise
-
-    def _abandon(self, job: Job) -> None:
-        with self._cond:
-            job.abandoned = True
-            if job in self._pending:
-                self._pending.remove(job)
-
-    # --- worker thread -------------------------------------------------------------------
-
-    def _serve(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Future[None]) -> None:
-        def settle(error: BaseException | None) -> None:
-            if ready.done():
-                return
-            if error is not None:
-                ready.set_exception(error)
-            else:
-                ready.set_result(None)
-
-        try:
-            runner = self._factory()
-        except BaseException as error:
-            logger.exception("model runner failed to load for profile %r", self._profile_name)
-            with contextlib.suppress(RuntimeError):  # the loop is gone; nobody is waiting
-                loop.call_soon_threadsafe(settle, error)
-            return
-        if runner.profile.name != self._profile_name:
-            logger.warning(
-                "engine named %r runs profile %r", self._profile_name, runner.profile.name
-            )
-        with self._cond:
-            self._running = True
-            self._style_branch = runner.style_branch
-            self._runner = runner
-        loop.call_soon_threadsafe(settle, None)
-        try:
-            while (batch := self._next_batch(runner)) is not None:
-                self._run(runner, batch)
-        finally:
-            with self._cond:
-                self._running = False
-                dropped = list(self._pending)
-                self._pending.clear()
-            for job in dropped:
-                job.fail(EngineClosed("model worker stopped"))
-            runner.close()
-
-    def _next_batch(self, runner: ModelRunner) -> list[Job] | None:
-        """Wait for work and take the next batch; None once the engine is closing."""
-
-        def keys_of(job: Job) -> frozenset[Hashable]:
-            if job.keys is None:
-                job.keys = frozenset(runner.sampling_key(r) for r in job.payload)
-            return job.keys
-
-        with self._cond:
-            while not self._closing:
-                batch = take_batch(self._pending, keys_of, self._max_batch)
-                if batch:
-                    return batch
-                self._cond.wait()
-            return None
-
-    def _run(self, runner: ModelRunner, batch: list[Job]) -> None:
-        metrics.engine_batch(batch[0].kind, sum(job.size for job in batch))
-        try:
-            if batch[0].kind in ("generate", "edit"):
-                self._generate(runner, batch)
-            else:
-                self._embed(runner, batch)
-        except GenerationCancelled:
-            for job in batch:
-                job.fail(EngineClosed("engine closed") if self._closing else GenerationCancelled())
-        except Exception as error:
-            if len(batch) > 1:
-                # Isolate the failing caller: one bad request must not fail its batch mates.
-                logger.warning(
-                    "batch of %d %s calls failed (%r); retrying each alone",
-                    len(batch),
-                    batch[0].kind,
-                    error,
-                )
-                for job in batch:
-                    self._run(runner, [job])
-                return
-            logger.exception("%s call failed", batch[0].kind)
-            batch[0].fail(error)
-        except BaseException:
-            # The worker is going down (e.g. SystemExit): nobody may be left waiting forever.
-            for job in batch:
-                job.fail(EngineClosed("model worker stopped"))
-            raise
-
-    def _generate(self, runner: ModelRunner, batch: list[Job]) -> None:
-        requests = [request for job in batch for request in job.payload]
-
-        def on_step(step: int, total: int) -> None:
-            update = StepProgress(step, total)
-            for job in batch:
-                if job.progress is not None and not job.cancelled():
-                    try:
-                        job.progress(update)
-                    except Exception:
-                        logger.exception("progress callback failed")
-
-        def should_stop() -> bool:
-            return self._closing or all(job.cancelled() for job in batch)
-
-        call = runner.edit if batch[0].kind == "edit" else runner.generate
-        results = call(requests, on_step, should_stop)
-        start = 0
-        for job in batch:
-            mine = results[start : start + len(job.payload)]
-            start += len(job.payload)
-            if job.cancelled():
-                job.fail(GenerationCancelled())
-            else:
-                job.resolve(mine)
-
-    def _embed(self, runner: ModelRunner, batch: list[Job]) -> None:
-        items = [item for job in batch for item in job.payload]
-        calls = {
-            "embed_texts": runner.embed_texts,
-            "embed_images": runner.embed_images,
-            "restore": runner.restore,
-        }
-        # Screening is per item like embedding: one model pass, each caller's slice back.
-        features = calls.get(batch[0].kind, runner.screen)(items)
-        start = 0
-        for job in batch:
-            job.resolve(features[start : start + job.size].copy())
-            start += job.size

@@ -26,6 +26,7 @@ from core.engine import (
     StyleBranchState,
     StyleRef,
 )
+from engine.batching import StepCallback, StopCheck
 from engine.device import resolve_device
 from engine.edit_settings import EditSettings
 from engine.editing import Editor
@@ -37,9 +38,6 @@ from engine.style_branch import branch_source
 from engine.style_unit import StyleUnit
 
 logger = logging.getLogger("inkwell.models")
-
-StepCallback = Callable[[int, int], None]
-StopCheck = Callable[[], bool]
 
 
 class SamplingKey(NamedTuple):
