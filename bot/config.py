@@ -108,7 +108,6 @@ class EngineConfig:
     num_cpus: float = 1.0  # per replica
     min_replicas: int = 1  # autoscaling bounds; equal bounds mean a fixed number of replicas
     max_replicas: int = 1
-    batch_wait_s: float = 0.01  # how long a replica waits to fill a batch
     max_ongoing_requests: int = 64  # calls one replica holds at once (batches are cut from these)
 
 
@@ -204,7 +203,6 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "engine.num_cpus": (lambda v: v >= 0, "zero or more"),
     "engine.min_replicas": (lambda v: v >= 1, "at least 1"),
     "engine.max_replicas": (lambda v: v >= 1, "at least 1"),
-    "engine.batch_wait_s": (lambda v: 0 <= v <= 10, "between 0 and 10 seconds"),
     "engine.max_ongoing_requests": (lambda v: v >= 1, "at least 1"),
     "edit.strength": (lambda v: 0 < v <= 1, "more than 0 and at most 1"),
     "edit.fusion_alpha": (lambda v: 0 <= v <= 0.3, "between 0 and 0.3 (seed 003)"),

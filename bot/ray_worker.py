@@ -27,7 +27,6 @@ def deployment_settings(config: Config) -> Any:  # -> DeploymentSettings
         overrides=dict(models.overrides),
         device=models.device,
         max_batch=models.max_batch,
-        batch_wait_s=engine.batch_wait_s,
         num_cpus=engine.num_cpus,
         num_gpus=engine.num_gpus,
         min_replicas=engine.min_replicas,

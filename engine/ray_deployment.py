@@ -1,10 +1,11 @@
 """The Ray Serve deployment: one ModelRunner per replica, calls batched across callers.
 
-Each engine call reaches `EngineReplica.call(name, items, job_id)`, a streaming method: it
-yields `StepEvent`s while the model works and a `CallResult` last. Behind it, one
-`@serve.batch` method per entry of BATCHED_CALLS gathers concurrent callers into one runner
-call (forwarded by name), run on the replica's single model thread. torch is imported only
-inside the replica, so the bot can build this app without loading any model code.
+Each engine call reaches `EngineReplica.call(name, items)`, a streaming method: it yields
+`StepEvent`s while the model works and a `CallResult` last. Behind it the replica's
+ModelWorker queues the calls of all callers and runs them on its one model thread in shared
+batches, with the same policy as LocalEngine (engine.batching): a batch is every compatible
+call waiting when the model becomes free. torch is imported only inside the replica, so the
+bot can build this app without loading any model code.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -23,36 +22,17 @@ from typing import Any
 from ray import serve
 from ray.serve import Application
 
-from core.engine import GenerationCancelled
-from engine.ray_calls import BATCHED_CALLS, BatchedCall, CallResult, StepEvent
+from core.engine import StepProgress
+from engine.batching import JOB_KINDS
+from engine.ray_calls import CallResult, StepEvent
 
 logger = logging.getLogger("inkwell.models")
 
 DEFAULT_APP = "inkwell"
 
 
-@dataclass(eq=False)
-class _ReplicaJob:
-    """One caller's call on this replica: its progress queue and whether it stopped waiting."""
-
-    events: asyncio.Queue[StepEvent] = field(default_factory=asyncio.Queue)
-    cancelled: bool = False
-    batch_size: int = 0
-
-
-def _batched(call: BatchedCall) -> Callable[..., Any]:
-    """A `@serve.batch` method gathering concurrent `call.name` calls into one runner call."""
-
-    async def method(self: EngineReplica, requests: list[tuple[str, list[Any]]]) -> list[Any]:
-        return await self._run_batch(call, requests)
-
-    method.__name__ = method.__qualname__ = f"batched_{call.name}"
-    # Generate batches count candidates, so one call never holds more than max_batch seeds.
-    return serve.batch(method, batch_size_fn=lambda reqs: sum(call.size_of(r[1]) for r in reqs))
-
-
 class EngineReplica:
-    """A Serve replica holding one profile's ModelRunner (see the module docstring)."""
+    """A Serve replica holding one profile's ModelRunner on its ModelWorker's thread."""
 
     def __init__(
         self,
@@ -61,17 +41,15 @@ class EngineReplica:
         models_dir: str,
         device: str,
         max_batch: int,
-        batch_wait_s: float,
         edit: dict[str, Any] | None = None,
     ) -> None:
+        from engine.device import free_cuda_cache
         from engine.edit_settings import EditSettings
+        from engine.model_worker import ModelWorker
         from engine.profiles import resolve_profile
         from engine.runner import ModelRunner
 
         _log_to_stderr()
-
-        # The runner is thread-confined: every model call runs on this one thread.
-        self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="inkwell-model")
         load = partial(
             ModelRunner.load,
             resolve_profile(profile, overrides),
@@ -80,12 +58,10 @@ class EngineReplica:
             max_batch=max_batch,
             edit_settings=EditSettings(**edit) if edit else None,
         )
-        self._runner = self._model_thread.submit(load).result()
-        self._jobs: dict[str, _ReplicaJob] = {}
-        for name in BATCHED_CALLS:
-            batched = getattr(self, f"batched_{name}")
-            batched.set_max_batch_size(max_batch)
-            batched.set_batch_wait_timeout_s(batch_wait_s)
+        self._worker = ModelWorker(
+            load, max_batch, thread_name="inkwell-model", free_memory=free_cuda_cache
+        )
+        self._runner = self._worker.launch().result()
         logger.info("replica %d serves profile %r", os.getpid(), profile)
 
     def describe(self) -> dict[str, Any]:
@@ -95,87 +71,30 @@ class EngineReplica:
             "style_branch": self._runner.style_branch,
             "restorer_state": getattr(self._runner, "restorer_state", "untrained"),
             "pid": os.getpid(),
-            "calls": sorted(n for n in BATCHED_CALLS if hasattr(self._runner, n)),
+            "calls": sorted(n for n in JOB_KINDS if hasattr(self._runner, n)),
             **_peak_memory(),
         }
 
-    async def call(self, name: str, items: list[Any], job_id: str) -> AsyncIterator[Any]:
+    async def call(self, name: str, items: list[Any]) -> AsyncIterator[Any]:
         """Stream one caller's call: StepEvents while it runs, then its CallResult."""
-        if name not in BATCHED_CALLS:
+        if name not in JOB_KINDS:
             raise ValueError(f"unknown engine call {name!r}")
-        job = self._jobs[job_id] = _ReplicaJob()
-        task = asyncio.ensure_future(getattr(self, f"batched_{name}")((job_id, items)))
-        try:
-            while not task.done():
-                step = asyncio.ensure_future(job.events.get())
-                await asyncio.wait({task, step}, return_when=asyncio.FIRST_COMPLETED)
-                if step.done():
-                    yield step.result()
-                else:
-                    step.cancel()
-            while not job.events.empty():
-                yield job.events.get_nowait()
-            value = task.result()
-            if isinstance(value, BaseException):
-                raise value
-            yield CallResult(value, job.batch_size)
-        finally:
-            # The caller cancelled (or went away): its share of a running batch may stop.
-            job.cancelled = True
-            task.cancel()
-            self._jobs.pop(job_id, None)
-
-    async def _run_batch(self, call: BatchedCall, requests: list[tuple[str, list[Any]]]) -> list:
-        """One runner call for every caller in `requests`; each gets its slice or its error."""
-        jobs = [self._jobs.get(job_id) for job_id, _ in requests]
-        items = [item for _, payload in requests for item in payload]
-        method = getattr(self._runner, call.name)
         loop = asyncio.get_running_loop()
-        size = sum(call.size_of(payload) for _, payload in requests)
-        for job in jobs:
-            if job is not None:
-                job.batch_size = size
-        if call.steps:
+        events: asyncio.Queue[StepEvent | None] = asyncio.Queue()  # None: the job is settled
 
-            def on_step(step: int, total: int) -> None:
-                for job in jobs:
-                    if job is not None and not job.cancelled:
-                        loop.call_soon_threadsafe(job.events.put_nowait, StepEvent(step, total))
+        def progress(update: StepProgress) -> None:  # on the model thread
+            loop.call_soon_threadsafe(events.put_nowait, StepEvent(update.step, update.total))
 
-            def should_stop() -> bool:
-                return all(job is None or job.cancelled for job in jobs)
-
-            work = partial(method, items, on_step, should_stop)
-        else:
-            work = partial(method, items)
-        started = time.perf_counter()
+        job = self._worker.submit(name, items, progress)
+        # Settling reaches this loop after every step reported before it (both go FIFO).
+        job.future.add_done_callback(lambda _: events.put_nowait(None))
         try:
-            results = await loop.run_in_executor(self._model_thread, work)
-            logger.info(
-                "%s batch of %d calls (%d items) ran in %.3fs",
-                *(call.name, len(requests), size, time.perf_counter() - started),
-            )
-        except GenerationCancelled as cancelled:
-            return [cancelled for _ in requests]
-        except Exception as error:
-            if "OutOfMemoryError" in type(error).__name__:
-                _free_cuda_cache()  # so the retries below (and the caller's) can fit
-            if len(requests) == 1:
-                logger.exception("%s call failed on replica %d", call.name, os.getpid())
-                return [error]
-            # Isolate the failing caller: one bad request must not fail its batch mates.
-            logger.warning(
-                "batch of %d %s calls failed (%r); retrying each alone",
-                *(len(requests), call.name, error),
-            )
-            return [(await self._run_batch(call, [request]))[0] for request in requests]
-        answers: list[Any] = []
-        start = 0
-        for _, payload in requests:
-            mine = results[start : start + len(payload)]
-            answers.append(mine.copy() if hasattr(mine, "copy") else mine)
-            start += len(payload)
-        return answers
+            while (event := await events.get()) is not None:
+                yield event
+            yield CallResult(job.future.result(), job.batch_size)
+        finally:
+            # Done, or the caller cancelled (or went away): its share of a batch may stop.
+            self._worker.abandon(job)
 
 
 def _log_to_stderr() -> None:
@@ -191,13 +110,6 @@ def _log_to_stderr() -> None:
         root.setLevel(logging.INFO)
 
 
-def _free_cuda_cache() -> None:
-    import torch
-
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
 def _peak_memory() -> dict[str, float | None]:
     """This replica's peak resident memory and peak CUDA allocation, in MiB."""
     import resource
@@ -209,10 +121,6 @@ def _peak_memory() -> dict[str, float | None]:
     return {"peak_rss_mb": rss, "cuda_peak_mb": cuda}
 
 
-for _call in BATCHED_CALLS.values():
-    setattr(EngineReplica, f"batched_{_call.name}", _batched(_call))
-
-
 @dataclass(frozen=True)
 class DeploymentSettings:
     """How the engine is deployed: the model side and the Ray resources per replica."""
@@ -222,7 +130,6 @@ class DeploymentSettings:
     overrides: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
     max_batch: int = 16
-    batch_wait_s: float = 0.01
     num_cpus: float = 1.0
     num_gpus: float = 0.0
     min_replicas: int = 1
@@ -252,6 +159,5 @@ def build_app(settings: DeploymentSettings) -> Application:
         settings.models_dir,
         settings.device,
         settings.max_batch,
-        settings.batch_wait_s,
         dict(settings.edit),
     )

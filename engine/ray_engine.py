@@ -29,7 +29,8 @@ from core.engine import (
     StepProgress,
     StyleBranchState,
 )
-from engine.ray_calls import BATCHED_CALLS, CallResult, StepEvent
+from engine.batching import JOB_KINDS
+from engine.ray_calls import CallResult, StepEvent
 
 logger = logging.getLogger("inkwell.models")
 
@@ -157,8 +158,8 @@ class RayEngine:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> Any:
-        """Run BATCHED_CALLS[name] on a replica; retried once if the replica is lost."""
-        if name not in BATCHED_CALLS:
+        """Run the runner's `name` call on a replica; retried once if the replica is lost."""
+        if name not in JOB_KINDS:
             raise ValueError(f"unknown engine call {name!r}")
         job_id = uuid.uuid4().hex[:12]
         for attempt in range(self._retries + 1):
@@ -191,7 +192,7 @@ class RayEngine:
         cancel: CancelToken | None,
     ) -> Any:
         started = time.perf_counter()
-        response = self._streaming.call.remote(name, items, job_id)
+        response = self._streaming.call.remote(name, items)
         watcher = None
         if cancel is not None:
             watcher = asyncio.ensure_future(_cancel_when_set(cancel, response, self._poll))

@@ -40,7 +40,7 @@ def test_ray_settings_are_read(tmp_path: Path) -> None:
         ("[engine]\nnum_gpus = -1\n", "'engine.num_gpus'"),
         ("[engine]\nmin_replicas = 0\n", "'engine.min_replicas'"),
         ("[engine]\nmin_replicas = 3\nmax_replicas = 2\n", "'engine.max_replicas'"),
-        ("[engine]\nbatch_wait_s = 60\n", "'engine.batch_wait_s'"),
+        ("[engine]\nmax_ongoing_requests = 0\n", "'engine.max_ongoing_requests'"),
         ('[engine]\nrayaddress = "auto"\n', "'engine.rayaddress'"),
     ],
 )
