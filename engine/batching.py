@@ -128,6 +128,29 @@ def take_batch(
     return batch
 
 
+async def answer_of(
+    future: asyncio.Future[Any],
+    cancel: CancelToken | None,
+    poll_s: float,
+    leave: Callable[[], None],
+) -> Any:
+    """Wait for a caller's answer. A set `cancel` (polled every `poll_s`: a CancelToken has no
+    wake-up hook) raises GenerationCancelled, a cancelled task re-raises; both call `leave`."""
+    try:
+        if cancel is None:
+            return await asyncio.shield(future)
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=poll_s)
+            if done:
+                return future.result()
+            if cancel.cancelled:
+                leave()
+                raise GenerationCancelled()
+    except asyncio.CancelledError:
+        leave()
+        raise
+
+
 def _never() -> bool:
     return False
 

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from core.engine import CancelToken, GenerationCancelled, ProgressCallback
+from core.engine import CancelToken, ProgressCallback
 from engine.batching import (
     STEPPED_KINDS,
     EngineClosed,
@@ -17,6 +17,7 @@ from engine.batching import (
     MergedCall,
     StepCallback,
     StopCheck,
+    answer_of,
     job_size,
     run_batch,
     take_batch,
@@ -119,13 +120,26 @@ class ModelWorker(Generic[M]):
         """Queue a call from the running event loop; its future settles on that loop."""
         loop = asyncio.get_running_loop()
         job = Job(kind, payload, loop, loop.create_future(), progress, cancel)
-        job.size = job_size(kind, payload)
+        self._enqueue([job])
+        return job
+
+    def submit_together(
+        self, kind: str, calls: Sequence[tuple[list[Any], ProgressCallback | None]]
+    ) -> list[Job]:
+        """Queue several callers' calls at once: the thread sees all of them or none."""
+        loop = asyncio.get_running_loop()
+        jobs = [Job(kind, items, loop, loop.create_future(), progress) for items, progress in calls]
+        self._enqueue(jobs)
+        return jobs
+
+    def _enqueue(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            job.size = job_size(job.kind, job.payload)
         with self._cond:
             if not self._running or self._closing:
                 raise EngineClosed("engine is not running (call start(), or it was closed)")
-            self._pending.append(job)
+            self._pending.extend(jobs)
             self._cond.notify_all()
-        return job
 
     def abandon(self, job: Job) -> None:
         """The caller stopped waiting: drop the job if queued; a shared call may stop early."""
@@ -143,20 +157,7 @@ class ModelWorker(Generic[M]):
     ) -> Any:
         """Queue a call and wait for its result; a set `cancel` raises within `cancel_poll_s`."""
         job = self.submit(kind, payload, progress, cancel)
-        try:
-            if cancel is None:
-                return await asyncio.shield(job.future)
-            # CancelToken has no wake-up hook, so poll it while waiting.
-            while True:
-                done, _ = await asyncio.wait({job.future}, timeout=self._poll)
-                if done:
-                    return job.future.result()
-                if cancel.cancelled:
-                    self.abandon(job)
-                    raise GenerationCancelled()
-        except asyncio.CancelledError:
-            self.abandon(job)
-            raise
+        return await answer_of(job.future, cancel, self._poll, lambda: self.abandon(job))
 
     async def close(self) -> None:
         """Stop the thread: queued calls fail with EngineClosed, a running batch stops."""

@@ -1,4 +1,7 @@
-"""What a Ray Serve replica streams back for one engine call: step events, then the result."""
+"""What a Ray Serve replica streams back for one burst of calls: step events, then each result.
+
+A burst carries several callers' calls (engine.ray_burst); `part` says whose each message is.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class StepEvent:
-    """Streamed from a replica while a call runs: `step` of `total` denoising steps done."""
+    """Streamed while a call runs: `step` of `total` denoising steps done for caller `part`."""
 
     step: int
     total: int
+    part: int = 0
 
 
 @dataclass(frozen=True)
 class CallResult:
-    """The last item a replica streams for one call: the caller's results."""
+    """Caller `part`'s answer: its results, or the error its call failed with on the replica."""
 
-    value: Any
+    value: Any = None
     batch_size: int = 0  # items (candidates for generate) in the model call it shared
+    part: int = 0
+    error: BaseException | None = None

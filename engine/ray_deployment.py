@@ -1,11 +1,12 @@
 """The Ray Serve deployment: one ModelRunner per replica, calls batched across callers.
 
-Each engine call reaches `EngineReplica.call(name, items)`, a streaming method: it yields
-`StepEvent`s while the model works and a `CallResult` last. Behind it the replica's
-ModelWorker queues the calls of all callers and runs them on its one model thread in shared
-batches, with the same policy as LocalEngine (engine.batching): a batch is every compatible
-call waiting when the model becomes free. torch is imported only inside the replica, so the
-bot can build this app without loading any model code.
+Engine calls reach the streaming method `EngineReplica.call(name, parts)` in bursts (one part
+per caller, see engine.ray_burst): it yields `StepEvent`s while the model works and one
+`CallResult` per caller. Behind it the replica's ModelWorker queues the calls of all callers
+and runs them on its one model thread in shared batches, with the same policy as LocalEngine
+(engine.batching): a batch is every compatible call waiting when the model becomes free.
+torch is imported only inside the replica, so the bot can build this app without loading any
+model code.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Any
 from ray import serve
 from ray.serve import Application
 
-from core.engine import StepProgress
-from engine.batching import JOB_KINDS
+from core.engine import ProgressCallback, StepProgress
+from engine.batching import JOB_KINDS, Job
 from engine.ray_calls import CallResult, StepEvent
 
 logger = logging.getLogger("inkwell.models")
@@ -75,26 +76,43 @@ class EngineReplica:
             **_peak_memory(),
         }
 
-    async def call(self, name: str, items: list[Any]) -> AsyncIterator[Any]:
-        """Stream one caller's call: StepEvents while it runs, then its CallResult."""
+    async def call(self, name: str, parts: list[list[Any]]) -> AsyncIterator[Any]:
+        """Stream a burst of calls (one caller's items each): StepEvents, then a CallResult
+        per caller. All of them are queued at once, so a free model takes them in one batch."""
         if name not in JOB_KINDS:
             raise ValueError(f"unknown engine call {name!r}")
         loop = asyncio.get_running_loop()
-        events: asyncio.Queue[StepEvent | None] = asyncio.Queue()  # None: the job is settled
+        events: asyncio.Queue[StepEvent | int] = asyncio.Queue()  # int: that part is settled
 
-        def progress(update: StepProgress) -> None:  # on the model thread
-            loop.call_soon_threadsafe(events.put_nowait, StepEvent(update.step, update.total))
+        def reporter(part: int) -> ProgressCallback:
+            def progress(update: StepProgress) -> None:  # on the model thread
+                event = StepEvent(update.step, update.total, part)
+                loop.call_soon_threadsafe(events.put_nowait, event)
 
-        job = self._worker.submit(name, items, progress)
-        # Settling reaches this loop after every step reported before it (both go FIFO).
-        job.future.add_done_callback(lambda _: events.put_nowait(None))
+            return progress
+
+        jobs = self._worker.submit_together(
+            name, [(items, reporter(part)) for part, items in enumerate(parts)]
+        )
+        for part, job in enumerate(jobs):
+            # Settling reaches this loop after every step reported before it (both go FIFO).
+            job.future.add_done_callback(lambda _, part=part: events.put_nowait(part))
         try:
-            while (event := await events.get()) is not None:
-                yield event
-            yield CallResult(job.future.result(), job.batch_size)
+            for _ in jobs:
+                while isinstance(event := await events.get(), StepEvent):
+                    yield event
+                yield _result(jobs[event], event)
         finally:
-            # Done, or the caller cancelled (or went away): its share of a batch may stop.
-            self._worker.abandon(job)
+            # Done, or the callers left: a batch whose callers all left stops early.
+            for job in jobs:
+                self._worker.abandon(job)
+
+
+def _result(job: Job, part: int) -> CallResult:
+    error = job.future.exception()
+    if error is not None:
+        return CallResult(batch_size=job.batch_size, part=part, error=error)
+    return CallResult(job.future.result(), job.batch_size, part)
 
 
 def _log_to_stderr() -> None:

@@ -7,17 +7,12 @@ retried once on another replica, then answered with EngineUnavailable, which a w
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from core import metrics
 from core.engine import (
     CancelToken,
     EditRequest,
@@ -26,51 +21,21 @@ from core.engine import (
     GenerationRequest,
     ProgressCallback,
     Screening,
-    StepProgress,
     StyleBranchState,
 )
 from engine.batching import JOB_KINDS
-from engine.ray_calls import CallResult, StepEvent
+from engine.ray_burst import Bursts, EngineUnavailable, replica_lost
+
+__all__ = ["EngineUnavailable", "RayEngine", "replica_lost"]
 
 logger = logging.getLogger("inkwell.models")
-
-
-class EngineUnavailable(RuntimeError):
-    """The engine's workers failed this call twice; the message is meant for writers."""
-
-
-WRITER_MESSAGE = (
-    "The drawing engine stopped while working on this ({kind}) and stopped again on a retry. "
-    "Your text is kept; please try again in a minute."
-)
-
-
-def replica_lost(error: BaseException) -> str | None:
-    """'replica died' or 'out of memory' when `error` means the replica failed, else None."""
-    from ray import exceptions
-
-    if isinstance(error, exceptions.OutOfMemoryError):
-        return "out of memory"
-    if isinstance(error, exceptions.RayTaskError):
-        cause = getattr(error, "cause", None)
-        if cause is not None and "OutOfMemoryError" in type(cause).__name__:
-            return "out of memory"  # torch.cuda.OutOfMemoryError inside the runner
-    lost = (
-        exceptions.RayActorError,
-        exceptions.ActorUnavailableError,
-        exceptions.WorkerCrashedError,
-        exceptions.NodeDiedError,
-    )
-    if isinstance(error, lost) or "OutOfMemoryError" in type(error).__name__:
-        return "replica died" if isinstance(error, lost) else "out of memory"
-    return None
 
 
 class RayEngine:
     """Calls `EngineReplica` through a Serve deployment handle; one instance per bot process.
 
-    Progress callbacks run on the event loop's thread. Setting a call's CancelToken cancels
-    its streamed response within `cancel_poll_s`; the replica stops a batch once all of its
+    Progress callbacks run on the event loop's thread. Setting a call's CancelToken answers it
+    with GenerationCancelled within `cancel_poll_s`; the replica stops a batch once all of its
     callers have cancelled.
     """
 
@@ -85,13 +50,11 @@ class RayEngine:
         cancel_poll_s: float = 0.05,
     ) -> None:
         self._handle = handle
-        self._streaming = handle.options(stream=True)  # made once: options() costs per call
+        # options() costs per call: made once. Calls made in one event-loop turn go together.
+        self._bursts = Bursts(handle.options(stream=True), retries, cancel_poll_s)
         self._profile_name = profile_name
         self._style_branch: StyleBranchState = style_branch
         self.restorer_state = restorer_state  # the replicas' restorer when this connected
-        self._retries = retries
-        self._poll = cancel_poll_s
-        self.retried = 0  # calls retried after a replica failure (metrics and tests read it)
 
     @classmethod
     async def connect(cls, app_name: str = "inkwell", **options: Any) -> RayEngine:
@@ -151,6 +114,11 @@ class RayEngine:
     async def close(self) -> None:
         """Nothing to release: the deployment belongs to the cluster, not to this process."""
 
+    @property
+    def retried(self) -> int:
+        """Bursts of calls sent again after a replica failure (metrics and tests read it)."""
+        return self._bursts.retried
+
     async def call(
         self,
         name: str,
@@ -158,71 +126,11 @@ class RayEngine:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> Any:
-        """Run the runner's `name` call on a replica; retried once if the replica is lost."""
+        """Run the runner's `name` call on a replica; sent again once if the replica is lost.
+
+        Calls made in the same event-loop turn share one replica call, so they reach the
+        replica together and share a batch (engine.ray_burst).
+        """
         if name not in JOB_KINDS:
             raise ValueError(f"unknown engine call {name!r}")
-        job_id = uuid.uuid4().hex[:12]
-        for attempt in range(self._retries + 1):
-            started = time.perf_counter()
-            try:
-                return await self._stream(name, items, job_id, progress, cancel)
-            except (GenerationCancelled, asyncio.CancelledError):
-                raise
-            except Exception as error:
-                kind = replica_lost(error)
-                metrics.count_error(f"engine:{kind or type(error).__name__}")
-                if kind is None:
-                    raise
-                logger.warning(
-                    "engine job %s: %s %s after %.1fs (attempt %d)",
-                    *(job_id, name, kind, time.perf_counter() - started, attempt + 1),
-                )
-                if attempt == self._retries:
-                    metrics.count_error("engine:unavailable")
-                    raise EngineUnavailable(WRITER_MESSAGE.format(kind=kind)) from error
-                self.retried += 1
-        raise AssertionError("unreachable")
-
-    async def _stream(
-        self,
-        name: str,
-        items: list[Any],
-        job_id: str,
-        progress: ProgressCallback | None,
-        cancel: CancelToken | None,
-    ) -> Any:
-        started = time.perf_counter()
-        response = self._streaming.call.remote(name, items)
-        watcher = None
-        if cancel is not None:
-            watcher = asyncio.ensure_future(_cancel_when_set(cancel, response, self._poll))
-        try:
-            async for event in response:
-                if isinstance(event, CallResult):
-                    metrics.engine_batch(name, event.batch_size)
-                    metrics.engine_call(name, started)
-                    return event.value
-                if isinstance(event, StepEvent) and progress is not None:
-                    try:
-                        progress(StepProgress(event.step, event.total))
-                    except Exception:
-                        logger.exception("progress callback failed")
-            raise EngineUnavailable(f"the engine ended job {job_id} without an answer")
-        except Exception:
-            if cancel is not None and cancel.cancelled:
-                raise GenerationCancelled() from None
-            raise
-        except asyncio.CancelledError:
-            response.cancel()
-            raise
-        finally:
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
-
-
-async def _cancel_when_set(cancel: CancelToken, response: Any, poll_s: float) -> None:
-    while not cancel.cancelled:
-        await asyncio.sleep(poll_s)
-    response.cancel()
+        return await self._bursts.call(name, items, progress, cancel)
