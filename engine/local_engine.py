@@ -87,6 +87,11 @@ class LocalEngine:
         runner = self._worker.model
         return runner.style_branch if runner is not None else "untrained"
 
+    @property
+    def queued(self) -> int:
+        """Calls waiting for the worker (not counting the batch it is running)."""
+        return self._worker.queued
+
     async def start(self) -> None:
         """Start the worker and wait until its models are loaded; raises the load error."""
         try:

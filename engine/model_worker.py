@@ -87,6 +87,12 @@ class ModelWorker(Generic[M]):
         """The loaded model (None before loading ends); read it, call it only through jobs."""
         return self._model
 
+    @property
+    def queued(self) -> int:
+        """Calls waiting for the model thread (not counting the batch it is running)."""
+        with self._cond:
+            return len(self._pending)
+
     def launch(self) -> concurrent.futures.Future[M]:
         """Start the thread; the returned future gets the model once loaded, or the load error."""
         if self._thread is not None or self._closing:
