@@ -178,7 +178,9 @@ class Bursts:
     async def _stream(self, name: str, callers: list[Caller], job_id: str) -> list[Failure]:
         """One streamed replica call for `callers`; returns the callers it failed, with why."""
         started = time.perf_counter()
-        response = self._streaming.call.remote(name, [c.items for c in callers])
+        # Step events are streamed only to callers that show progress: each costs a message.
+        watched = [c.progress is not None for c in callers]
+        response = self._streaming.call.remote(name, [c.items for c in callers], watched)
         stream = Stream(response, callers)
         for caller in callers:
             caller.stream = stream

@@ -76,9 +76,12 @@ class EngineReplica:
             **_peak_memory(),
         }
 
-    async def call(self, name: str, parts: list[list[Any]]) -> AsyncIterator[Any]:
-        """Stream a burst of calls (one caller's items each): StepEvents, then a CallResult
-        per caller. All of them are queued at once, so a free model takes them in one batch."""
+    async def call(
+        self, name: str, parts: list[list[Any]], watched: list[bool] | None = None
+    ) -> AsyncIterator[Any]:
+        """Stream a burst of calls (one caller's items each): StepEvents for the `watched`
+        parts (default: all), then a CallResult per caller. All of them are queued at once,
+        so a free model takes them in one batch."""
         if name not in JOB_KINDS:
             raise ValueError(f"unknown engine call {name!r}")
         loop = asyncio.get_running_loop()
@@ -92,7 +95,11 @@ class EngineReplica:
             return progress
 
         jobs = self._worker.submit_together(
-            name, [(items, reporter(part)) for part, items in enumerate(parts)]
+            name,
+            [
+                (items, reporter(part) if watched is None or watched[part] else None)
+                for part, items in enumerate(parts)
+            ],
         )
         for part, job in enumerate(jobs):
             # Settling reaches this loop after every step reported before it (both go FIFO).

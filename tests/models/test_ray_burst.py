@@ -24,6 +24,7 @@ class Response:
         self.name, self.parts = name, parts
         self.events: asyncio.Queue[Any] = asyncio.Queue()
         self.cancelled = False
+        self.watched: list[bool] = []
 
     def send(self, *events: Any) -> None:
         for event in events:
@@ -52,8 +53,9 @@ class Replica:
         self.responses: list[Response] = []
         self.call = self  # handle.call.remote(...)
 
-    def remote(self, name: str, parts: list[list[Any]]) -> Response:
+    def remote(self, name: str, parts: list[list[Any]], watched: list[bool]) -> Response:
         self.responses.append(Response(name, parts))
+        self.responses[-1].watched = watched
         return self.responses[-1]
 
     async def sent(self, count: int) -> Response:
@@ -71,6 +73,7 @@ async def test_calls_made_in_one_turn_travel_as_one_replica_call() -> None:
     calls = [asyncio.ensure_future(bursts.call("embed_texts", [word])) for word in "abc"]
     first = await replica.sent(1)
     assert (first.name, first.parts) == ("embed_texts", [["a"], ["b"], ["c"]])
+    assert first.watched == [False, False, False]  # nobody shows progress: no step events
     first.send(answer(2, "C"), answer(0, "A"), answer(1, "B"))
     assert await asyncio.wait_for(asyncio.gather(*calls), 5) == ["A", "B", "C"]
 
@@ -92,6 +95,7 @@ async def test_progress_and_errors_reach_only_their_own_caller() -> None:
     kite = asyncio.ensure_future(bursts.call("generate", ["kite"], noting("kite")))
     boat = asyncio.ensure_future(bursts.call("generate", ["boat"], noting("boat")))
     response = await replica.sent(1)
+    assert response.watched == [True, True]
     response.send(StepEvent(1, 2, part=1), StepEvent(2, 2, part=1))
     response.send(CallResult(part=0, error=ValueError("no kites today")), answer(1, "a boat"))
     with pytest.raises(ValueError, match="no kites"):
