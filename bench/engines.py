@@ -16,6 +16,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# OpenMP threads that busy-wait between torch ops take the CPU from each other as soon as the
+# machine runs anything else: on 2 shared cores a tiny 16-image call went from 0.27 s to 3 s.
+# Waiting passively keeps every side (bare, LocalEngine, the Ray replica, which inherits this
+# environment) measurable on a shared machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import torch

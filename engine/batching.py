@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from core.engine import CancelToken, GenerationCancelled, ProgressCallback, StepProgress
 
@@ -40,6 +41,7 @@ StopCheck = Callable[[], bool]
 # Runs one model call over the items of every caller in a batch: (kind, items, on_step,
 # should_stop) -> one result per item, in order.
 MergedCall = Callable[[str, list[Any], StepCallback, StopCheck], Sequence[Any]]
+T = TypeVar("T")
 
 
 class EngineClosed(RuntimeError):
@@ -91,6 +93,39 @@ class Job:
         # A closed loop means nobody is left to receive the result.
         with contextlib.suppress(RuntimeError):
             self.loop.call_soon_threadsafe(apply)
+
+
+class Gathering(Generic[T]):
+    """What callers hand in during one turn of their event loop, passed on together.
+
+    Callers that start at the same moment (channels posting at once, asyncio.gather) run in
+    the same turn; handing their calls on one by one would let an idle model start on the
+    first alone. `hand_on` gets each turn's items once the turn ends, on that loop.
+    """
+
+    def __init__(self, hand_on: Callable[[list[T]], None]) -> None:
+        self._hand_on = hand_on
+        self._lock = threading.Lock()  # several threads' loops may gather at once
+        self._turns: dict[asyncio.AbstractEventLoop, list[T]] = {}
+
+    def add(self, item: T) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            turn = self._turns.setdefault(loop, [])
+            if not turn:
+                loop.call_soon(self._end_turn, loop)  # runs after every caller of this turn
+            turn.append(item)
+
+    def waiting(self) -> int:
+        """Items handed in whose turn has not ended yet."""
+        with self._lock:
+            return sum(len(turn) for turn in self._turns.values())
+
+    def _end_turn(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            items = self._turns.pop(loop, [])
+        if items:
+            self._hand_on(items)
 
 
 def take_batch(

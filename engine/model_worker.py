@@ -13,6 +13,7 @@ from core.engine import CancelToken, ProgressCallback
 from engine.batching import (
     STEPPED_KINDS,
     EngineClosed,
+    Gathering,
     Job,
     MergedCall,
     StepCallback,
@@ -77,6 +78,7 @@ class ModelWorker(Generic[M]):
         self._on_batch = on_batch
         self._cond = threading.Condition()
         self._pending: deque[Job] = deque()
+        self._turn: Gathering[Job] = Gathering(self._enqueue)
         self._thread: threading.Thread | None = None
         self._running = False
         self._closing = False
@@ -91,7 +93,7 @@ class ModelWorker(Generic[M]):
     def queued(self) -> int:
         """Calls waiting for the model thread (not counting the batch it is running)."""
         with self._cond:
-            return len(self._pending)
+            return len(self._pending) + self._turn.waiting()
 
     def launch(self) -> concurrent.futures.Future[M]:
         """Start the thread; the returned future gets the model once loaded, or the load error."""
@@ -123,29 +125,33 @@ class ModelWorker(Generic[M]):
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> Job:
-        """Queue a call from the running event loop; its future settles on that loop."""
+        """Queue a call from the running event loop; its future settles on that loop.
+
+        Calls submitted in the same turn of the loop reach the thread together, so an idle
+        model takes them in one batch rather than starting on the first alone.
+        """
         loop = asyncio.get_running_loop()
         job = Job(kind, payload, loop, loop.create_future(), progress, cancel)
-        self._enqueue([job])
+        job.size = job_size(kind, payload)
+        self._refuse_if_stopped()
+        self._turn.add(job)
         return job
 
-    def submit_together(
-        self, kind: str, calls: Sequence[tuple[list[Any], ProgressCallback | None]]
-    ) -> list[Job]:
-        """Queue several callers' calls at once: the thread sees all of them or none."""
-        loop = asyncio.get_running_loop()
-        jobs = [Job(kind, items, loop, loop.create_future(), progress) for items, progress in calls]
-        self._enqueue(jobs)
-        return jobs
-
-    def _enqueue(self, jobs: list[Job]) -> None:
-        for job in jobs:
-            job.size = job_size(job.kind, job.payload)
+    def _refuse_if_stopped(self) -> None:
         with self._cond:
             if not self._running or self._closing:
                 raise EngineClosed("engine is not running (call start(), or it was closed)")
-            self._pending.extend(jobs)
-            self._cond.notify_all()
+
+    def _enqueue(self, jobs: list[Job]) -> None:
+        """The end of a turn: its calls join the queue at once (ones already left are dropped)."""
+        with self._cond:
+            stopped = not self._running or self._closing
+            if not stopped:
+                self._pending.extend(job for job in jobs if not job.abandoned)
+                self._cond.notify_all()
+        if stopped:
+            for job in jobs:
+                job.fail(EngineClosed("engine closed"))
 
     def abandon(self, job: Job) -> None:
         """The caller stopped waiting: drop the job if queued; a shared call may stop early."""

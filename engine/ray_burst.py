@@ -18,7 +18,7 @@ from typing import Any
 
 from core import metrics
 from core.engine import CancelToken, ProgressCallback, StepProgress
-from engine.batching import answer_of
+from engine.batching import Gathering, answer_of
 from engine.ray_calls import CallResult, StepEvent
 
 logger = logging.getLogger("inkwell.models")
@@ -105,7 +105,7 @@ class Bursts:
         self._streaming = streaming  # the deployment handle with stream=True
         self._retries = retries
         self._poll = cancel_poll_s
-        self._gathering: dict[str, list[Caller]] = {}
+        self._gathering: dict[str, Gathering[Caller]] = {}
         self._sending: set[asyncio.Task[None]] = set()
         self.retried = 0  # bursts sent again after a replica failure
 
@@ -119,14 +119,12 @@ class Bursts:
         """Join this turn's burst of `name` calls and wait for this caller's answer."""
         loop = asyncio.get_running_loop()
         caller = Caller(items, progress, cancel, loop.create_future())
-        gathering = self._gathering.setdefault(name, [])
-        if not gathering:
-            loop.call_soon(self._send, name)  # runs after every call made in this turn
-        gathering.append(caller)
+        if name not in self._gathering:
+            self._gathering[name] = Gathering(lambda callers: self._send(name, callers))
+        self._gathering[name].add(caller)
         return await answer_of(caller.future, cancel, self._poll, caller.leave)
 
-    def _send(self, name: str) -> None:
-        callers = self._gathering.pop(name, [])
+    def _send(self, name: str, callers: list[Caller]) -> None:
         task = asyncio.ensure_future(self._run(name, callers))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)

@@ -80,27 +80,29 @@ class EngineReplica:
         self, name: str, parts: list[list[Any]], watched: list[bool] | None = None
     ) -> AsyncIterator[Any]:
         """Stream a burst of calls (one caller's items each): StepEvents for the `watched`
-        parts (default: all), then a CallResult per caller. All of them are queued at once,
-        so a free model takes them in one batch."""
+        parts (default: all), then a CallResult per caller."""
         if name not in JOB_KINDS:
             raise ValueError(f"unknown engine call {name!r}")
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[StepEvent | int] = asyncio.Queue()  # int: that part is settled
 
-        def reporter(part: int) -> ProgressCallback:
+        def reporter(part: int) -> ProgressCallback | None:
+            if watched is not None and not watched[part]:
+                return None
+
             def progress(update: StepProgress) -> None:  # on the model thread
                 event = StepEvent(update.step, update.total, part)
                 loop.call_soon_threadsafe(events.put_nowait, event)
 
             return progress
 
-        jobs = self._worker.submit_together(
-            name,
-            [
-                (items, reporter(part) if watched is None or watched[part] else None)
-                for part, items in enumerate(parts)
-            ],
-        )
+        # Submitted in one turn of this loop, the parts reach the model thread together.
+        jobs = [
+            self._worker.submit(
+                name, items, reporter(part) if watched is None or watched[part] else None
+            )
+            for part, items in enumerate(parts)
+        ]
         for part, job in enumerate(jobs):
             # Settling reaches this loop after every step reported before it (both go FIFO).
             job.future.add_done_callback(lambda _, part=part: events.put_nowait(part))

@@ -12,6 +12,7 @@ import pytest
 from core.engine import CancelToken, GenerationCancelled, StepProgress
 from engine.batching import (
     EngineClosed,
+    Gathering,
     Job,
     StepCallback,
     StopCheck,
@@ -186,3 +187,19 @@ async def test_other_errors_leave_the_cache_alone() -> None:
     only = job("edit", "storm")
     run_batch([only], Model(fail_on="storm"), free_memory=lambda: freed.append(True))
     assert freed == [] and isinstance(await outcome(only), RuntimeError)
+
+
+async def test_what_one_turn_gathers_is_handed_on_together() -> None:
+    handed: list[list[str]] = []
+    gathering: Gathering[str] = Gathering(handed.append)
+
+    async def hand_in(item: str) -> None:
+        gathering.add(item)
+
+    await asyncio.gather(hand_in("kite"), hand_in("boat"), hand_in("gull"))
+    await asyncio.sleep(0)  # at the latest one more turn later, the gathering's turn ended
+    assert handed == [["kite", "boat", "gull"]] and gathering.waiting() == 0
+    gathering.add("sun")
+    assert gathering.waiting() == 1 and len(handed) == 1  # this turn is still running
+    await asyncio.sleep(0)
+    assert handed == [["kite", "boat", "gull"], ["sun"]]

@@ -67,6 +67,7 @@ async def hold_worker(
     """Start a call that keeps the worker busy until the returned event is set."""
     gate = threading.Event()
     runner.gate = gate
+    runner.entered.clear()  # an earlier call may have set it
     task = asyncio.create_task(local.generate([GenerationRequest("hold", (0,))]))
     assert await asyncio.to_thread(runner.entered.wait, 10)
     return task, gate

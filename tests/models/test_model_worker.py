@@ -75,6 +75,7 @@ async def worker() -> AsyncIterator[Worker]:
 async def hold(running: ModelWorker[Model], model: Model) -> tuple[asyncio.Task, threading.Event]:
     """Start a call that keeps the model thread busy until the returned event is set."""
     gate = model.gate = threading.Event()
+    model.entered.clear()  # an earlier call may have set it
     held = asyncio.create_task(running.run("generate", [Request("hold")]))
     assert await asyncio.to_thread(model.entered.wait, 10)
     return held, gate
@@ -92,12 +93,12 @@ async def test_calls_waiting_while_the_model_works_share_its_next_call(worker: W
     assert answers[1:] == [[["kite #0"]], [["boat #0"]], [["gull #0"]]]
 
 
-async def test_calls_queued_together_reach_an_idle_model_together(worker: Worker) -> None:
+async def test_calls_made_in_one_turn_reach_an_idle_model_together(worker: Worker) -> None:
     running, model = worker
-    jobs = running.submit_together("embed_texts", [(["a"], None), (["bb", "ccc"], None)])
-    answers = await asyncio.wait_for(asyncio.gather(*(job.future for job in jobs)), 10)
-    assert model.calls == [["a", "bb", "ccc"]]
-    assert answers == [[1], [2, 3]]
+    calls = [running.run("embed_texts", texts) for texts in (["a"], ["bb", "ccc"], ["dddd"])]
+    answers = await asyncio.wait_for(asyncio.gather(*calls), 10)
+    assert model.calls == [["a", "bb", "ccc", "dddd"]]
+    assert answers == [[1], [2, 3], [4]]
 
 
 async def test_batches_respect_max_batch_and_sampling_settings(worker: Worker) -> None:
