@@ -19,7 +19,7 @@ from typing import Any
 from core import metrics
 from core.engine import CancelToken, ProgressCallback, StepProgress
 from engine.batching import Gathering, answer_of
-from engine.ray_calls import CallResult, StepEvent
+from engine.ray_calls import StepEvent
 
 logger = logging.getLogger("inkwell.models")
 
@@ -185,11 +185,12 @@ class Bursts:
         answered: set[int] = set()
         failures: list[Failure] = []
         try:
-            async for event in response:
-                caller = callers[event.part]
-                if isinstance(event, StepEvent):
-                    _report(caller, event)
-                elif isinstance(event, CallResult):
+            async for message in response:
+                for event in message:
+                    caller = callers[event.part]
+                    if isinstance(event, StepEvent):
+                        _report(caller, event)
+                        continue
                     answered.add(event.part)
                     if event.error is not None:
                         failures.append((caller, event.error))

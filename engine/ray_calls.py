@@ -1,6 +1,7 @@
 """What a Ray Serve replica streams back for one burst of calls: step events, then each result.
 
-A burst carries several callers' calls (engine.ray_burst); `part` says whose each message is.
+A burst carries several callers' calls (engine.ray_burst); `part` says whose each event is.
+The replica streams lists of these, everything that happened since its last message.
 """
 
 from __future__ import annotations

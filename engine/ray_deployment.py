@@ -1,12 +1,12 @@
 """The Ray Serve deployment: one ModelRunner per replica, calls batched across callers.
 
 Engine calls reach the streaming method `EngineReplica.call(name, parts)` in bursts (one part
-per caller, see engine.ray_burst): it yields `StepEvent`s while the model works and one
-`CallResult` per caller. Behind it the replica's ModelWorker queues the calls of all callers
-and runs them on its one model thread in shared batches, with the same policy as LocalEngine
-(engine.batching): a batch is every compatible call waiting when the model becomes free.
-torch is imported only inside the replica, so the bot can build this app without loading any
-model code.
+per caller, see engine.ray_burst): it yields lists of `StepEvent`s (while the model works)
+and `CallResult`s (one per caller). Behind it the replica's ModelWorker queues the calls of
+all callers and runs them on its one model thread in shared batches, with the same policy as
+LocalEngine (engine.batching): a batch is every compatible call waiting when the model
+becomes free. torch is imported only inside the replica, so the bot can build this app
+without loading any model code.
 """
 
 from __future__ import annotations
@@ -107,10 +107,15 @@ class EngineReplica:
             # Settling reaches this loop after every step reported before it (both go FIFO).
             job.future.add_done_callback(lambda _, part=part: events.put_nowait(part))
         try:
-            for _ in jobs:
-                while isinstance(event := await events.get(), StepEvent):
-                    yield event
-                yield _result(jobs[event], event)
+            unsettled = len(jobs)
+            while unsettled:
+                # Everything that happened since the last message goes in one message: a
+                # batch settles all its callers at once, and each message costs a round trip.
+                happened = [await events.get()]
+                while not events.empty():
+                    happened.append(events.get_nowait())
+                unsettled -= sum(1 for event in happened if isinstance(event, int))
+                yield [e if isinstance(e, StepEvent) else _result(jobs[e], e) for e in happened]
         finally:
             # Done, or the callers left: a batch whose callers all left stops early.
             for job in jobs:

@@ -43,7 +43,7 @@ class Response:
             raise StopAsyncIteration
         if isinstance(event, BaseException):
             raise event
-        return event
+        return [event]  # the replica sends lists of events
 
 
 class Replica:
