@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,8 +102,9 @@ Failure = tuple[Caller, BaseException]
 class Bursts:
     """Gathers each turn's calls per kind and streams them to a replica as one call."""
 
-    def __init__(self, streaming: Any, retries: int = 1, cancel_poll_s: float = 0.05) -> None:
-        self._streaming = streaming  # the deployment handle with stream=True
+    def __init__(self, handle: Any, retries: int = 1, cancel_poll_s: float = 0.05) -> None:
+        self._handle = handle
+        self._streaming = handle.options(stream=True)  # made once: options() costs per call
         self._retries = retries
         self._poll = cancel_poll_s
         self._gathering: dict[str, Gathering[Caller]] = {}
@@ -177,15 +179,22 @@ class Bursts:
         """One streamed replica call for `callers`; returns the callers it failed, with why."""
         started = time.perf_counter()
         # Step events are streamed only to callers that show progress: each costs a message.
+        # A burst nobody watches is answered in one reply, cheaper than a stream.
         watched = [c.progress is not None for c in callers]
-        response = self._streaming.call.remote(name, [c.items for c in callers], watched)
+        items = [c.items for c in callers]
+        if any(watched):
+            response = self._streaming.call.remote(name, items, watched)
+            messages = response
+        else:
+            response = self._handle.answer.remote(name, items)
+            messages = _one_reply(response)
         stream = Stream(response, callers)
         for caller in callers:
             caller.stream = stream
         answered: set[int] = set()
         failures: list[Failure] = []
         try:
-            async for message in response:
+            async for message in messages:
                 for event in message:
                     caller = callers[event.part]
                     if isinstance(event, StepEvent):
@@ -209,6 +218,10 @@ class Bursts:
             return failures + [(c, error) for c in unanswered if c.waiting()]
         missing = EngineUnavailable(f"the engine ended job {job_id} without an answer")
         return failures + [(c, missing) for n, c in enumerate(callers) if n not in answered]
+
+
+async def _one_reply(response: Any) -> AsyncIterator[list[Any]]:
+    yield await response
 
 
 def _report(caller: Caller, event: StepEvent) -> None:

@@ -2,7 +2,8 @@
 
 Engine calls reach the streaming method `EngineReplica.call(name, parts)` in bursts (one part
 per caller, see engine.ray_burst): it yields lists of `StepEvent`s (while the model works)
-and `CallResult`s (one per caller). Behind it the replica's ModelWorker queues the calls of
+and `CallResult`s (one per caller); bursts whose callers show no progress go to `answer`,
+one reply with every CallResult. Behind it the replica's ModelWorker queues the calls of
 all callers and runs them on its one model thread in shared batches, with the same policy as
 LocalEngine (engine.batching): a batch is every compatible call waiting when the model
 becomes free. torch is imported only inside the replica, so the bot can build this app
@@ -75,6 +76,19 @@ class EngineReplica:
             "calls": sorted(n for n in JOB_KINDS if hasattr(self._runner, n)),
             **_peak_memory(),
         }
+
+    async def answer(self, name: str, parts: list[list[Any]]) -> list[CallResult]:
+        """Answer a burst whose callers show no progress in one reply: a CallResult each."""
+        if name not in JOB_KINDS:
+            raise ValueError(f"unknown engine call {name!r}")
+        jobs = [self._worker.submit(name, items) for items in parts]  # one turn: together
+        try:
+            await asyncio.wait([job.future for job in jobs])
+            return [_result(job, part) for part, job in enumerate(jobs)]
+        finally:
+            # Done, or the callers left: a batch whose callers all left stops early.
+            for job in jobs:
+                self._worker.abandon(job)
 
     async def call(
         self, name: str, parts: list[list[Any]], watched: list[bool] | None = None

@@ -50,8 +50,8 @@ class RayEngine:
         cancel_poll_s: float = 0.05,
     ) -> None:
         self._handle = handle
-        # options() costs per call: made once. Calls made in one event-loop turn go together.
-        self._bursts = Bursts(handle.options(stream=True), retries, cancel_poll_s)
+        # Calls made in one event-loop turn travel together.
+        self._bursts = Bursts(handle, retries, cancel_poll_s)
         self._profile_name = profile_name
         self._style_branch: StyleBranchState = style_branch
         self.restorer_state = restorer_state  # the replicas' restorer when this connected

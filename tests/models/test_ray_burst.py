@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -18,10 +19,10 @@ END = object()
 
 
 class Response:
-    """A streamed replica call whose events the test sends one by one."""
+    """A replica call whose events the test sends one by one: streamed, or one reply."""
 
-    def __init__(self, name: str, parts: list[list[Any]]) -> None:
-        self.name, self.parts = name, parts
+    def __init__(self, method: str, name: str, parts: list[list[Any]]) -> None:
+        self.method, self.name, self.parts = method, name, parts
         self.events: asyncio.Queue[Any] = asyncio.Queue()
         self.cancelled = False
         self.watched: list[bool] = []
@@ -34,29 +35,53 @@ class Response:
         self.cancelled = True
         self.send(RuntimeError("request cancelled"))
 
-    def __aiter__(self) -> Response:
-        return self
-
-    async def __anext__(self) -> Any:
+    async def _next(self) -> Any:
         event = await self.events.get()
         if event is END:
             raise StopAsyncIteration
         if isinstance(event, BaseException):
             raise event
-        return [event]  # the replica sends lists of events
+        return event
+
+    def __aiter__(self) -> Response:
+        return self
+
+    async def __anext__(self) -> list[Any]:
+        return [await self._next()]  # the replica streams lists of events
+
+    def __await__(self) -> Any:
+        return self._reply().__await__()
+
+    async def _reply(self) -> list[Any]:
+        """The one reply: every event sent before END."""
+        events = []
+        with contextlib.suppress(StopAsyncIteration):
+            while True:
+                events.append(await self._next())
+        return events
+
+
+class Method:
+    def __init__(self, replica: Replica, name: str) -> None:
+        self.replica, self.name = replica, name
+
+    def remote(self, name: str, parts: list[list[Any]], watched: Any = None) -> Response:
+        response = Response(self.name, name, parts)
+        response.watched = watched
+        self.replica.responses.append(response)
+        return response
 
 
 class Replica:
-    """Stands in for `handle.options(stream=True)`: records every call it is sent."""
+    """Stands in for the deployment handle: records every call it is sent."""
 
     def __init__(self) -> None:
         self.responses: list[Response] = []
-        self.call = self  # handle.call.remote(...)
+        self.call = Method(self, "call")  # streamed
+        self.answer = Method(self, "answer")  # one reply
 
-    def remote(self, name: str, parts: list[list[Any]], watched: list[bool]) -> Response:
-        self.responses.append(Response(name, parts))
-        self.responses[-1].watched = watched
-        return self.responses[-1]
+    def options(self, stream: bool) -> Replica:
+        return self
 
     async def sent(self, count: int) -> Response:
         await until(lambda: len(self.responses) >= count)
@@ -73,14 +98,15 @@ async def test_calls_made_in_one_turn_travel_as_one_replica_call() -> None:
     calls = [asyncio.ensure_future(bursts.call("embed_texts", [word])) for word in "abc"]
     first = await replica.sent(1)
     assert (first.name, first.parts) == ("embed_texts", [["a"], ["b"], ["c"]])
-    assert first.watched == [False, False, False]  # nobody shows progress: no step events
-    first.send(answer(2, "C"), answer(0, "A"), answer(1, "B"))
+    assert first.method == "answer"  # nobody shows progress: one reply, no stream
+    first.send(answer(2, "C"), answer(0, "A"), answer(1, "B"), END)
     assert await asyncio.wait_for(asyncio.gather(*calls), 5) == ["A", "B", "C"]
 
     later = asyncio.ensure_future(bursts.call("embed_texts", ["d"]))
     second = await replica.sent(2)
     assert second.parts == [["d"]]
     second.send(answer(0, "D"), END)
+    assert second.method == "answer"
     assert await asyncio.wait_for(later, 5) == "D"
 
 
@@ -95,7 +121,7 @@ async def test_progress_and_errors_reach_only_their_own_caller() -> None:
     kite = asyncio.ensure_future(bursts.call("generate", ["kite"], noting("kite")))
     boat = asyncio.ensure_future(bursts.call("generate", ["boat"], noting("boat")))
     response = await replica.sent(1)
-    assert response.watched == [True, True]
+    assert (response.method, response.watched) == ("call", [True, True])
     response.send(StepEvent(1, 2, part=1), StepEvent(2, 2, part=1))
     response.send(CallResult(part=0, error=ValueError("no kites today")), answer(1, "a boat"))
     with pytest.raises(ValueError, match="no kites"):
@@ -138,13 +164,14 @@ async def test_a_lost_replica_is_retried_once_for_the_unanswered_callers() -> No
     exceptions = pytest.importorskip("ray.exceptions")
     replica = Replica()
     bursts = Bursts(replica, retries=1, cancel_poll_s=0.01)
-    answered = asyncio.ensure_future(bursts.call("generate", ["kite"]))
-    retried = asyncio.ensure_future(bursts.call("generate", ["boat"]))
+    shown: list[StepProgress] = []
+    answered = asyncio.ensure_future(bursts.call("generate", ["kite"], shown.append))
+    retried = asyncio.ensure_future(bursts.call("generate", ["boat"], shown.append))
     first = await replica.sent(1)
     first.send(answer(0, "a kite"), exceptions.ActorDiedError())
     assert await asyncio.wait_for(answered, 5) == "a kite"
     second = await replica.sent(2)
-    assert second.parts == [["boat"]]
+    assert (second.method, second.parts) == ("call", [["boat"]])
     second.send(answer(0, "a boat"))
     assert await asyncio.wait_for(retried, 5) == "a boat"
     assert bursts.retried == 1
