@@ -1,6 +1,6 @@
 """Batching across channels: images/s with 1, 4 and 16 channels vs one bare batched call.
 
-Run: .venv/bin/python -m bench.batching [--rounds 5] [--candidates 1] [--profile tiny]
+Run: .venv/bin/python -m bench.batching [--rounds 9] [--candidates 1] [--profile tiny]
 N channels each ask the engine for K candidates at the same moment; the engine should merge
 them into one model call. The baseline is one bare diffusers call drawing all N x K images
 (PNG-encoded like the engine's). Printed per engine and N: images/s and the ratio to the
@@ -85,7 +85,7 @@ async def run(args, models_dir: Path) -> None:
 
 def main() -> None:
     parse = parser(__doc__)
-    parse.add_argument("--rounds", type=int, default=5)
+    parse.add_argument("--rounds", type=int, default=9)
     parse.add_argument("--candidates", type=int, default=1)
     args = parse.parse_args()
     with scratch_dir() as scratch:
