@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from core.adapter import Adapter
 from core.channels import ChannelControls
@@ -62,8 +63,10 @@ class Inkwell:
         settings: StorySettings,
         inbox: InboxSettings | None = None,
         edit: EditPolicy | None = None,
+        clock: Callable[[], datetime] = now_utc,
     ) -> None:
         self.engine = engine
+        self._clock = clock
         self.storage = storage
         self.settings = settings
         self.router = Router()
@@ -90,6 +93,7 @@ class Inkwell:
                 ),
             },
             inbox or InboxSettings(),
+            clock=clock,
             on_start=self._announce_queue,
         )
         self.queue = StoryQueue(storage, self._worker)
@@ -131,7 +135,7 @@ class Inkwell:
 
     async def prune(self, keep_days: float) -> int:
         """Forget finished inbox items older than `keep_days`; the story itself is kept."""
-        removed = await self.storage.inbox.prune(now_utc() - timedelta(days=keep_days))
+        removed = await self.storage.inbox.prune(self._clock() - timedelta(days=keep_days))
         if removed:
             log.info("pruned %d finished inbox items", removed)
         return removed
