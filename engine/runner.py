@@ -33,6 +33,7 @@ from engine.loading import load_clip, load_pipeline
 from engine.profiles import ModelProfile
 from engine.restorer import LazyRestorer, RestorerState
 from engine.screening import LazyScreening, ScreeningModel
+from engine.seeds import seed_latents
 from engine.style_branch import branch_source
 from engine.style_unit import StyleUnit
 
@@ -252,7 +253,15 @@ class ModelRunner:
                 raise GenerationCancelled()
             return tensors
 
-        # One generator per candidate: its latents depend on its seed alone, not on the batch.
+        # Each candidate's starting latent depends on its seed alone, not on the batch (see
+        # engine.seeds); its generator also drives any noise the scheduler adds later.
+        unet = self._pipe.unet
+        shape = (
+            unet.config.in_channels,
+            key.height // self._pipe.vae_scale_factor,
+            key.width // self._pipe.vae_scale_factor,
+        )
+        latents = seed_latents([c.seed for c in chunk], shape, self._device, unet.dtype)
         generators = [torch.Generator(self._device).manual_seed(c.seed) for c in chunk]
         styles = [c.style for c in chunk if c.style is not None]
         styling = self._style_unit().applied(styles) if key.styled else nullcontext(self._pipe)
@@ -264,6 +273,7 @@ class ModelRunner:
                 guidance_scale=key.guidance_scale,
                 width=key.width,
                 height=key.height,
+                latents=latents,
                 generator=generators,
                 callback_on_step_end=step_end,
                 output_type="pil",
