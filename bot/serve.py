@@ -172,5 +172,5 @@ def _mount_training_room(web: Any, config: Config, storage: Any, engine: Engine)
     room = TrainingRoom(
         storage, lambda: training_room_session(config, storage), engine.profile_name
     )
-    room.watch_restorer(lambda: getattr(engine, "restorer_state", "unknown"))
+    room.watch_restorer(lambda: engine.restorer_state)
     web.add_room(room.mount, frozenset({room.page}))

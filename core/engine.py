@@ -13,6 +13,8 @@ import numpy as np
 # the zero-initialised copy, so style references do not change pictures yet; "random": the
 # tiny profile's random-weight branch, which changes pictures but not toward the reference.
 StyleBranchState = Literal["trained", "untrained", "random"]
+# Seed 002's restorer: "untrained" restores with random weights (the writers are told so).
+RestorerState = Literal["trained", "untrained"]
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,11 @@ class Engine(Protocol):
     @property
     def style_branch(self) -> StyleBranchState:
         """Whether requests' style references can steer pictures (see StyleBranchState)."""
+        ...
+
+    @property
+    def restorer_state(self) -> RestorerState:
+        """Whether `restore` runs a trained restorer now (training may finish while serving)."""
         ...
 
     async def generate(

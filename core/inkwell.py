@@ -107,7 +107,7 @@ class Inkwell:
         StyleCommands(storage, engine).register(self.router)
         LibraryCommands(storage).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)
-        CandidateCommands(storage, self.queue).register(self.router)
+        CandidateCommands(storage, self.queue, engine.profile_name).register(self.router)
         Enhancer(storage, engine, self.deliver).register(self.router)
 
     def attach(self, adapter: Adapter) -> None:

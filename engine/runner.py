@@ -22,6 +22,7 @@ from core.engine import (
     GenerationCancelled,
     GenerationRequest,
     Provenance,
+    RestorerState,
     Screening,
     StyleBranchState,
     StyleRef,
@@ -31,7 +32,7 @@ from engine.edit_settings import EditSettings
 from engine.editing import Editor
 from engine.loading import load_clip, load_pipeline
 from engine.profiles import ModelProfile
-from engine.restorer import LazyRestorer, RestorerState
+from engine.restorer import LazyRestorer
 from engine.screening import LazyScreening, ScreeningModel
 from engine.seeds import seed_latents
 from engine.style_branch import branch_source
