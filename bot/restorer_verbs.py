@@ -16,18 +16,19 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, FeedbackConfig
+from bot.config import Config
 from storage import open_storage
 from storage.base import Storage
+from training.restorer_settings import STAGES, TrainingSettings
 
 log = logging.getLogger("inkwell.bot")
 
 RESTORER_VERBS = frozenset({"train-restorer"})
-ALL_STAGES = ("pixel", "scorer", "joint")
 
 
 def add_restorer_verbs(verbs: Any) -> None:
@@ -41,7 +42,7 @@ def add_restorer_verbs(verbs: Any) -> None:
     train.add_argument("--images", type=Path, help="folder of clean pictures to damage")
     train.add_argument("--size", type=int, help="training crop size in pixels")
     train.add_argument("--pairs", type=int, help="clean pictures to use")
-    for stage in ALL_STAGES:
+    for stage in STAGES:
         train.add_argument(f"--{stage}-steps", type=int, help=f"most steps of the {stage} stage")
         train.add_argument(
             f"--{stage}-threshold", type=float, help=f"stop the {stage} stage below this loss"
@@ -51,36 +52,37 @@ def add_restorer_verbs(verbs: Any) -> None:
     train.add_argument("--fresh", action="store_true", help="start from random weights")
 
 
-def training_settings(feedback: FeedbackConfig, args: argparse.Namespace | None = None) -> Any:
-    from training.restorer import StageSettings, TrainingSettings
+def training_settings(config: Config, args: argparse.Namespace | None = None) -> TrainingSettings:
+    """`[restorer_training]`, with what the command line gave instead where it gave it."""
+    settings = config.restorer_training
+    if args is None:
+        return settings
 
-    defaults = TrainingSettings()
-
-    def chosen(name: str, configured: Any) -> Any:
-        value = getattr(args, name, None) if args is not None else None
+    def given(name: str, configured: Any) -> Any:
+        value = getattr(args, name, None)
         return configured if value is None else value
 
-    def stage(name: str, configured_steps: int) -> StageSettings:
-        base = defaults.stage(name)  # type: ignore[arg-type]
-        return StageSettings(
-            chosen(f"{name}_steps", configured_steps),
-            chosen(f"{name}_threshold", base.loss_threshold),
-            base.learning_rate,
+    stages = {
+        name: replace(
+            settings.stage(name),
+            max_steps=given(f"{name}_steps", settings.stage(name).max_steps),
+            loss_threshold=given(f"{name}_threshold", settings.stage(name).loss_threshold),
         )
-
-    return TrainingSettings(
-        pixel=stage("pixel", feedback.pixel_steps),
-        scorer=stage("scorer", feedback.scorer_steps),
-        joint=stage("joint", feedback.joint_steps),
-        text_weight=chosen("text_weight", feedback.text_weight),
-        pixel_loss=chosen("loss", feedback.pixel_loss),
+        for name in STAGES
+    }
+    return replace(
+        settings,
+        **stages,
+        image_size=given("size", settings.image_size),
+        pairs=given("pairs", settings.pairs),
+        clean_images=str(given("images", settings.clean_images)),
+        text_weight=given("text_weight", settings.text_weight),
+        pixel_loss=given("loss", settings.pixel_loss),
     )
 
 
-def clean_images_folder(config: Config, given: Path | None = None) -> Path:
-    if given is not None:
-        return given
-    configured = config.feedback.clean_images
+def clean_images_folder(config: Config, settings: TrainingSettings) -> Path:
+    configured = settings.clean_images
     return Path(configured).expanduser() if configured else config.data_path / "restorer-images"
 
 
@@ -88,12 +90,9 @@ async def train_restorer(
     config: Config,
     storage: Storage,
     stages: tuple[str, ...],
-    settings: Any,
+    settings: TrainingSettings,
     should_stop: Callable[[], bool] = lambda: False,
     on_step: Callable[[Any], None] | None = None,
-    images: Path | None = None,
-    size: int | None = None,
-    pairs: int | None = None,
     fresh: bool = False,
 ) -> list[Any]:
     """Run `stages` on a worker thread; writers' stored feedback joins the scorer's data."""
@@ -102,15 +101,13 @@ async def train_restorer(
     from training.restorer_data import clean_pictures, feedback_examples, prepare_trainer
 
     profile = resolve_profile(config.models.profile, config.models.overrides)
-    size = size or config.feedback.image_size
-    examples = feedback_examples(await stored_feedback(storage), size)
+    examples = feedback_examples(await stored_feedback(storage), settings.image_size)
     log.info("restorer training: %d labelled texts from writers' feedback", len(examples))
 
     def work() -> list[Any]:
         device = resolve_device(config.models.device)
-        clean = clean_pictures(
-            clean_images_folder(config, images), size, pairs or config.feedback.pairs
-        )
+        folder = clean_images_folder(config, settings)
+        clean = clean_pictures(folder, settings.image_size, settings.pairs)
         trainer = prepare_trainer(
             profile, config.data_path / "models", clean, settings, device, examples, fresh
         )
@@ -121,11 +118,9 @@ async def train_restorer(
 
 def run_restorer_verb(args: argparse.Namespace, config: Config) -> int:
     stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
-    unknown = [s for s in stages if s not in ALL_STAGES]
+    unknown = [s for s in stages if s not in STAGES]
     if unknown or not stages:
-        print(
-            f"inkwell: --stages takes {', '.join(ALL_STAGES)}; got {args.stages!r}", file=sys.stderr
-        )
+        print(f"inkwell: --stages takes {', '.join(STAGES)}; got {args.stages!r}", file=sys.stderr)
         return 2
     try:
         results = asyncio.run(_train_with_bars(args, config, stages))
@@ -146,7 +141,7 @@ async def _train_with_bars(
 ) -> list[Any]:
     from tqdm import tqdm
 
-    settings = training_settings(config.feedback, args)
+    settings = training_settings(config, args)
     stop = threading.Event()
     bars: dict[str, Any] = {}
 
@@ -183,9 +178,6 @@ async def _train_with_bars(
                 settings,
                 stop.is_set,
                 on_step,
-                args.images,
-                args.size,
-                args.pairs,
                 args.fresh and not results,
             )
         return results
@@ -221,8 +213,8 @@ async def training_room_session(config: Config, storage: Storage) -> Any:
     its first use on a worker thread; writers' stored feedback joins the scorer's data."""
     from training.restorer_data import feedback_examples
 
-    size = config.feedback.image_size
-    examples = feedback_examples(await stored_feedback(storage), size)
+    settings = training_settings(config)
+    examples = feedback_examples(await stored_feedback(storage), settings.image_size)
 
     def build() -> Any:
         from engine.device import resolve_device
@@ -231,10 +223,10 @@ async def training_room_session(config: Config, storage: Storage) -> Any:
         from training.restorer_session import TrainingSession
 
         profile = resolve_profile(config.models.profile, config.models.overrides)
-        settings = training_settings(config.feedback)
 
         def make_trainer() -> Any:
-            clean = clean_pictures(clean_images_folder(config), size, config.feedback.pairs)
+            folder = clean_images_folder(config, settings)
+            clean = clean_pictures(folder, settings.image_size, settings.pairs)
             device = resolve_device(config.models.device)
             models = config.data_path / "models"
             return prepare_trainer(profile, models, clean, settings, device, examples)

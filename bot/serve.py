@@ -6,64 +6,31 @@ import asyncio
 import logging
 import signal
 from contextlib import AsyncExitStack
-from dataclasses import asdict
+from dataclasses import replace
 from typing import Any
 
 from bot.config import Config, ConfigError
 from bot.feedback_jobs import add_feedback_training
 from bot.jobs import start_jobs
 from bot.platforms import chat_adapters
-from core.edit.commands import EditPolicy
+from core.edit.policy import EditPolicy
 from core.engine import Engine
-from core.inbox import InboxSettings
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
-from engine.edit_settings import EditSettings
 from storage import open_storage
 
 log = logging.getLogger("inkwell.bot")
 
 
-def story_settings(config: Config) -> StorySettings:
-    story = config.story
-    return StorySettings(
-        candidates=story.candidates,
-        max_sentences=story.max_sentences,
-        max_paragraph_chars=story.max_paragraph_chars,
-        progress_interval_s=story.progress_interval_s,
-        thr_1=story.thr_1,
-        presence_threshold=story.presence_threshold,
-        index_threshold=story.index_threshold,
-        thr_2=story.thr_2,
-        difference_mode=story.difference_mode,
-        max_image_bytes=config.storage.max_image_bytes_per_channel,
-    )
-
-
-def inbox_settings(config: Config) -> InboxSettings:
-    inbox = config.inbox
-    return InboxSettings(
-        lease_s=inbox.lease_s,
-        max_attempts=inbox.max_attempts,
-        retry_backoff_s=inbox.retry_backoff_s,
-    )
-
-
-def edit_settings(config: Config) -> EditSettings:
-    """The engine's share of `[edit]` (the strength of global updates is the core's)."""
-    values = {key: value for key, value in asdict(config.edit).items() if key != "strength"}
-    return EditSettings(**values)
-
-
 def edit_policy(config: Config) -> EditPolicy:
-    """The core's share of `[edit]`; readings by CLIP prototypes only where CLIP is trained."""
+    """`[edit]`, reading by CLIP prototypes only where CLIP is trained."""
     from engine.profiles import resolve_profile  # plain data: no torch
 
     try:
         profile = resolve_profile(config.models.profile, config.models.overrides)
     except ValueError as error:
         raise ConfigError(f"'models.profile': {error}") from None
-    return EditPolicy(strength=config.edit.strength, read_by_prototypes=not profile.is_tiny_clip)
+    trained = config.edit.read_by_prototypes and not profile.is_tiny_clip
+    return replace(config.edit, read_by_prototypes=trained)
 
 
 async def build_engine(config: Config) -> Engine:
@@ -92,8 +59,8 @@ async def build_engine(config: Config) -> Engine:
         profile,
         models_dir,
         config.models.device,
-        config.models.max_batch,
-        edit_settings=edit_settings(config),
+        config.batching.max_batch,
+        edit_settings=config.edit_engine,
     )
     await engine.start()
     return engine
@@ -119,8 +86,8 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         inkwell = Inkwell(
             engine,
             storage,
-            story_settings(config),
-            inbox_settings(config),
+            config.story,
+            config.inbox,
             edit_policy(config),
         )
         if config.web.enabled:

@@ -33,8 +33,8 @@ from core.events import (
 )
 from core.router import Handler, Router
 from core.story.candidates import CandidatesRequested
-from core.story.loop import StorySettings
 from core.story.queue import StoryQueue
+from core.story.settings import StorySettings
 from storage.base import UNFINISHED_STATUSES, Storage
 
 log = logging.getLogger("inkwell.channels")

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from core.adapter import Adapter
 from core.channels import ChannelControls
 from core.edit.chain import current_versions
-from core.edit.commands import EDIT, EditCommands, EditPolicy
+from core.edit.commands import EDIT, EditCommands
+from core.edit.policy import EditPolicy
 from core.edit.work import EditWork
 from core.engine import Engine
 from core.events import (
@@ -36,9 +37,10 @@ from core.router import Router, new_reference
 from core.story.candidates import CANDIDATES, CandidateCommands, CandidatesWork
 from core.story.choosing import ConsistentChooser
 from core.story.library_commands import LibraryCommands
-from core.story.loop import IllustrationLoop, StorySettings
+from core.story.loop import IllustrationLoop
 from core.story.paragraphs import RejectedParagraph, clean_paragraph
 from core.story.queue import ILLUSTRATE, ParagraphWork, StoryQueue
+from core.story.settings import StorySettings
 from core.style.commands import StyleCommands
 from storage.base import InboxItem, ParagraphRecord, Storage
 from storage.codec import now_utc

@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,9 @@ from ray import serve
 from ray.serve import Application
 
 from core.engine import GenerationCancelled
+from engine.edit_settings import EditSettings
 from engine.ray_calls import BATCHED_CALLS, BatchedCall, CallResult, StepEvent
+from engine.settings import BatchingSettings, EngineSettings, ModelSettings
 
 logger = logging.getLogger("inkwell.models")
 
@@ -215,43 +217,37 @@ for _call in BATCHED_CALLS.values():
 
 @dataclass(frozen=True)
 class DeploymentSettings:
-    """How the engine is deployed: the model side and the Ray resources per replica."""
+    """How the engine is deployed: the config's model, batching, engine and edit sections."""
 
-    profile: str
+    models: ModelSettings
     models_dir: str
-    overrides: dict[str, Any] = field(default_factory=dict)
-    device: str = "auto"
-    max_batch: int = 16
-    batch_wait_s: float = 0.01
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
-    min_replicas: int = 1
-    max_replicas: int = 1
-    max_ongoing_requests: int = 64
-    edit: dict[str, Any] = field(default_factory=dict)  # EditSettings fields ([edit])
+    batching: BatchingSettings = field(default_factory=BatchingSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    edit: EditSettings = field(default_factory=EditSettings)
 
 
 def build_app(settings: DeploymentSettings) -> Application:
     """The Serve application for `settings`; deploy it with `serve.run(app, name=...)`."""
+    engine, max_batch = settings.engine, settings.batching.max_batch
     options: dict[str, Any] = {
-        "ray_actor_options": {"num_cpus": settings.num_cpus, "num_gpus": settings.num_gpus},
-        "max_ongoing_requests": settings.max_ongoing_requests,
+        "ray_actor_options": {"num_cpus": engine.num_cpus, "num_gpus": engine.num_gpus},
+        "max_ongoing_requests": engine.max_ongoing_requests,
     }
-    if settings.min_replicas == settings.max_replicas:
-        options["num_replicas"] = settings.min_replicas
+    if engine.min_replicas == engine.max_replicas:
+        options["num_replicas"] = engine.min_replicas
     else:
         options["autoscaling_config"] = {
-            "min_replicas": settings.min_replicas,
-            "max_replicas": settings.max_replicas,
-            "target_ongoing_requests": settings.max_batch,
+            "min_replicas": engine.min_replicas,
+            "max_replicas": engine.max_replicas,
+            "target_ongoing_requests": max_batch,
         }
     deployment = serve.deployment(EngineReplica, name="EngineReplica", **options)
     return deployment.bind(
-        settings.profile,
-        dict(settings.overrides),
+        settings.models.profile,
+        dict(settings.models.overrides),
         settings.models_dir,
-        settings.device,
-        settings.max_batch,
-        settings.batch_wait_s,
-        dict(settings.edit),
+        settings.models.device,
+        max_batch,
+        settings.batching.batch_wait_s,
+        asdict(settings.edit),
     )

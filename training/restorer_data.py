@@ -15,13 +15,8 @@ from engine.profiles import ModelProfile
 from engine.restorer import RestorerNet, load_restorer, restorer_dir, restorer_state
 from training.damage import synthetic_scenes
 from training.feedback_scorer import load_scorer
-from training.restorer import (
-    RestorerTrainer,
-    ScorerExample,
-    TrainingSettings,
-    labelled_texts,
-    make_pairs,
-)
+from training.restorer import RestorerTrainer, ScorerExample, labelled_texts, make_pairs
+from training.restorer_settings import TrainingSettings
 
 logger = logging.getLogger("inkwell.training")
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from engine.restorer import png_to_tensor, tensor_to_png
 from training.restorer import (
-    STAGES,
     RestorerTrainer,
     ScorerExample,
     StageResult,
@@ -24,6 +23,7 @@ from training.restorer import (
     TrainingPair,
     labelled_texts,
 )
+from training.restorer_settings import STAGES
 
 logger = logging.getLogger("inkwell.training")
 

@@ -8,6 +8,7 @@ import re
 import uuid
 
 from core.edit.events import EditRequested
+from core.edit.policy import EditPolicy
 from core.edit.prompts import owner_of
 from core.edit.prototypes import nearest_prototype
 from core.edit.understanding import EditIntent, understand, wants_enhance
@@ -26,19 +27,6 @@ NOT_FOUND = (
     "what should change."
 )
 _NUMBERED = re.compile(r"^\s*(?:#|picture\s*|pic\s*)?(\d{1,2})\s*[:.)\-]\s*(.*)$", re.I | re.S)
-
-
-@dataclasses.dataclass(frozen=True)
-class EditPolicy:
-    """How much a global update may change a picture, and how requests are read when the
-    rules are unsure (nearest prototype, with CLIP)."""
-
-    strength: float = 0.55
-    # Off where the engine's CLIP has random weights (the tiny profile): there a nearest
-    # prototype means nothing, and the rules' question stands.
-    read_by_prototypes: bool = True
-    prototype_similarity: float = 0.3
-    prototype_margin: float = 0.05
 
 
 class EditCommands:

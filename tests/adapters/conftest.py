@@ -17,7 +17,7 @@ import pytest_asyncio
 from core.adapter import Adapter
 from core.engine import Engine
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from storage.sqlite import SQLiteStorage
 
 SETTINGS = StorySettings(candidates=2, max_sentences=4, progress_interval_s=0)

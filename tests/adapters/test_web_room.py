@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from adapters.web.adapter import WebAdapter
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
 

@@ -18,7 +18,7 @@ from adapters.web import convert
 from adapters.web.adapter import WebAdapter
 from core.events import Author, ChannelRef, StyleReferenceShown, StyleStrengthSet
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
 

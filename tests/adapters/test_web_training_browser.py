@@ -21,13 +21,9 @@ from storage.sqlite import SQLiteStorage
 from tests.e2e.test_story_room_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from training.damage import synthetic_scenes
 from training.feedback_scorer import load_scorer
-from training.restorer import (
-    RestorerTrainer,
-    StageSettings,
-    TrainingSettings,
-    make_pairs,
-)
+from training.restorer import RestorerTrainer, make_pairs
 from training.restorer_session import TrainingSession
+from training.restorer_settings import StageSettings, TrainingSettings
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""The [feedback] config, `train-restorer` and the nightly run that needs enough new feedback."""
+"""[restorer_training], [nightly_training], `train-restorer`, and the nightly run's threshold."""
 
 from __future__ import annotations
 
@@ -12,30 +12,45 @@ import pytest_asyncio
 from PIL import Image
 
 from bot.cli import main
-from bot.config import Config, ConfigError, FeedbackConfig, load_config
+from bot.config import Config, ConfigError, NightlyTrainingConfig, load_config
 from bot.feedback_jobs import nightly_restorer_training
 from core.feedback.capture import keep_feedback
 from storage.sqlite import SQLiteStorage
+from training.restorer_settings import StageSettings, TrainingSettings
 
 REPO = Path(__file__).resolve().parents[2]
-TINY_RUN = FeedbackConfig(
-    min_new_feedback=2, image_size=16, pairs=4, pixel_steps=2, scorer_steps=2, joint_steps=2
+TINY_STAGE = StageSettings(2, 0.0, 1e-4)
+TINY_RUN = TrainingSettings(
+    image_size=16, pairs=4, pixel=TINY_STAGE, scorer=TINY_STAGE, joint=TINY_STAGE
 )
 
 
-def test_the_shipped_feedback_section_loads_and_bad_values_name_their_key(tmp_path: Path) -> None:
+def test_the_shipped_training_sections_load_and_bad_values_name_their_key(
+    tmp_path: Path,
+) -> None:
     config = load_config(REPO / "config.toml", environ={})
-    assert config.feedback == FeedbackConfig()
+    assert config.restorer_training == TrainingSettings()
+    assert config.nightly_training == NightlyTrainingConfig()
     path = tmp_path / "config.toml"
     for bad, key in (
-        ("training_hour = 24", "feedback.training_hour"),
-        ('pixel_loss = "l2"', "feedback.pixel_loss"),
-        ("text_weight = 2.0", "feedback.text_weight"),
-        ("epochs = 3", "feedback.epochs"),
+        ("[nightly_training]\nhour = 24", "nightly_training.hour"),
+        ('[restorer_training]\npixel_loss = "l2"', "restorer_training.pixel_loss"),
+        ("[restorer_training]\ntext_weight = 2.0", "restorer_training.text_weight"),
+        ("[restorer_training]\nepochs = 3", "restorer_training.epochs"),
+        ("[restorer_training.joint]\nlearning_rate = 0", "restorer_training.joint.learning_rate"),
+        ("[feedback]\npairs = 3", "'feedback'"),
     ):
-        path.write_text(f"[feedback]\n{bad}\n", encoding="utf-8")
+        path.write_text(f"{bad}\n", encoding="utf-8")
         with pytest.raises(ConfigError, match=key):
             load_config(path, environ={})
+
+
+def test_one_stage_can_be_changed_alone(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[restorer_training.scorer]\nmax_steps = 7\n", encoding="utf-8")
+    training = load_config(path, environ={}).restorer_training
+    assert training.scorer == replace(TrainingSettings().scorer, max_steps=7)
+    assert (training.pixel, training.joint) == (TrainingSettings().pixel, TrainingSettings().joint)
 
 
 @pytest_asyncio.fixture
@@ -60,7 +75,8 @@ async def test_the_nightly_run_trains_only_on_enough_new_feedback(
         config,
         bot=replace(config.bot, data_dir=str(tmp_path / "data")),
         models=replace(config.models, profile="tiny", device="cpu"),
-        feedback=TINY_RUN,
+        restorer_training=TINY_RUN,
+        nightly_training=NightlyTrainingConfig(min_new_feedback=2),
     )
     image_id = await storage.images.put(_png((200, 30, 30)))
     await keep_feedback(storage, "web:tale", "ana", "too blurry", image_id)

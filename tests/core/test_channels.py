@@ -28,7 +28,8 @@ from core.events import (
     StoryRequested,
 )
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings, candidate_seeds
+from core.story.loop import candidate_seeds
+from core.story.settings import StorySettings
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine

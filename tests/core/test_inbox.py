@@ -10,7 +10,7 @@ import pytest
 from core.events import PostIllustrations
 from core.inbox import InboxSettings
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from core.testing import FakeAdapter, ManualClock
 from storage.codec import now_utc
 from storage.sqlite import SQLiteStorage

@@ -14,7 +14,7 @@ import pytest
 from adapters.web.adapter import WebAdapter
 from core.inkwell import Inkwell
 from core.log_context import JobContext, JsonLines, bind_job
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
 

@@ -152,7 +152,7 @@ def test_one_step_models_still_get_an_img2img_step() -> None:
 def test_decoder_blocks_beyond_the_unet_fail_at_load(models_dir: Path, tiny_profile: ModelProfile):
     from engine.runner import ModelRunner
 
-    with pytest.raises(ValueError, match=r"'edit\.complex_blocks'"):
+    with pytest.raises(ValueError, match=r"'edit_engine\.complex_blocks'"):
         ModelRunner.load(
             tiny_profile, models_dir, "cpu", edit_settings=EditSettings(complex_blocks=(0, 3))
         )

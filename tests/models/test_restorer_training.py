@@ -13,8 +13,6 @@ from training.damage import psnr, ssim, synthetic_scenes
 from training.feedback_scorer import FeedbackScorer, load_scorer
 from training.restorer import (
     RestorerTrainer,
-    StageSettings,
-    TrainingSettings,
     joint_step,
     make_pairs,
     pixel_loss,
@@ -23,6 +21,7 @@ from training.restorer import (
     scorer_loss,
     scorer_step,
 )
+from training.restorer_settings import StageSettings, TrainingSettings
 
 
 @pytest.fixture

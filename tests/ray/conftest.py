@@ -22,11 +22,15 @@ def ray_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ray = pytest.importorskip("ray", reason="the Ray tests need the 'ray' extra (install.sh)")
     serve = pytest.importorskip("ray.serve")
     from engine.ray_deployment import DeploymentSettings, build_app
+    from engine.settings import BatchingSettings, EngineSettings, ModelSettings
 
     models_dir: Path = tmp_path_factory.mktemp("ray-models")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     settings = DeploymentSettings(
-        profile="tiny", models_dir=str(models_dir), device="cpu", max_batch=8, num_cpus=0
+        ModelSettings(profile="tiny", device="cpu"),
+        str(models_dir),
+        BatchingSettings(max_batch=8),
+        EngineSettings(num_cpus=0),
     )
     try:
         serve.run(build_app(settings), name=APP, route_prefix=None)

@@ -12,7 +12,7 @@ import pytest
 
 from adapters.web.adapter import WebAdapter
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from engine.ray_engine import RayEngine
 from storage.sqlite import SQLiteStorage
 
