@@ -8,7 +8,13 @@ from core.settings import check_settings, setting
 
 MASK_COMBINES = ("union", "intersection")
 BLOCKS = "block indices, 0 or more"
-STEP_RANGE = "[start, end] with 0 <= start < end <= 1"
+# A step range: fractions of the denoising steps, rising strictly.
+STEP_RANGE = {
+    "at_least": 0,
+    "at_most": 1,
+    "increasing": True,
+    "expect": "[start, end] with 0 <= start < end <= 1",
+}
 
 
 @dataclass(frozen=True)
@@ -29,23 +35,13 @@ class EditSettings:
         (1,), "UNet decoder (up) blocks fused, 0 = lowest resolution", at_least=0, expect=BLOCKS
     )
     fusion_steps: tuple[float, float] = setting(
-        (0.0, 0.8),
-        "fused denoising steps as fractions [start, end) of all steps",
-        at_least=0,
-        at_most=1,
-        increasing=True,
-        expect=STEP_RANGE,
+        (0.0, 0.8), "fused denoising steps as fractions [start, end) of all steps", **STEP_RANGE
     )
     complex_blocks: tuple[int, ...] = setting(
         (0, 1), "blocks fused for several attributes or a large region", at_least=0, expect=BLOCKS
     )
     complex_steps: tuple[float, float] = setting(
-        (0.0, 1.0),
-        "fused steps of complex edits",
-        at_least=0,
-        at_most=1,
-        increasing=True,
-        expect=STEP_RANGE,
+        (0.0, 1.0), "fused steps of complex edits", **STEP_RANGE
     )
     complex_area: float = setting(
         0.25, "share of the picture above which an attribute region is large", at_least=0, at_most=1
