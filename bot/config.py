@@ -126,6 +126,16 @@ class Config:
         return Path(self.bot.data_dir).expanduser()
 
 
+# Keys of earlier config files, and where they went (not read: the message says where).
+MOVED = {
+    "models.max_batch": "batching.max_batch",
+    "engine.batch_wait_s": "batching.batch_wait_s",
+    "storage.max_image_bytes_per_channel": "story.max_image_bytes",
+    **{f"edit.{spec.name}": f"edit_engine.{spec.name}" for spec in fields(EditSettings)},
+    "feedback": "restorer_training (the run) and nightly_training (when)",
+}
+
+
 def load_config(
     path: Path | None,
     overrides: Mapping[str, Any] | None = None,
@@ -168,7 +178,10 @@ def _build(base: Any, raw: Mapping[str, Any], prefix: str) -> Any:
         dotted = f"{prefix}{key}"
         spec = known.get(key)
         if spec is None:
-            raise ConfigError(f"unknown config key {dotted!r}; known here: {', '.join(known)}")
+            moved = f": it is now {MOVED[dotted]!r}" if dotted in MOVED else ""
+            raise ConfigError(
+                f"unknown config key {dotted!r}{moved}; known here: {', '.join(known)}"
+            )
         if spec.metadata.get("secret"):
             env = spec.metadata["secret"]
             raise ConfigError(f"{dotted!r} is a secret: set the {env} environment variable instead")
