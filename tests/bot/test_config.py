@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,15 @@ def test_the_tiny_profile_reads_unclear_edits_by_rules_only() -> None:
     assert not tiny.read_by_prototypes and real.read_by_prototypes
     off = {"models.profile": "sd-turbo", "edit.read_by_prototypes": False}
     assert not edit_policy(load_config(None, off, environ={})).read_by_prototypes
+
+
+def test_reading_the_config_imports_no_model_library() -> None:
+    # The sections come from engine/ and training/ too; with a remote engine the bot stays light.
+    code = (
+        "import sys\nimport bot.config\n"
+        "print(','.join(m for m in ('torch', 'diffusers', 'open_clip', 'ray') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert result.stdout.strip() == ""
