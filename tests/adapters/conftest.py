@@ -25,7 +25,16 @@ SETTINGS = StorySettings(candidates=2, max_sentences=4, progress_interval_s=0)
 
 @pytest.fixture(scope="session")
 def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tiny-models")
+    """The tiny models with their screening heads trained up front, once: first-use training
+    takes minutes on a busy 2-core machine, which no test's bounded wait should include."""
+    import torch
+
+    from engine.profiles import resolve_profile
+    from engine.screening import ScreeningModel
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    ScreeningModel.load(resolve_profile("tiny"), root, torch.device("cpu"))
+    return root
 
 
 @pytest_asyncio.fixture
