@@ -6,8 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.events import Author, PostIllustrations, PostText, Refused
-from core.story.candidates import NO_SEEDS, CandidatesRequested, CandidatesShown
+from core.events import (
+    Author,
+    CandidatesRequested,
+    CandidatesShown,
+    PostIllustrations,
+    PostText,
+    Refused,
+)
+from core.story.candidates import NO_SEEDS
 from core.testing import FakeAdapter
 from storage.base import IllustrationRecord
 from storage.sqlite import SQLiteStorage
