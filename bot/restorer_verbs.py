@@ -4,7 +4,9 @@
 
 Stages run in order; each stops at its loss threshold or step limit, and Ctrl-C stops
 training by hand (the current stage's checkpoint is saved, later stages are skipped).
-Checkpoints go to <data_dir>/models/restorer, where "enhance" picks them up without a restart.
+Training is the engine's work: with the local engine it runs here and checkpoints go to
+<data_dir>/models/restorer; with a Ray engine it runs on a replica and they go to the replicas'
+models folder. Either way "enhance" picks them up without a restart.
 """
 
 from __future__ import annotations
@@ -14,20 +16,25 @@ import asyncio
 import logging
 import signal
 import sys
-import threading
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, FeedbackConfig
+from bot.config import Config
+from core.engine import (
+    RESTORER_STAGES,
+    CancelToken,
+    GenerationCancelled,
+    RestorerTrainingRequest,
+    StagePlan,
+)
 from storage import open_storage
 from storage.base import Storage
 
 log = logging.getLogger("inkwell.bot")
 
 RESTORER_VERBS = frozenset({"train-restorer"})
-ALL_STAGES = ("pixel", "scorer", "joint")
+ALL_STAGES = RESTORER_STAGES
 
 
 def add_restorer_verbs(verbs: Any) -> None:
@@ -51,72 +58,57 @@ def add_restorer_verbs(verbs: Any) -> None:
     train.add_argument("--fresh", action="store_true", help="start from random weights")
 
 
-def training_settings(feedback: FeedbackConfig, args: argparse.Namespace | None = None) -> Any:
-    from training.restorer import StageSettings, TrainingSettings
-
-    defaults = TrainingSettings()
+def restorer_training(
+    config: Config,
+    feedback: list[tuple[str, bytes, str]],
+    stages: tuple[str, ...] = ALL_STAGES,
+    args: argparse.Namespace | None = None,
+) -> RestorerTrainingRequest:
+    """The engine's training request from [feedback], with command-line flags over it."""
 
     def chosen(name: str, configured: Any) -> Any:
         value = getattr(args, name, None) if args is not None else None
         return configured if value is None else value
 
-    def stage(name: str, configured_steps: int) -> StageSettings:
-        base = defaults.stage(name)  # type: ignore[arg-type]
-        return StageSettings(
-            chosen(f"{name}_steps", configured_steps),
-            chosen(f"{name}_threshold", base.loss_threshold),
-            base.learning_rate,
+    section = config.feedback
+    configured_steps = {
+        "pixel": section.pixel_steps,
+        "scorer": section.scorer_steps,
+        "joint": section.joint_steps,
+    }
+    plans = tuple(
+        (
+            stage,
+            StagePlan(chosen(f"{stage}_steps", steps), chosen(f"{stage}_threshold", None)),
         )
-
-    return TrainingSettings(
-        pixel=stage("pixel", feedback.pixel_steps),
-        scorer=stage("scorer", feedback.scorer_steps),
-        joint=stage("joint", feedback.joint_steps),
-        text_weight=chosen("text_weight", feedback.text_weight),
-        pixel_loss=chosen("loss", feedback.pixel_loss),
+        for stage, steps in configured_steps.items()
+    )
+    return RestorerTrainingRequest(
+        stages=stages,  # type: ignore[arg-type]
+        plans=plans,  # type: ignore[arg-type]
+        text_weight=chosen("text_weight", section.text_weight),
+        pixel_loss=chosen("loss", section.pixel_loss),
+        image_size=chosen("size", section.image_size),
+        pairs=chosen("pairs", section.pairs),
+        clean_images=str(chosen("images", None) or section.clean_images or ""),
+        feedback=tuple(feedback),
+        fresh=bool(getattr(args, "fresh", False)),
     )
 
 
-def clean_images_folder(config: Config, given: Path | None = None) -> Path:
-    if given is not None:
-        return given
-    configured = config.feedback.clean_images
-    return Path(configured).expanduser() if configured else config.data_path / "restorer-images"
+async def training_engine(config: Config) -> Any:
+    """What trains the restorer for the command line: with a Ray engine, the deployed app on
+    the cluster (training runs on a replica, beside its models); otherwise a runner in this
+    process that loads only the restorer and its scorer, not the drawing models."""
+    if config.engine.mode == "ray":
+        from bot.ray_worker import connect_engine
 
-
-async def train_restorer(
-    config: Config,
-    storage: Storage,
-    stages: tuple[str, ...],
-    settings: Any,
-    should_stop: Callable[[], bool] = lambda: False,
-    on_step: Callable[[Any], None] | None = None,
-    images: Path | None = None,
-    size: int | None = None,
-    pairs: int | None = None,
-    fresh: bool = False,
-) -> list[Any]:
-    """Run `stages` on a worker thread; writers' stored feedback joins the scorer's data."""
-    from engine.device import resolve_device
+        return await connect_engine(config)
     from engine.profiles import resolve_profile
-    from training.restorer_data import clean_pictures, feedback_examples, prepare_trainer
+    from training.restorer_job import RestorerTrainingRunner
 
     profile = resolve_profile(config.models.profile, config.models.overrides)
-    size = size or config.feedback.image_size
-    examples = feedback_examples(await stored_feedback(storage), size)
-    log.info("restorer training: %d labelled texts from writers' feedback", len(examples))
-
-    def work() -> list[Any]:
-        device = resolve_device(config.models.device)
-        clean = clean_pictures(
-            clean_images_folder(config, images), size, pairs or config.feedback.pairs
-        )
-        trainer = prepare_trainer(
-            profile, config.data_path / "models", clean, settings, device, examples, fresh
-        )
-        return [trainer.run_stage(stage, should_stop, on_step) for stage in stages]
-
-    return await asyncio.to_thread(work)
+    return RestorerTrainingRunner(profile, config.data_path / "models", config.models.device)
 
 
 def run_restorer_verb(args: argparse.Namespace, config: Config) -> int:
@@ -137,7 +129,8 @@ def run_restorer_verb(args: argparse.Namespace, config: Config) -> int:
             f"stage {result.stage}: {result.steps} steps, loss {result.final_loss:.4f} "
             f"({result.reason.replace('_', ' ')})"
         )
-    print(f"checkpoints in {config.data_path / 'models' / 'restorer'}")
+    where = "the engine's models folder" if config.engine.mode == "ray" else None
+    print(f"checkpoints in {where or config.data_path / 'models' / 'restorer'}")
     return 0
 
 
@@ -146,9 +139,8 @@ async def _train_with_bars(
 ) -> list[Any]:
     from tqdm import tqdm
 
-    settings = training_settings(config.feedback, args)
-    stop = threading.Event()
     bars: dict[str, Any] = {}
+    cancel = CancelToken()
 
     def on_step(report: Any) -> None:
         bar = bars.get(report.stage)
@@ -161,7 +153,7 @@ async def _train_with_bars(
 
     def stop_stage(*_: Any) -> None:
         print("\nstopping: the checkpoint is saved, later stages are skipped", file=sys.stderr)
-        stop.set()
+        cancel.cancel()
 
     config.data_path.mkdir(parents=True, exist_ok=True)
     options = {
@@ -171,28 +163,21 @@ async def _train_with_bars(
     }
     storage = await open_storage(config.storage.backend, config.data_path, options)
     previous = signal.signal(signal.SIGINT, stop_stage)
+    trainer = None
     try:
-        results = []
-        for stage in stages:
-            if stop.is_set():
-                break
-            results += await train_restorer(
-                config,
-                storage,
-                (stage,),
-                settings,
-                stop.is_set,
-                on_step,
-                args.images,
-                args.size,
-                args.pairs,
-                args.fresh and not results,
-            )
-        return results
+        feedback = await stored_feedback(storage)
+        log.info("restorer training: %d writers' feedback texts", len(feedback))
+        request = restorer_training(config, feedback, stages, args)
+        trainer = await training_engine(config)
+        return await trainer.train_restorer(request, on_step, cancel)
+    except GenerationCancelled:
+        return []
     finally:
         signal.signal(signal.SIGINT, previous)
         for bar in bars.values():
             bar.close()
+        if trainer is not None and hasattr(trainer, "close"):
+            await trainer.close()
         await storage.close()
 
 
@@ -218,25 +203,30 @@ async def new_feedback_since_last_training(storage: Storage) -> int:
 
 async def training_room_session(config: Config, storage: Storage) -> Any:
     """The web training room's session: the configured restorer training, models loaded on
-    its first use on a worker thread; writers' stored feedback joins the scorer's data."""
+    its first use on a worker thread; writers' stored feedback joins the scorer's data.
+
+    It trains in this process, so the bot mounts the room only with the local engine (whose
+    models folder this is); with a Ray engine, `train-restorer` trains on the cluster."""
     from training.restorer_data import feedback_examples
 
     size = config.feedback.image_size
     examples = feedback_examples(await stored_feedback(storage), size)
+    request = restorer_training(config, [])
 
     def build() -> Any:
         from engine.device import resolve_device
         from engine.profiles import resolve_profile
         from training.restorer_data import clean_pictures, prepare_trainer
+        from training.restorer_job import clean_folder, training_settings
         from training.restorer_session import TrainingSession
 
         profile = resolve_profile(config.models.profile, config.models.overrides)
-        settings = training_settings(config.feedback)
+        models = config.data_path / "models"
+        settings = training_settings(request)
 
         def make_trainer() -> Any:
-            clean = clean_pictures(clean_images_folder(config), size, config.feedback.pairs)
+            clean = clean_pictures(clean_folder(request, models), size, request.pairs)
             device = resolve_device(config.models.device)
-            models = config.data_path / "models"
             return prepare_trainer(profile, models, clean, settings, device, examples)
 
         return TrainingSession(make_trainer)
