@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from core.edit.policy import EditPolicy
+from core.feedback.training_settings import TrainingSettings
 from core.inbox import InboxSettings
 from core.settings import expectation, is_valid, setting
 from core.story.settings import StorySettings
 from engine.edit_settings import EditSettings
 from engine.settings import BatchingSettings, EngineSettings, ModelSettings
-from training.restorer_settings import TrainingSettings
 
 
 class ConfigError(ValueError):

@@ -4,7 +4,9 @@
 
 Stages run in order; each stops at its loss threshold or step limit, and Ctrl-C stops
 training by hand (the current stage's checkpoint is saved, later stages are skipped).
-Checkpoints go to <data_dir>/models/restorer, where "enhance" picks them up without a restart.
+Training is the engine's work: with the local engine it runs here and checkpoints go to
+<data_dir>/models/restorer; with a Ray engine it runs on a replica and they go to the replicas'
+models folder. Either way "enhance" picks them up without a restart.
 """
 
 from __future__ import annotations
@@ -14,17 +16,16 @@ import asyncio
 import logging
 import signal
 import sys
-import threading
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bot.config import Config
+from core.engine import CancelToken, GenerationCancelled, RestorerTrainingRequest
+from core.feedback.training_settings import STAGES, TrainingSettings
 from storage import open_storage
 from storage.base import Storage
-from training.restorer_settings import STAGES, TrainingSettings
 
 log = logging.getLogger("inkwell.bot")
 
@@ -81,39 +82,34 @@ def training_settings(config: Config, args: argparse.Namespace | None = None) ->
     )
 
 
-def clean_images_folder(config: Config, settings: TrainingSettings) -> Path:
-    configured = settings.clean_images
-    return Path(configured).expanduser() if configured else config.data_path / "restorer-images"
-
-
-async def train_restorer(
+def restorer_training(
     config: Config,
-    storage: Storage,
-    stages: tuple[str, ...],
-    settings: TrainingSettings,
-    should_stop: Callable[[], bool] = lambda: False,
-    on_step: Callable[[Any], None] | None = None,
-    fresh: bool = False,
-) -> list[Any]:
-    """Run `stages` on a worker thread; writers' stored feedback joins the scorer's data."""
-    from engine.device import resolve_device
+    feedback: list[tuple[str, bytes, str]],
+    stages: tuple[str, ...] = STAGES,
+    args: argparse.Namespace | None = None,
+) -> RestorerTrainingRequest:
+    """The engine's training request: `[restorer_training]` with the command line over it."""
+    return RestorerTrainingRequest(
+        settings=training_settings(config, args),
+        stages=stages,  # type: ignore[arg-type]
+        feedback=tuple(feedback),
+        fresh=bool(getattr(args, "fresh", False)),
+    )
+
+
+async def training_engine(config: Config) -> Any:
+    """What trains the restorer for the command line: with a Ray engine, the deployed app on
+    the cluster (training runs on a replica, beside its models); otherwise a runner in this
+    process that loads only the restorer and its scorer, not the drawing models."""
+    if config.engine.mode == "ray":
+        from bot.ray_worker import connect_engine
+
+        return await connect_engine(config)
     from engine.profiles import resolve_profile
-    from training.restorer_data import clean_pictures, feedback_examples, prepare_trainer
+    from training.restorer_job import RestorerTrainingRunner
 
     profile = resolve_profile(config.models.profile, config.models.overrides)
-    examples = feedback_examples(await stored_feedback(storage), settings.image_size)
-    log.info("restorer training: %d labelled texts from writers' feedback", len(examples))
-
-    def work() -> list[Any]:
-        device = resolve_device(config.models.device)
-        folder = clean_images_folder(config, settings)
-        clean = clean_pictures(folder, settings.image_size, settings.pairs)
-        trainer = prepare_trainer(
-            profile, config.data_path / "models", clean, settings, device, examples, fresh
-        )
-        return [trainer.run_stage(stage, should_stop, on_step) for stage in stages]
-
-    return await asyncio.to_thread(work)
+    return RestorerTrainingRunner(profile, config.data_path / "models", config.models.device)
 
 
 def run_restorer_verb(args: argparse.Namespace, config: Config) -> int:
@@ -132,7 +128,8 @@ def run_restorer_verb(args: argparse.Namespace, config: Config) -> int:
             f"stage {result.stage}: {result.steps} steps, loss {result.final_loss:.4f} "
             f"({result.reason.replace('_', ' ')})"
         )
-    print(f"checkpoints in {config.data_path / 'models' / 'restorer'}")
+    where = "the engine's models folder" if config.engine.mode == "ray" else None
+    print(f"checkpoints in {where or config.data_path / 'models' / 'restorer'}")
     return 0
 
 
@@ -141,9 +138,8 @@ async def _train_with_bars(
 ) -> list[Any]:
     from tqdm import tqdm
 
-    settings = training_settings(config, args)
-    stop = threading.Event()
     bars: dict[str, Any] = {}
+    cancel = CancelToken()
 
     def on_step(report: Any) -> None:
         bar = bars.get(report.stage)
@@ -156,7 +152,7 @@ async def _train_with_bars(
 
     def stop_stage(*_: Any) -> None:
         print("\nstopping: the checkpoint is saved, later stages are skipped", file=sys.stderr)
-        stop.set()
+        cancel.cancel()
 
     config.data_path.mkdir(parents=True, exist_ok=True)
     options = {
@@ -166,25 +162,21 @@ async def _train_with_bars(
     }
     storage = await open_storage(config.storage.backend, config.data_path, options)
     previous = signal.signal(signal.SIGINT, stop_stage)
+    trainer = None
     try:
-        results = []
-        for stage in stages:
-            if stop.is_set():
-                break
-            results += await train_restorer(
-                config,
-                storage,
-                (stage,),
-                settings,
-                stop.is_set,
-                on_step,
-                args.fresh and not results,
-            )
-        return results
+        feedback = await stored_feedback(storage)
+        log.info("restorer training: %d writers' feedback texts", len(feedback))
+        request = restorer_training(config, feedback, stages, args)
+        trainer = await training_engine(config)
+        return await trainer.train_restorer(request, on_step, cancel)
+    except GenerationCancelled:
+        return []
     finally:
         signal.signal(signal.SIGINT, previous)
         for bar in bars.values():
             bar.close()
+        if trainer is not None and hasattr(trainer, "close"):
+            await trainer.close()
         await storage.close()
 
 
@@ -210,25 +202,30 @@ async def new_feedback_since_last_training(storage: Storage) -> int:
 
 async def training_room_session(config: Config, storage: Storage) -> Any:
     """The web training room's session: the configured restorer training, models loaded on
-    its first use on a worker thread; writers' stored feedback joins the scorer's data."""
+    its first use on a worker thread; writers' stored feedback joins the scorer's data.
+
+    It trains in this process, so the bot mounts the room only with the local engine (whose
+    models folder this is); with a Ray engine, `train-restorer` trains on the cluster."""
     from training.restorer_data import feedback_examples
 
     settings = training_settings(config)
     examples = feedback_examples(await stored_feedback(storage), settings.image_size)
+    request = restorer_training(config, [])
 
     def build() -> Any:
         from engine.device import resolve_device
         from engine.profiles import resolve_profile
         from training.restorer_data import clean_pictures, prepare_trainer
+        from training.restorer_job import clean_folder
         from training.restorer_session import TrainingSession
 
         profile = resolve_profile(config.models.profile, config.models.overrides)
+        models = config.data_path / "models"
 
         def make_trainer() -> Any:
-            folder = clean_images_folder(config, settings)
+            folder = clean_folder(request, models)
             clean = clean_pictures(folder, settings.image_size, settings.pairs)
             device = resolve_device(config.models.device)
-            models = config.data_path / "models"
             return prepare_trainer(profile, models, clean, settings, device, examples)
 
         return TrainingSession(make_trainer)

@@ -101,7 +101,13 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
                 engine.profile_name,
             )
             inkwell.attach(web)
-            _mount_training_room(web, config, storage, engine)
+            if config.engine.mode == "local":
+                _mount_training_room(web, config, storage, engine)
+            else:
+                log.info(
+                    "the training room needs the local engine: with Ray, "
+                    "`python -m bot train-restorer` and the nightly run train on the cluster"
+                )
         for adapter in chat_adapters(
             config, web if config.web.enabled else None, storage.images.get
         ):
@@ -109,7 +115,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         await inkwell.start()
         stack.push_async_callback(inkwell.stop)
         scheduler = start_jobs(inkwell, config.inbox)
-        add_feedback_training(scheduler, config, storage)
+        add_feedback_training(scheduler, config, storage, engine)
         stack.callback(scheduler.shutdown, wait=False)
         if config.web.enabled:
             log.info("Inkwell is ready: story room at %s", web.url)
@@ -132,7 +138,8 @@ async def _until_stopped() -> None:
 
 
 def _mount_training_room(web: Any, config: Config, storage: Any, engine: Engine) -> None:
-    """Seed 002's training room at /training on the story room's server."""
+    """Seed 002's training room at /training on the story room's server; it trains in this
+    process, where the local engine's models live."""
     from adapters.web.training import TrainingRoom
     from bot.restorer_verbs import training_room_session
 

@@ -16,6 +16,7 @@ from core.engine import Engine
 from core.events import (
     Accepted,
     Action,
+    Audience,
     CancelRequested,
     ChannelList,
     ChannelRef,
@@ -99,13 +100,17 @@ class Inkwell:
             on_start=self._announce_queue,
         )
         self.queue = StoryQueue(storage, self._worker)
+        controls = ChannelControls(
+            storage, self.queue, settings, engine.profile_name, self._adapters
+        )
+        # Middleware, outermost first, all of it here (as slack-bolt's app constructor does):
+        # the opt-in gate refuses story events from channels where Inkwell is off.
+        self.router.use(controls.gate)
         self.router.on(ParagraphPosted, self._on_paragraph)
         self.router.on(StoryRequested, self._on_story_requested)
         self.router.on(ChannelsRequested, self._on_channels_requested)
         self.router.on(CancelRequested, self._on_cancel)
-        ChannelControls(
-            storage, self.queue, settings, engine.profile_name, self._adapters
-        ).register(self.router)
+        controls.register(self.router)
         StyleCommands(storage, engine).register(self.router)
         LibraryCommands(storage).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)
@@ -154,6 +159,9 @@ class Inkwell:
 
     async def deliver(self, action: Action) -> MessageRef | None:
         """Send an action that must arrive; raises when it doesn't, so the inbox retries."""
+        if action.audience is Audience.WRITER:
+            # Only a reply returned from dispatch knows its writer; later news is the channel's.
+            raise ValueError(f"{type(action).__name__} for one writer can only answer dispatch")
         adapter = self._adapters.get(action.channel.platform)
         if adapter is None:
             raise LookupError(f"no adapter for {action.channel.platform!r} is running")
@@ -207,7 +215,8 @@ class Inkwell:
     async def _on_cancel(self, event: Event) -> list[Action]:
         stopping = await self.queue.cancel(event.channel.key)
         if stopping is None:
-            return [PostText(event.channel, "Nothing is being drawn in this story right now.")]
+            idle = "Nothing is being drawn in this story right now."
+            return [PostText(event.channel, idle, audience=Audience.WRITER)]
         return [PostText(event.channel, "Stopping the current illustration…", stopping)]
 
     # ------------------------------------------------------------------ internals
@@ -217,7 +226,7 @@ class Inkwell:
         record = await self.storage.channels.get(started.channel_key)
         if record is None:
             return
-        channel = ChannelRef(record.platform, record.channel_id, record.thread_id)
+        channel = ChannelRef.of(record)
         waiting = await self.queue.waiting_paragraphs(started.channel_key)
         started_id = started.payload.get("paragraph_id")
         waiting = [paragraph_id for paragraph_id in waiting if paragraph_id != started_id]
@@ -240,7 +249,7 @@ class Inkwell:
             if record is None:
                 log.error("paragraph %s has no channel record; left as is", paragraph.id)
                 continue
-            channel = ChannelRef(record.platform, record.channel_id, record.thread_id)
+            channel = ChannelRef.of(record)
             # Idempotent: a paragraph already in the inbox is not added twice.
             await self.queue.submit(channel, paragraph.id)
 

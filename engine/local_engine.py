@@ -21,8 +21,11 @@ from core.engine import (
     GenerationCancelled,
     GenerationRequest,
     ProgressCallback,
+    RestorerTrainingRequest,
     Screening,
+    StageResult,
     StepProgress,
+    StepReport,
     StyleBranchState,
 )
 from engine.batching import EngineClosed, Job, JobKind, take_batch
@@ -67,6 +70,7 @@ class LocalEngine:
         self._closing = False
         self._style_branch: StyleBranchState = "untrained"  # the runner's, once loaded
         self._runner: ModelRunner | None = None  # read-only from other threads: restorer_state
+        self.training: Any = None  # a RestorerTrainingRunner, set by for_profile
 
     @classmethod
     def for_profile(
@@ -79,13 +83,17 @@ class LocalEngine:
         edit_settings: EditSettings | None = None,
     ) -> LocalEngine:
         """An engine whose worker loads `profile` with ModelRunner.load."""
-        return cls(
+        from training.restorer_job import RestorerTrainingRunner
+
+        engine = cls(
             lambda: ModelRunner.load(
                 profile, models_dir, device, max_batch=max_batch, edit_settings=edit_settings
             ),
             profile.name,
             max_batch,
         )
+        engine.training = RestorerTrainingRunner(profile, models_dir, device)
+        return engine
 
     @property
     def profile_name(self) -> str:
@@ -179,6 +187,18 @@ class LocalEngine:
         """Seed 002's restorer on each encoded picture; pending restore calls share a pass."""
         restored = await self._submit("restore", list(images), len(images)) if images else []
         return list(restored)
+
+    async def train_restorer(
+        self,
+        request: RestorerTrainingRequest,
+        on_step: Callable[[StepReport], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[StageResult]:
+        """Seed 002's training in this process, on its own thread beside the model worker;
+        checkpoints go to the models folder `restore` reads (see Engine.train_restorer)."""
+        if self.training is None:
+            raise RuntimeError("restorer training needs an engine made by LocalEngine.for_profile")
+        return await self.training.train_restorer(request, on_step, cancel)
 
     @property
     def restorer_state(self) -> str:

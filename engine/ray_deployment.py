@@ -23,7 +23,7 @@ from typing import Any
 from ray import serve
 from ray.serve import Application
 
-from core.engine import GenerationCancelled
+from core.engine import CancelToken, GenerationCancelled, RestorerTrainingRequest, StepReport
 from engine.edit_settings import EditSettings
 from engine.ray_calls import BATCHED_CALLS, BatchedCall, CallResult, StepEvent
 from engine.settings import BatchingSettings, EngineSettings, ModelSettings
@@ -69,8 +69,13 @@ class EngineReplica:
         from engine.edit_settings import EditSettings
         from engine.profiles import resolve_profile
         from engine.runner import ModelRunner
+        from training.restorer_job import RestorerTrainingRunner
 
         _log_to_stderr()
+        # Restorer training runs here, beside the models, on a thread of its own.
+        self._training = RestorerTrainingRunner(
+            resolve_profile(profile, overrides), Path(models_dir), device
+        )
 
         # The runner is thread-confined: every model call runs on this one thread.
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="inkwell-model")
@@ -126,6 +131,35 @@ class EngineReplica:
             job.cancelled = True
             task.cancel()
             self._jobs.pop(job_id, None)
+
+    async def train_restorer(
+        self, request: RestorerTrainingRequest, job_id: str
+    ) -> AsyncIterator[Any]:
+        """Stream one restorer training: a StepReport per step, then a CallResult with the
+        stages' results. If the caller goes away the running stage stops after its step; its
+        checkpoint is kept in this replica's models folder, where `restore` finds it."""
+        loop = asyncio.get_running_loop()
+        steps: asyncio.Queue[StepReport] = asyncio.Queue()
+        stop = CancelToken()
+
+        def on_step(report: StepReport) -> None:
+            loop.call_soon_threadsafe(steps.put_nowait, report)
+
+        logger.info("restorer training %s starts on replica %d", job_id, os.getpid())
+        task = asyncio.ensure_future(self._training.train_restorer(request, on_step, stop))
+        try:
+            while not task.done():
+                step = asyncio.ensure_future(steps.get())
+                await asyncio.wait({task, step}, return_when=asyncio.FIRST_COMPLETED)
+                if step.done():
+                    yield step.result()
+                else:
+                    step.cancel()
+            while not steps.empty():
+                yield steps.get_nowait()
+            yield CallResult(task.result())
+        finally:
+            stop.cancel()  # the thread ends after its current step; nothing waits for it
 
     async def _run_batch(self, call: BatchedCall, requests: list[tuple[str, list[Any]]]) -> list:
         """One runner call for every caller in `requests`; each gets its slice or its error."""

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,8 +25,11 @@ from core.engine import (
     GenerationCancelled,
     GenerationRequest,
     ProgressCallback,
+    RestorerTrainingRequest,
     Screening,
+    StageResult,
     StepProgress,
+    StepReport,
     StyleBranchState,
 )
 from engine.ray_calls import BATCHED_CALLS, CallResult, StepEvent
@@ -146,6 +149,43 @@ class RayEngine:
 
     async def restore(self, images: Sequence[bytes]) -> list[bytes]:
         return await self.call("restore", list(images)) if images else []
+
+    async def train_restorer(
+        self,
+        request: RestorerTrainingRequest,
+        on_step: Callable[[StepReport], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[StageResult]:
+        """Seed 002's training on a replica, beside its models: checkpoints land in the
+        replicas' models folder. Not retried: a lost replica keeps its last checkpoint."""
+        job_id = uuid.uuid4().hex[:12]
+        response = self._streaming.train_restorer.remote(request, job_id)
+        watcher = None
+        if cancel is not None:
+            watcher = asyncio.ensure_future(_cancel_when_set(cancel, response, self._poll))
+        try:
+            async for event in response:
+                if isinstance(event, CallResult):
+                    return list(event.value)
+                if on_step is not None:
+                    on_step(event)
+            raise EngineUnavailable(f"the engine ended training {job_id} without an answer")
+        except Exception as error:
+            if cancel is not None and cancel.cancelled:
+                raise GenerationCancelled() from None
+            kind = replica_lost(error)
+            if kind is not None:
+                metrics.count_error(f"engine:{kind}")
+                raise EngineUnavailable(WRITER_MESSAGE.format(kind=kind)) from error
+            raise
+        except asyncio.CancelledError:
+            response.cancel()  # the replica stops the stage after its step
+            raise
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
 
     async def close(self) -> None:
         """Nothing to release: the deployment belongs to the cluster, not to this process."""

@@ -19,11 +19,12 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from core.engine import StageResult, StepReport
 from core.feedback.evaluation import classify_feedback, reverse_evaluation
+from core.feedback.training_settings import STAGES, PixelLoss, Stage, TrainingSettings
 from engine.restorer import RestorerNet, save_restorer
 from training.damage import DamageSettings, damage_text, degrade
 from training.feedback_scorer import FeedbackScorer, save_scorer
-from training.restorer_settings import STAGES, PixelLoss, Stage, TrainingSettings
 
 logger = logging.getLogger("inkwell.training")
 
@@ -158,28 +159,6 @@ def joint_step(
     total.backward()
     optimizer.step()
     return JointLoss(total.item(), pixel.item(), text.item())
-
-
-@dataclass(frozen=True)
-class StepReport:
-    """One training step, for progress bars and the training room."""
-
-    stage: Stage
-    step: int
-    max_steps: int
-    loss: float  # this step's total loss
-    running: float  # the smoothed loss the threshold is checked against
-    pixel: float | None = None
-    text: float | None = None
-    sample_id: str = ""
-
-
-@dataclass(frozen=True)
-class StageResult:
-    stage: Stage
-    steps: int
-    final_loss: float
-    reason: Literal["threshold", "max_steps", "stopped", "no_data"]
 
 
 class RestorerTrainer:

@@ -14,16 +14,15 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from core.engine import StageResult, StepReport
+from core.feedback.training_settings import STAGES
 from engine.restorer import png_to_tensor, tensor_to_png
 from training.restorer import (
     RestorerTrainer,
     ScorerExample,
-    StageResult,
-    StepReport,
     TrainingPair,
     labelled_texts,
 )
-from training.restorer_settings import STAGES
 
 logger = logging.getLogger("inkwell.training")
 

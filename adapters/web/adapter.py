@@ -19,6 +19,7 @@ from core.adapter import Capabilities, Dispatch
 from core.events import (
     Accepted,
     Action,
+    Audience,
     Author,
     ChannelList,
     ChannelsRequested,
@@ -27,7 +28,6 @@ from core.events import (
     StoryPage,
     StoryRequested,
     StyleReferenceRequested,
-    StyleReferenceShown,
 )
 from core.style.reference import StyleLimits
 
@@ -261,12 +261,12 @@ class WebAdapter:
         accepted = None
         for action in replies:
             payload = convert.action_json(action, client_id)
-            if isinstance(action, StyleReferenceShown) and action.changed:
-                # A changed reference is news for the whole room, the sender included.
-                await self.send_to_room(action.channel.channel_id, payload)
-                continue
             if isinstance(action, StoryPage):
                 payload["before_seq"] = before
+            if action.audience is Audience.CHANNEL and not isinstance(action, Accepted):
+                # News for the whole room, the sender included.
+                await self.send_to_room(action.channel.channel_id, payload)
+                continue
             await reader.send(payload)
             if isinstance(action, Accepted):
                 accepted = payload

@@ -7,13 +7,20 @@ import logging
 import re
 import uuid
 
-from core.edit.events import EditRequested
 from core.edit.policy import EditPolicy
 from core.edit.prompts import owner_of
 from core.edit.prototypes import nearest_prototype
 from core.edit.understanding import EditIntent, understand, wants_enhance
 from core.engine import Engine, ToneShift
-from core.events import Action, EnhanceRequested, Event, PostText, Refused
+from core.events import (
+    Action,
+    Audience,
+    EditRequested,
+    EnhanceRequested,
+    Event,
+    PostText,
+    Refused,
+)
 from core.feedback import is_quality_complaint
 from core.router import Router
 from core.story.queue import StoryQueue
@@ -66,7 +73,10 @@ class EditCommands:
             )
             intent = guess or intent
         if intent.kind in ("question", "unsupported"):
-            return [PostText(channel, intent.question, target.paragraph_id)]
+            # A question back is for the asker; how a request was read is news for everyone.
+            return [
+                PostText(channel, intent.question, target.paragraph_id, audience=Audience.WRITER)
+            ]
         payload = {
             "paragraph_id": target.paragraph_id,
             "illustration_id": target.id,

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from core.edit.chain import current_versions, original
 from core.engine import CancelToken, Engine, GenerationRequest, StyleRef
-from core.events import Action, ChannelRef, Event, IllustrationImage, PostText, Refused
+from core.events import (
+    Action,
+    CandidatesRequested,
+    CandidatesShown,
+    ChannelRef,
+    Event,
+    IllustrationImage,
+    PostText,
+    Refused,
+)
 from core.router import Router
 from core.story.progress import ProgressReporter, Send
 from core.story.queue import StoryQueue
@@ -20,21 +28,6 @@ NO_SEEDS = (
     "Those pictures were drawn before Inkwell kept their candidates' seeds; redraw the "
     "paragraph to see its candidates."
 )
-
-
-@dataclass(frozen=True)
-class CandidatesRequested(Event):
-    """Show every candidate drawn for a paragraph's pictures, with the scores that chose."""
-
-    paragraph_id: str
-
-
-@dataclass(frozen=True)
-class CandidatesShown(Action):
-    """A paragraph's candidates, sentence by sentence; captions say which one was chosen."""
-
-    paragraph_id: str
-    images: tuple[IllustrationImage, ...]
 
 
 def other_profile(profile: str, running: str) -> str:
@@ -154,7 +147,7 @@ class CandidatesWork:
         record = await self._storage.channels.get(item.channel_key)
         if record is None:
             return None
-        return ChannelRef(record.platform, record.channel_id, record.thread_id)
+        return ChannelRef.of(record)
 
     async def _request(self, record: IllustrationRecord) -> GenerationRequest:
         p = record.provenance

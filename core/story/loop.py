@@ -21,13 +21,13 @@ from core.engine import (
 )
 from core.events import (
     Action,
+    Audience,
     ChannelRef,
     IllustrationImage,
     MessageRef,
     PostError,
     PostText,
     Progress,
-    utc_now,
 )
 from core.story.branches import SentencePlan
 from core.story.choosing import Chosen, ConsistentChooser
@@ -45,6 +45,7 @@ from core.story.retention import keep_within_budget
 from core.story.settings import StorySettings
 from core.style.settings import style_for_drawing
 from storage.base import IllustrationRecord, ParagraphRecord, Storage
+from storage.codec import now_utc
 
 log = logging.getLogger("inkwell.loop")
 
@@ -133,6 +134,7 @@ class IllustrationLoop:
                 "try again later.",
                 reference=reference,
                 paragraph_id=paragraph.id,
+                audience=Audience.CHANNEL,  # sent later, to everyone following the story
             )
         )
 
@@ -212,7 +214,7 @@ class IllustrationLoop:
             [prompt.text for prompt in prompts],
             [prompt.candidates for prompt in prompts],
             ids,
-            utc_now(),
+            now_utc(),
             forced={n: p.forced for n, p in enumerate(prompts) if p.forced is not None},
         )
         images = await self._store(job, prompts, chosen, image_features)
@@ -262,7 +264,7 @@ class IllustrationLoop:
                         },
                     },
                     clip_feature=image_features[offset + selection.index],
-                    created_at=utc_now(),
+                    created_at=now_utc(),
                     image_bytes=len(picture.png),
                 )
             )

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from adapters.web.adapter import WebAdapter
 from adapters.web.training import TrainingRoom
 from core.feedback.capture import TRAINING_ROOM
+from core.feedback.training_settings import StageSettings, TrainingSettings
 from engine.profiles import resolve_profile
 from engine.restorer import RestorerNet
 from storage.sqlite import SQLiteStorage
@@ -23,7 +24,6 @@ from training.damage import synthetic_scenes
 from training.feedback_scorer import load_scorer
 from training.restorer import RestorerTrainer, make_pairs
 from training.restorer_session import TrainingSession
-from training.restorer_settings import StageSettings, TrainingSettings
 
 pytestmark = pytest.mark.browser
 

@@ -6,14 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.events import Author, PostIllustrations, PostText, Refused
-from core.story.candidates import (
-    NO_SEEDS,
-    STYLE_REMOVED,
+from core.events import (
+    Author,
     CandidatesRequested,
     CandidatesShown,
-    other_profile,
+    PostIllustrations,
+    PostText,
+    Refused,
 )
+from core.story.candidates import NO_SEEDS, STYLE_REMOVED, other_profile
 from core.testing import FakeAdapter
 from storage.base import IllustrationRecord
 from storage.sqlite import SQLiteStorage

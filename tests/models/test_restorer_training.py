@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.feedback.training_settings import StageSettings, TrainingSettings
 from engine.profiles import ModelProfile
 from engine.restorer import RestorerNet, load_restorer, restore_pngs, tensor_to_png
 from training.damage import psnr, ssim, synthetic_scenes
@@ -21,7 +22,6 @@ from training.restorer import (
     scorer_loss,
     scorer_step,
 )
-from training.restorer_settings import StageSettings, TrainingSettings
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The `[restorer_training]` section: seed 002's staged restorer training (torch-free)."""
+"""The `[restorer_training]` section: seed 002's staged restorer training, sent to the engine."""
 
 from __future__ import annotations
 
