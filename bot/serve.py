@@ -92,6 +92,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         )
         if config.web.enabled:
             from adapters.web.adapter import WebAdapter
+            from core.health import check_health
 
             web = WebAdapter(
                 config.web.host,
@@ -99,6 +100,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
                 config.web.token,
                 storage.images.get,
                 engine.profile_name,
+                health=lambda: check_health(engine, storage),
             )
             inkwell.attach(web)
             if config.engine.mode == "local":

@@ -29,6 +29,7 @@ from core.events import (
     StoryRequested,
     StyleReferenceRequested,
 )
+from core.health import Health
 from core.style.reference import StyleLimits
 
 log = logging.getLogger("inkwell.web")
@@ -71,8 +72,10 @@ class WebAdapter:
         token: str,
         load_image: ImageLoader,
         profile_name: str,
+        health: Callable[[], Awaitable[Health]],
     ) -> None:
         self._host = host
+        self._health_check = health
         self._port = port
         self._token = token
         self._load_image = load_image
@@ -161,7 +164,15 @@ class WebAdapter:
         return web.FileResponse(STATIC_DIR / "index.html")
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response({"ok": True, "profile": self._profile})
+        """200 when the engine and storage both answer, else 503 saying which did not."""
+        health = await self._health_check()
+        body = {
+            "ok": health.ok,
+            "profile": health.profile,
+            "engine": health.engine,
+            "storage": health.storage,
+        }
+        return web.json_response(body, status=200 if health.ok else 503)
 
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
         from core import metrics

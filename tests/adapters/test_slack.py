@@ -21,6 +21,7 @@ from adapters.slack.adapter import EVENTS_PATH, SlackAdapter
 from adapters.web.adapter import WebAdapter
 from core.adapter import Adapter
 from core.engine import Engine
+from core.health import check_health
 from tests.adapters.conftest import Bot
 from tests.fakes import slack_server as slack
 from tests.fakes.engine import ScriptedEngine
@@ -80,7 +81,14 @@ def _bot(tmp_path: Path, engine: Engine, fake: FakeSlack, socket_mode: bool = Fa
         if socket_mode:
             return [adapter]
         assert bot.storage is not None
-        web = WebAdapter("127.0.0.1", 0, "room-token", bot.storage.images.get, engine.profile_name)
+        web = WebAdapter(
+            "127.0.0.1",
+            0,
+            "room-token",
+            bot.storage.images.get,
+            engine.profile_name,
+            health=lambda: check_health(engine, bot.storage),
+        )
         web.add_signed_route(EVENTS_PATH, adapter.handle_http)
         return [web, adapter]
 

@@ -16,6 +16,7 @@ from adapters.web.adapter import WebAdapter
 from adapters.web.training import TrainingRoom
 from core.feedback.capture import TRAINING_ROOM
 from core.feedback.training_settings import StageSettings, TrainingSettings
+from core.health import Health
 from engine.profiles import resolve_profile
 from engine.restorer import RestorerNet
 from storage.sqlite import SQLiteStorage
@@ -59,7 +60,9 @@ class Served:
 
         self.room = TrainingRoom(self.storage, make_session, "tiny")
         self.room.watch_restorer(lambda: "untrained")
-        self.adapter = WebAdapter("127.0.0.1", 0, "", self.storage.images.get, "tiny")
+        self.adapter = WebAdapter(
+            "127.0.0.1", 0, "", self.storage.images.get, "tiny", health=not_checked
+        )
         self.adapter.add_room(self.room.mount, frozenset({TrainingRoom.page}))
 
         async def dispatch(event: object) -> list:
@@ -163,3 +166,7 @@ def test_a_trainer_runs_the_three_stages_and_binds_feedback_to_the_shown_sample(
     assert [r.stage for r in session.results] == ["pixel", "scorer", "joint"]
     assert session.results[0].reason == "stopped"
     page.screenshot(path=str(ARTIFACTS / "training_room.png"), full_page=True)
+
+
+async def not_checked() -> Health:
+    raise AssertionError("this test never asks /health")
