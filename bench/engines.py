@@ -125,17 +125,15 @@ async def ray_engine(
 
     from engine.ray_deployment import DeploymentSettings, build_app
     from engine.ray_engine import RayEngine
+    from engine.settings import BatchingSettings, EngineSettings, ModelSettings
 
     gpus = 1.0 if resolve_device(args.device).type == "cuda" else 0.0
     settings = DeploymentSettings(
-        profile=args.profile,
-        models_dir=str(models_dir.resolve()),
-        overrides=dict(overrides or {}),
-        device=args.device,
-        max_batch=args.max_batch,
+        ModelSettings(args.profile, args.device, dict(overrides or {})),
+        str(models_dir.resolve()),
+        BatchingSettings(args.max_batch),
         # On CPU the replica gets every core, as the local engine's worker thread has.
-        num_cpus=1.0 if gpus else float(os.cpu_count() or 1),
-        num_gpus=gpus,
+        EngineSettings(num_cpus=1.0 if gpus else float(os.cpu_count() or 1), num_gpus=gpus),
     )
     ray.init(include_dashboard=False, log_to_driver=False, _system_config={"worker_niceness": 0})
     try:

@@ -24,7 +24,7 @@ import torch
 from bench.paragraph import bare_paragraph, load_bare_models
 from core.events import PostIllustrations
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from core.testing import FakeAdapter
 from engine.local_engine import LocalEngine
 from engine.profiles import resolve_profile
@@ -103,7 +103,7 @@ def main() -> None:
         "--max-batch",
         type=int,
         default=64,
-        help="most candidates in one pipeline call (config models.max_batch, 16 by default for "
+        help="most candidates in one pipeline call (config batching.max_batch, 16 by default for "
         "GPU memory); 64 lets a story's 40 candidates share one call, as the bare side's do",
     )
     args = parser.parse_args()

@@ -37,7 +37,7 @@ async def bot_process(address: str, app: str, channels: int, root: Path) -> dict
 
     from core.events import PostIllustrations
     from core.inkwell import Inkwell
-    from core.story.loop import StorySettings
+    from core.story.settings import StorySettings
     from core.testing import FakeAdapter
     from engine.ray_engine import RayEngine
     from storage.sqlite import SQLiteStorage

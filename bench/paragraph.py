@@ -26,7 +26,8 @@ from PIL import Image
 from core.events import PostIllustrations
 from core.inkwell import Inkwell
 from core.story.clauses import split_sentences
-from core.story.loop import StorySettings, candidate_seeds
+from core.story.loop import candidate_seeds
+from core.story.settings import StorySettings
 from core.testing import FakeAdapter
 from engine.local_engine import LocalEngine
 from engine.profiles import resolve_profile

@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.engines import models_dir_for, parser, ray_engine, scratch_dir, start_local
 from core.engine import Engine
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
 

@@ -23,18 +23,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
 
+from core.feedback.training_settings import StageSettings, TrainingSettings
 from engine.profiles import resolve_profile
 from engine.restorer import RestorerNet
 from training.damage import psnr, ssim, synthetic_scenes
 from training.feedback_scorer import load_scorer
-from training.restorer import (
-    RestorerTrainer,
-    StageSettings,
-    TrainingPair,
-    TrainingSettings,
-    make_pairs,
-    scorer_examples,
-)
+from training.restorer import RestorerTrainer, TrainingPair, make_pairs, scorer_examples
 
 
 def _measure(net: RestorerNet, pairs: list[TrainingPair]) -> tuple[float, float]:

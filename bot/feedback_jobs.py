@@ -1,4 +1,8 @@
-"""The nightly restorer training: runs when enough new writers' feedback came in."""
+"""The nightly restorer training: the engine trains when enough new writers' feedback came in.
+
+The bot only reads the feedback and asks; the engine trains where its models live (in this
+process with the local engine, on a replica with Ray), so the bot never imports torch for it.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ import logging
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Config
-from bot.restorer_verbs import ALL_STAGES, new_feedback_since_last_training, train_restorer
-from bot.restorer_verbs import training_settings as settings_for
+from bot.restorer_verbs import new_feedback_since_last_training, restorer_training, stored_feedback
+from core.engine import Engine
 from storage.base import Storage
 from storage.codec import now_utc
 
@@ -17,10 +21,10 @@ log = logging.getLogger("inkwell.jobs")
 JOB_KIND = "train-restorer"
 
 
-async def nightly_restorer_training(config: Config, storage: Storage) -> str:
+async def nightly_restorer_training(config: Config, storage: Storage, engine: Engine) -> str:
     """Train all stages if `min_new_feedback` texts arrived since the last run; says what it did."""
     count = await new_feedback_since_last_training(storage)
-    needed = config.feedback.min_new_feedback
+    needed = config.nightly_training.min_new_feedback
     if count < needed:
         log.info("restorer training skipped: %d new feedback texts, %d needed", count, needed)
         return "skipped"
@@ -28,7 +32,8 @@ async def nightly_restorer_training(config: Config, storage: Storage) -> str:
     await storage.jobs.update(job.id, now_utc(), status="running")
     log.info("restorer training %s started on %d new feedback texts", job.id, count)
     try:
-        results = await train_restorer(config, storage, ALL_STAGES, settings_for(config.feedback))
+        request = restorer_training(config, await stored_feedback(storage))
+        results = await engine.train_restorer(request)
     except Exception as error:
         log.exception("restorer training %s failed", job.id)
         await storage.jobs.update(job.id, now_utc(), status="failed", message=str(error))
@@ -39,15 +44,17 @@ async def nightly_restorer_training(config: Config, storage: Storage) -> str:
     return "done"
 
 
-def add_feedback_training(scheduler: AsyncIOScheduler, config: Config, storage: Storage) -> None:
-    """Schedule the nightly check; nothing when `feedback.nightly_training` is off."""
-    if not config.feedback.nightly_training:
+def add_feedback_training(
+    scheduler: AsyncIOScheduler, config: Config, storage: Storage, engine: Engine
+) -> None:
+    """Schedule the nightly check; nothing when `nightly_training.enabled` is off."""
+    if not config.nightly_training.enabled:
         return
     scheduler.add_job(
         nightly_restorer_training,
         "cron",
-        hour=config.feedback.training_hour,
-        args=[config, storage],
+        hour=config.nightly_training.hour,
+        args=[config, storage, engine],
         id="restorer-training",
         name="train the restorer on new writers' feedback",
         max_instances=1,
@@ -55,6 +62,6 @@ def add_feedback_training(scheduler: AsyncIOScheduler, config: Config, storage: 
     )
     log.info(
         "restorer training checked nightly at %02d:00 (needs %d new feedback texts)",
-        config.feedback.training_hour,
-        config.feedback.min_new_feedback,
+        config.nightly_training.hour,
+        config.nightly_training.min_new_feedback,
     )

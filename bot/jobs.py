@@ -6,13 +6,13 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.config import InboxConfig
+from core.inbox import InboxSettings
 from core.inkwell import Inkwell
 
 log = logging.getLogger("inkwell.jobs")
 
 
-def start_jobs(inkwell: Inkwell, config: InboxConfig) -> AsyncIOScheduler:
+def start_jobs(inkwell: Inkwell, config: InboxSettings) -> AsyncIOScheduler:
     """Schedule the upkeep jobs on the running event loop and start them.
 
     The jobs are registered afresh at every start (an in-memory job store): their schedule

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from typing import Any
@@ -17,23 +16,15 @@ DELETE_WAIT_S = 30.0  # how long a stopping worker waits for its app to be remov
 
 
 def deployment_settings(config: Config) -> Any:  # -> DeploymentSettings
-    """The Serve deployment's settings from [models] and [engine]."""
+    """The Serve deployment's settings: [models], [batching], [engine] and [edit_engine]."""
     from engine.ray_deployment import DeploymentSettings
 
-    models, engine = config.models, config.engine
     return DeploymentSettings(
-        profile=models.profile,
+        models=config.models,
         models_dir=str((config.data_path / "models").resolve()),
-        overrides=dict(models.overrides),
-        device=models.device,
-        max_batch=models.max_batch,
-        num_cpus=engine.num_cpus,
-        num_gpus=engine.num_gpus,
-        min_replicas=engine.min_replicas,
-        max_replicas=engine.max_replicas,
-        max_ongoing_requests=engine.max_ongoing_requests,
-        # The engine's share of [edit], as bot.serve.edit_settings gives the local engine.
-        edit={k: v for k, v in dataclasses.asdict(config.edit).items() if k != "strength"},
+        batching=config.batching,
+        engine=config.engine,
+        edit=config.edit_engine,
     )
 
 
@@ -63,8 +54,8 @@ def deploy(config: Config) -> None:
     serve.run(build_app(settings), name=config.engine.app_name, route_prefix=None)
     log.info(
         "engine app %r ready in %.1fs: profile %r, %s-%s replicas, %g GPU each",
-        *(config.engine.app_name, time.perf_counter() - started, settings.profile),
-        *(settings.min_replicas, settings.max_replicas, settings.num_gpus),
+        *(config.engine.app_name, time.perf_counter() - started, config.models.profile),
+        *(config.engine.min_replicas, config.engine.max_replicas, config.engine.num_gpus),
     )
 
 

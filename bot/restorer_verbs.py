@@ -4,7 +4,9 @@
 
 Stages run in order; each stops at its loss threshold or step limit, and Ctrl-C stops
 training by hand (the current stage's checkpoint is saved, later stages are skipped).
-Checkpoints go to <data_dir>/models/restorer, where "enhance" picks them up without a restart.
+Training is the engine's work: with the local engine it runs here and checkpoints go to
+<data_dir>/models/restorer; with a Ray engine it runs on a replica and they go to the replicas'
+models folder. Either way "enhance" picks them up without a restart.
 """
 
 from __future__ import annotations
@@ -14,20 +16,20 @@ import asyncio
 import logging
 import signal
 import sys
-import threading
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, FeedbackConfig
+from bot.config import Config
+from core.engine import CancelToken, GenerationCancelled, RestorerTrainingRequest
+from core.feedback.training_settings import STAGES, TrainingSettings
 from storage import open_storage
 from storage.base import Storage
 
 log = logging.getLogger("inkwell.bot")
 
 RESTORER_VERBS = frozenset({"train-restorer"})
-ALL_STAGES = ("pixel", "scorer", "joint")
 
 
 def add_restorer_verbs(verbs: Any) -> None:
@@ -41,7 +43,7 @@ def add_restorer_verbs(verbs: Any) -> None:
     train.add_argument("--images", type=Path, help="folder of clean pictures to damage")
     train.add_argument("--size", type=int, help="training crop size in pixels")
     train.add_argument("--pairs", type=int, help="clean pictures to use")
-    for stage in ALL_STAGES:
+    for stage in STAGES:
         train.add_argument(f"--{stage}-steps", type=int, help=f"most steps of the {stage} stage")
         train.add_argument(
             f"--{stage}-threshold", type=float, help=f"stop the {stage} stage below this loss"
@@ -51,81 +53,70 @@ def add_restorer_verbs(verbs: Any) -> None:
     train.add_argument("--fresh", action="store_true", help="start from random weights")
 
 
-def training_settings(feedback: FeedbackConfig, args: argparse.Namespace | None = None) -> Any:
-    from training.restorer import StageSettings, TrainingSettings
+def training_settings(config: Config, args: argparse.Namespace | None = None) -> TrainingSettings:
+    """`[restorer_training]`, with what the command line gave instead where it gave it."""
+    settings = config.restorer_training
+    if args is None:
+        return settings
 
-    defaults = TrainingSettings()
-
-    def chosen(name: str, configured: Any) -> Any:
-        value = getattr(args, name, None) if args is not None else None
+    def given(name: str, configured: Any) -> Any:
+        value = getattr(args, name, None)
         return configured if value is None else value
 
-    def stage(name: str, configured_steps: int) -> StageSettings:
-        base = defaults.stage(name)  # type: ignore[arg-type]
-        return StageSettings(
-            chosen(f"{name}_steps", configured_steps),
-            chosen(f"{name}_threshold", base.loss_threshold),
-            base.learning_rate,
+    stages = {
+        name: replace(
+            settings.stage(name),
+            max_steps=given(f"{name}_steps", settings.stage(name).max_steps),
+            loss_threshold=given(f"{name}_threshold", settings.stage(name).loss_threshold),
         )
-
-    return TrainingSettings(
-        pixel=stage("pixel", feedback.pixel_steps),
-        scorer=stage("scorer", feedback.scorer_steps),
-        joint=stage("joint", feedback.joint_steps),
-        text_weight=chosen("text_weight", feedback.text_weight),
-        pixel_loss=chosen("loss", feedback.pixel_loss),
+        for name in STAGES
+    }
+    return replace(
+        settings,
+        **stages,
+        image_size=given("size", settings.image_size),
+        pairs=given("pairs", settings.pairs),
+        clean_images=str(given("images", settings.clean_images)),
+        text_weight=given("text_weight", settings.text_weight),
+        pixel_loss=given("loss", settings.pixel_loss),
     )
 
 
-def clean_images_folder(config: Config, given: Path | None = None) -> Path:
-    if given is not None:
-        return given
-    configured = config.feedback.clean_images
-    return Path(configured).expanduser() if configured else config.data_path / "restorer-images"
-
-
-async def train_restorer(
+def restorer_training(
     config: Config,
-    storage: Storage,
-    stages: tuple[str, ...],
-    settings: Any,
-    should_stop: Callable[[], bool] = lambda: False,
-    on_step: Callable[[Any], None] | None = None,
-    images: Path | None = None,
-    size: int | None = None,
-    pairs: int | None = None,
-    fresh: bool = False,
-) -> list[Any]:
-    """Run `stages` on a worker thread; writers' stored feedback joins the scorer's data."""
-    from engine.device import resolve_device
+    feedback: list[tuple[str, bytes, str]],
+    stages: tuple[str, ...] = STAGES,
+    args: argparse.Namespace | None = None,
+) -> RestorerTrainingRequest:
+    """The engine's training request: `[restorer_training]` with the command line over it."""
+    return RestorerTrainingRequest(
+        settings=training_settings(config, args),
+        stages=stages,  # type: ignore[arg-type]
+        feedback=tuple(feedback),
+        fresh=bool(getattr(args, "fresh", False)),
+    )
+
+
+async def training_engine(config: Config) -> Any:
+    """What trains the restorer for the command line: with a Ray engine, the deployed app on
+    the cluster (training runs on a replica, beside its models); otherwise a runner in this
+    process that loads only the restorer and its scorer, not the drawing models."""
+    if config.engine.mode == "ray":
+        from bot.ray_worker import connect_engine
+
+        return await connect_engine(config)
     from engine.profiles import resolve_profile
-    from training.restorer_data import clean_pictures, feedback_examples, prepare_trainer
+    from training.restorer_job import RestorerTrainingRunner
 
     profile = resolve_profile(config.models.profile, config.models.overrides)
-    size = size or config.feedback.image_size
-    examples = feedback_examples(await stored_feedback(storage), size)
-    log.info("restorer training: %d labelled texts from writers' feedback", len(examples))
-
-    def work() -> list[Any]:
-        device = resolve_device(config.models.device)
-        clean = clean_pictures(
-            clean_images_folder(config, images), size, pairs or config.feedback.pairs
-        )
-        trainer = prepare_trainer(
-            profile, config.data_path / "models", clean, settings, device, examples, fresh
-        )
-        return [trainer.run_stage(stage, should_stop, on_step) for stage in stages]
-
-    return await asyncio.to_thread(work)
+    return RestorerTrainingRunner(profile, config.data_path / "models", config.models.device)
 
 
 def run_restorer_verb(args: argparse.Namespace, config: Config) -> int:
     stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
-    unknown = [s for s in stages if s not in ALL_STAGES]
+    unknown = [s for s in stages if s not in STAGES]
     if unknown or not stages:
-        print(
-            f"inkwell: --stages takes {', '.join(ALL_STAGES)}; got {args.stages!r}", file=sys.stderr
-        )
+        print(f"inkwell: --stages takes {', '.join(STAGES)}; got {args.stages!r}", file=sys.stderr)
         return 2
     try:
         results = asyncio.run(_train_with_bars(args, config, stages))
@@ -137,7 +128,8 @@ def run_restorer_verb(args: argparse.Namespace, config: Config) -> int:
             f"stage {result.stage}: {result.steps} steps, loss {result.final_loss:.4f} "
             f"({result.reason.replace('_', ' ')})"
         )
-    print(f"checkpoints in {config.data_path / 'models' / 'restorer'}")
+    where = "the engine's models folder" if config.engine.mode == "ray" else None
+    print(f"checkpoints in {where or config.data_path / 'models' / 'restorer'}")
     return 0
 
 
@@ -146,9 +138,8 @@ async def _train_with_bars(
 ) -> list[Any]:
     from tqdm import tqdm
 
-    settings = training_settings(config.feedback, args)
-    stop = threading.Event()
     bars: dict[str, Any] = {}
+    cancel = CancelToken()
 
     def on_step(report: Any) -> None:
         bar = bars.get(report.stage)
@@ -161,7 +152,7 @@ async def _train_with_bars(
 
     def stop_stage(*_: Any) -> None:
         print("\nstopping: the checkpoint is saved, later stages are skipped", file=sys.stderr)
-        stop.set()
+        cancel.cancel()
 
     config.data_path.mkdir(parents=True, exist_ok=True)
     options = {
@@ -171,28 +162,21 @@ async def _train_with_bars(
     }
     storage = await open_storage(config.storage.backend, config.data_path, options)
     previous = signal.signal(signal.SIGINT, stop_stage)
+    trainer = None
     try:
-        results = []
-        for stage in stages:
-            if stop.is_set():
-                break
-            results += await train_restorer(
-                config,
-                storage,
-                (stage,),
-                settings,
-                stop.is_set,
-                on_step,
-                args.images,
-                args.size,
-                args.pairs,
-                args.fresh and not results,
-            )
-        return results
+        feedback = await stored_feedback(storage)
+        log.info("restorer training: %d writers' feedback texts", len(feedback))
+        request = restorer_training(config, feedback, stages, args)
+        trainer = await training_engine(config)
+        return await trainer.train_restorer(request, on_step, cancel)
+    except GenerationCancelled:
+        return []
     finally:
         signal.signal(signal.SIGINT, previous)
         for bar in bars.values():
             bar.close()
+        if trainer is not None and hasattr(trainer, "close"):
+            await trainer.close()
         await storage.close()
 
 
@@ -218,25 +202,30 @@ async def new_feedback_since_last_training(storage: Storage) -> int:
 
 async def training_room_session(config: Config, storage: Storage) -> Any:
     """The web training room's session: the configured restorer training, models loaded on
-    its first use on a worker thread; writers' stored feedback joins the scorer's data."""
+    its first use on a worker thread; writers' stored feedback joins the scorer's data.
+
+    It trains in this process, so the bot mounts the room only with the local engine (whose
+    models folder this is); with a Ray engine, `train-restorer` trains on the cluster."""
     from training.restorer_data import feedback_examples
 
-    size = config.feedback.image_size
-    examples = feedback_examples(await stored_feedback(storage), size)
+    settings = training_settings(config)
+    examples = feedback_examples(await stored_feedback(storage), settings.image_size)
+    request = restorer_training(config, [])
 
     def build() -> Any:
         from engine.device import resolve_device
         from engine.profiles import resolve_profile
         from training.restorer_data import clean_pictures, prepare_trainer
+        from training.restorer_job import clean_folder
         from training.restorer_session import TrainingSession
 
         profile = resolve_profile(config.models.profile, config.models.overrides)
-        settings = training_settings(config.feedback)
+        models = config.data_path / "models"
 
         def make_trainer() -> Any:
-            clean = clean_pictures(clean_images_folder(config), size, config.feedback.pairs)
+            folder = clean_folder(request, models)
+            clean = clean_pictures(folder, settings.image_size, settings.pairs)
             device = resolve_device(config.models.device)
-            models = config.data_path / "models"
             return prepare_trainer(profile, models, clean, settings, device, examples)
 
         return TrainingSession(make_trainer)

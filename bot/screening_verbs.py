@@ -115,7 +115,7 @@ async def _label_with_engine(texts: list[str], profile: Any, config: Config) -> 
     from engine.local_engine import LocalEngine
 
     engine = LocalEngine.for_profile(
-        profile, config.data_path / "models", config.models.device, config.models.max_batch
+        profile, config.data_path / "models", config.models.device, config.batching.max_batch
     )
     await engine.start()
     try:

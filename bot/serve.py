@@ -6,64 +6,31 @@ import asyncio
 import logging
 import signal
 from contextlib import AsyncExitStack
-from dataclasses import asdict
+from dataclasses import replace
 from typing import Any
 
 from bot.config import Config, ConfigError
 from bot.feedback_jobs import add_feedback_training
 from bot.jobs import start_jobs
 from bot.platforms import chat_adapters
-from core.edit.commands import EditPolicy
+from core.edit.policy import EditPolicy
 from core.engine import Engine
-from core.inbox import InboxSettings
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
-from engine.edit_settings import EditSettings
 from storage import open_storage
 
 log = logging.getLogger("inkwell.bot")
 
 
-def story_settings(config: Config) -> StorySettings:
-    story = config.story
-    return StorySettings(
-        candidates=story.candidates,
-        max_sentences=story.max_sentences,
-        max_paragraph_chars=story.max_paragraph_chars,
-        progress_interval_s=story.progress_interval_s,
-        thr_1=story.thr_1,
-        presence_threshold=story.presence_threshold,
-        index_threshold=story.index_threshold,
-        thr_2=story.thr_2,
-        difference_mode=story.difference_mode,
-        max_image_bytes=config.storage.max_image_bytes_per_channel,
-    )
-
-
-def inbox_settings(config: Config) -> InboxSettings:
-    inbox = config.inbox
-    return InboxSettings(
-        lease_s=inbox.lease_s,
-        max_attempts=inbox.max_attempts,
-        retry_backoff_s=inbox.retry_backoff_s,
-    )
-
-
-def edit_settings(config: Config) -> EditSettings:
-    """The engine's share of `[edit]` (the strength of global updates is the core's)."""
-    values = {key: value for key, value in asdict(config.edit).items() if key != "strength"}
-    return EditSettings(**values)
-
-
 def edit_policy(config: Config) -> EditPolicy:
-    """The core's share of `[edit]`; readings by CLIP prototypes only where CLIP is trained."""
+    """`[edit]`, reading by CLIP prototypes only where CLIP is trained."""
     from engine.profiles import resolve_profile  # plain data: no torch
 
     try:
         profile = resolve_profile(config.models.profile, config.models.overrides)
     except ValueError as error:
         raise ConfigError(f"'models.profile': {error}") from None
-    return EditPolicy(strength=config.edit.strength, read_by_prototypes=not profile.is_tiny_clip)
+    trained = config.edit.read_by_prototypes and not profile.is_tiny_clip
+    return replace(config.edit, read_by_prototypes=trained)
 
 
 async def build_engine(config: Config) -> Engine:
@@ -92,8 +59,8 @@ async def build_engine(config: Config) -> Engine:
         profile,
         models_dir,
         config.models.device,
-        config.models.max_batch,
-        edit_settings=edit_settings(config),
+        config.batching.max_batch,
+        edit_settings=config.edit_engine,
     )
     await engine.start()
     return engine
@@ -119,12 +86,13 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         inkwell = Inkwell(
             engine,
             storage,
-            story_settings(config),
-            inbox_settings(config),
+            config.story,
+            config.inbox,
             edit_policy(config),
         )
         if config.web.enabled:
             from adapters.web.adapter import WebAdapter
+            from core.health import check_health
 
             web = WebAdapter(
                 config.web.host,
@@ -132,9 +100,16 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
                 config.web.token,
                 storage.images.get,
                 engine.profile_name,
+                health=lambda: check_health(engine, storage),
             )
             inkwell.attach(web)
-            _mount_training_room(web, config, storage, engine)
+            if config.engine.mode == "local":
+                _mount_training_room(web, config, storage, engine)
+            else:
+                log.info(
+                    "the training room needs the local engine: with Ray, "
+                    "`python -m bot train-restorer` and the nightly run train on the cluster"
+                )
         for adapter in chat_adapters(
             config, web if config.web.enabled else None, storage.images.get
         ):
@@ -142,7 +117,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         await inkwell.start()
         stack.push_async_callback(inkwell.stop)
         scheduler = start_jobs(inkwell, config.inbox)
-        add_feedback_training(scheduler, config, storage)
+        add_feedback_training(scheduler, config, storage, engine)
         stack.callback(scheduler.shutdown, wait=False)
         if config.web.enabled:
             log.info("Inkwell is ready: story room at %s", web.url)
@@ -165,12 +140,13 @@ async def _until_stopped() -> None:
 
 
 def _mount_training_room(web: Any, config: Config, storage: Any, engine: Engine) -> None:
-    """Seed 002's training room at /training on the story room's server."""
+    """Seed 002's training room at /training on the story room's server; it trains in this
+    process, where the local engine's models live."""
     from adapters.web.training import TrainingRoom
     from bot.restorer_verbs import training_room_session
 
     room = TrainingRoom(
         storage, lambda: training_room_session(config, storage), engine.profile_name
     )
-    room.watch_restorer(lambda: getattr(engine, "restorer_state", "unknown"))
+    room.watch_restorer(lambda: engine.restorer_state)
     web.add_room(room.mount, frozenset({room.page}))

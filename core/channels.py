@@ -7,15 +7,17 @@ import uuid
 from collections.abc import Mapping
 
 from core.adapter import Adapter
-from core.edit.events import EditRequested
 from core.events import (
     Accepted,
     Action,
+    Audience,
     CancelRequested,
+    CandidatesRequested,
     ChannelDisableRequested,
     ChannelEnableRequested,
     ChannelRef,
     ChannelSettings,
+    EditRequested,
     EnhanceRequested,
     Event,
     ParagraphCancelRequested,
@@ -32,9 +34,8 @@ from core.events import (
     StyleStrengthSet,
 )
 from core.router import Handler, Router
-from core.story.candidates import CandidatesRequested
-from core.story.loop import StorySettings
 from core.story.queue import StoryQueue
+from core.story.settings import StorySettings
 from storage.base import UNFINISHED_STATUSES, Storage
 
 log = logging.getLogger("inkwell.channels")
@@ -86,7 +87,7 @@ class ChannelControls:
         self._adapters = adapters  # live view: adapters attached later are seen
 
     def register(self, router: Router) -> None:
-        router.use(self.gate)
+        """The channel commands' handlers; the gate is middleware, which `Inkwell` registers."""
         router.on(ChannelEnableRequested, self.enable)
         router.on(ChannelDisableRequested, self.disable)
         router.on(SettingsRequested, self.show_settings)
@@ -99,7 +100,7 @@ class ChannelControls:
         if record is not None and ENABLED in record.settings:
             return bool(record.settings[ENABLED])
         if channel.thread_id:
-            parent_key = ChannelRef(channel.platform, channel.channel_id).key
+            parent_key = channel.parent.key
             parent = await self._storage.channels.get(parent_key)
             return parent is not None and bool(parent.settings.get(ENABLED, False))
         return False
@@ -130,7 +131,10 @@ class ChannelControls:
             return [Refused(channel, NOT_MANAGER)]
         if await self.is_enabled(channel) == on:
             state = "already on" if on else "already off"
-            return [PostText(channel, f"Inkwell is {state} in this channel.")]
+            # Nothing changed, so it is no news for the channel.
+            return [
+                PostText(channel, f"Inkwell is {state} in this channel.", audience=Audience.WRITER)
+            ]
         await self._storage.channels.ensure(
             channel.key,
             channel.platform,

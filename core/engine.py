@@ -9,10 +9,14 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from core.feedback.training_settings import STAGES, Stage, TrainingSettings
+
 # "trained": a style branch trained for this profile is loaded; "untrained": the branch is
 # the zero-initialised copy, so style references do not change pictures yet; "random": the
 # tiny profile's random-weight branch, which changes pictures but not toward the reference.
 StyleBranchState = Literal["trained", "untrained", "random"]
+# Seed 002's restorer: "untrained" restores with random weights (the writers are told so).
+RestorerState = Literal["trained", "untrained"]
 
 
 @dataclass(frozen=True)
@@ -171,10 +175,51 @@ class Screening:
     type_probs: tuple[float, float] = (1.0, 0.0)  # (verb excluded, verb included)
 
 
+# ---------------------------------------------------------------- restorer training (seed 002)
+
+
+@dataclass(frozen=True)
+class RestorerTrainingRequest:
+    """Seed 002's staged restorer training, run by the engine where its models live.
+
+    Everything travels as plain data: writers' feedback as (id, picture bytes, text), and
+    `settings.clean_images` names a folder on the engine's machine ("": `restorer-images`
+    beside the engine's models folder; synthetic scenes when it holds no pictures).
+    """
+
+    settings: TrainingSettings = field(default_factory=TrainingSettings)
+    stages: tuple[Stage, ...] = STAGES
+    feedback: tuple[tuple[str, bytes, str], ...] = field(default=(), repr=False)
+    fresh: bool = False  # start from random weights instead of the saved checkpoints
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """One training step, for progress bars and the training room."""
+
+    stage: Stage
+    step: int
+    max_steps: int
+    loss: float  # this step's total loss
+    running: float  # the smoothed loss the threshold is checked against
+    pixel: float | None = None
+    text: float | None = None
+    sample_id: str = ""
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stage: Stage
+    steps: int
+    final_loss: float
+    reason: Literal["threshold", "max_steps", "stopped", "no_data"]
+
+
 class Engine(Protocol):
     """Model work behind one interface: every call takes a batch.
 
-    Implementations: `engine.local_engine.LocalEngine` (in-process worker thread).
+    Implementations: `engine.local_engine.LocalEngine` (in-process worker thread) and
+    `engine.ray_engine.RayEngine` (a Ray Serve deployment; the bot imports no torch).
     A request's `style` runs through `generate` like any other request.
     """
 
@@ -184,6 +229,11 @@ class Engine(Protocol):
     @property
     def style_branch(self) -> StyleBranchState:
         """Whether requests' style references can steer pictures (see StyleBranchState)."""
+        ...
+
+    @property
+    def restorer_state(self) -> RestorerState:
+        """Whether `restore` runs a trained restorer now (training may finish while serving)."""
         ...
 
     async def generate(
@@ -218,6 +268,18 @@ class Engine(Protocol):
 
     async def restore(self, images: Sequence[bytes]) -> list[bytes]:
         """Seed 002's restorer on each encoded picture: sharper, less noise, no scratches."""
+        ...
+
+    async def train_restorer(
+        self,
+        request: RestorerTrainingRequest,
+        on_step: Callable[[StepReport], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[StageResult]:
+        """Train the restorer where the models live; its checkpoints land where `restore`
+        loads them, which picks them up without a restart. `on_step` may run on a worker
+        thread. A set `cancel` stops the running stage after its step (its checkpoint is
+        kept, later stages are skipped) and raises GenerationCancelled."""
         ...
 
     async def close(self) -> None: ...

@@ -1,13 +1,32 @@
-"""Typed inbound events and outbound actions exchanged between adapters and the core."""
+"""Every inbound event and outbound action exchanged between adapters and the core.
+
+The rule: an event or action type lives here, and nowhere else, so an adapter reads one module
+to learn all it may receive and send. Each action carries its `audience` (the whole channel, or
+only the writer whose request it answers), decided where the core makes it; adapters only
+render it as their platform allows.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from storage.codec import now_utc
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+class _Home(Protocol):
+    """Anything that names a story's home, e.g. a stored channel record."""
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def channel_id(self) -> str: ...
+
+    @property
+    def thread_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -25,6 +44,16 @@ class ChannelRef:
         if self.thread_id:
             parts.append(self.thread_id)
         return ":".join(parts)
+
+    @property
+    def parent(self) -> ChannelRef:
+        """The channel a thread belongs to (the channel itself when this is no thread)."""
+        return ChannelRef(self.platform, self.channel_id)
+
+    @classmethod
+    def of(cls, home: _Home) -> ChannelRef:
+        """The story home a stored channel record (or any ref-like value) names."""
+        return cls(home.platform, home.channel_id, home.thread_id)
 
 
 @dataclass(frozen=True)
@@ -48,7 +77,7 @@ class MessageRef:
 class Event:
     channel: ChannelRef
     author: Author
-    received_at: datetime = field(default_factory=utc_now, kw_only=True)
+    received_at: datetime = field(default_factory=now_utc, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -83,9 +112,20 @@ class CancelRequested(Event):
 # ---------------------------------------------------------------- outbound actions
 
 
+class Audience(StrEnum):
+    """Who sees an action: decided once, where the core makes the action."""
+
+    CHANNEL = "channel"  # everyone in the story's channel (or thread)
+    WRITER = "writer"  # only the writer whose request this answers; never a passing update
+
+
 @dataclass(frozen=True)
 class Action:
+    """Something the core shows. `audience` defaults per type: answers that concern only the
+    asker (refusals, views they asked for) default to WRITER; news for the story to CHANNEL."""
+
     channel: ChannelRef
+    audience: Audience = field(default=Audience.CHANNEL, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -152,6 +192,7 @@ class PostText(Action):
 class PostError(Action):
     """A failure told in words a writer understands, with a reference id for the logs."""
 
+    audience: Audience = field(default=Audience.WRITER, kw_only=True)
     message: str
     reference: str
     paragraph_id: str | None = None
@@ -159,6 +200,7 @@ class PostError(Action):
 
 @dataclass(frozen=True)
 class StoryPage(Action):
+    audience: Audience = field(default=Audience.WRITER, kw_only=True)
     entries: tuple[StoryEntry, ...]
     has_more: bool
 
@@ -172,6 +214,7 @@ class ChannelSummary:
 
 @dataclass(frozen=True)
 class ChannelList(Action):
+    audience: Audience = field(default=Audience.WRITER, kw_only=True)
     channels: tuple[ChannelSummary, ...]
 
 
@@ -216,12 +259,14 @@ class ParagraphCancelRequested(Event):
 class Refused(Action):
     """A request that was not carried out, and why; nothing failed, so there is no reference."""
 
+    audience: Audience = field(default=Audience.WRITER, kw_only=True)
     message: str
     paragraph_id: str | None = None
 
 
 @dataclass(frozen=True)
 class ChannelSettings(Action):
+    audience: Audience = field(default=Audience.WRITER, kw_only=True)
     enabled: bool
     paragraphs: int
     profile: str
@@ -265,6 +310,7 @@ class StyleReferenceShown(Action):
     that the running models cannot apply styles yet.
     """
 
+    audience: Audience = field(default=Audience.WRITER, kw_only=True)
     image_id: str | None
     strength: float
     set_by: str = ""
@@ -320,6 +366,7 @@ class ElementSummary:
 
 @dataclass(frozen=True)
 class LibraryShown(Action):
+    audience: Audience = field(default=Audience.WRITER, kw_only=True)
     elements: tuple[ElementSummary, ...]
     message: str = ""  # what a change request did, when this answers one
 
@@ -335,6 +382,7 @@ class WhyRequested(Event):
 class WhyShown(Action):
     """For each illustration of a paragraph: its screening, branch and candidate scores."""
 
+    audience: Audience = field(default=Audience.WRITER, kw_only=True)
     paragraph_id: str
     text: str
     note: str
@@ -355,3 +403,41 @@ class EnhanceRequested(Event):
     illustration_id: str
     complaint: str = ""
     message: MessageRef | None = None  # the reply that complained, which the new version answers
+
+
+# ---------------------------------------------------------------- edits (seeds 001 and 003)
+
+
+@dataclass(frozen=True)
+class EditRequested(Event):
+    """Change one illustration as `text` says ("I prefer darker", "undo", "show the original").
+
+    The picture is named by `illustration_id` (the web room, buttons) or by `message_id`, the
+    platform message the writer replied to; a message with several pictures needs `picture`
+    (1-based) or a reply starting with the picture's number ("2: make it darker").
+    """
+
+    text: str
+    illustration_id: str = ""
+    message_id: str = ""
+    picture: int | None = None
+    message: MessageRef | None = None  # what the new picture answers (the writer's reply)
+    request_id: str = ""  # the platform's id of the reply, so a redelivered one is done once
+
+
+# ---------------------------------------------------------------- candidates of a paragraph
+
+
+@dataclass(frozen=True)
+class CandidatesRequested(Event):
+    """Show every candidate drawn for a paragraph's pictures, with the scores that chose."""
+
+    paragraph_id: str
+
+
+@dataclass(frozen=True)
+class CandidatesShown(Action):
+    """A paragraph's candidates, sentence by sentence; captions say which one was chosen."""
+
+    paragraph_id: str
+    images: tuple[IllustrationImage, ...]

@@ -15,6 +15,7 @@ from core import metrics
 from core.engine import CancelToken
 from core.log_context import bind_job
 from core.router import new_reference
+from core.settings import setting
 from storage.base import InboxItem, Storage
 from storage.codec import now_utc
 
@@ -23,9 +24,21 @@ log = logging.getLogger("inkwell.inbox")
 
 @dataclass(frozen=True)
 class InboxSettings:
-    lease_s: float = 30.0
-    max_attempts: int = 3
-    retry_backoff_s: float = 30.0
+    """The `[inbox]` section: leases, retries and upkeep of the stored work."""
+
+    lease_s: float = setting(
+        30.0, "a story's work lease; a dead process's stories resume after this", at_least=1
+    )
+    sweep_interval_s: float = setting(
+        5.0, "how often due retries and stories whose lease ran out are looked for", above=0
+    )
+    max_attempts: int = setting(3, "tries of a paragraph before the writers are told", at_least=1)
+    retry_backoff_s: float = setting(
+        30.0, "wait before the first retry; doubles each time", at_least=0
+    )
+    keep_finished_days: float = setting(
+        7.0, "finished inbox entries are forgotten after this", above=0
+    )
 
 
 class InboxHandler(Protocol):

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from core.adapter import Adapter
 from core.channels import ChannelControls
 from core.edit.chain import current_versions
-from core.edit.commands import EDIT, EditCommands, EditPolicy
+from core.edit.commands import EDIT, EditCommands
+from core.edit.policy import EditPolicy
 from core.edit.work import EditWork
 from core.engine import Engine
 from core.events import (
     Accepted,
     Action,
+    Audience,
     CancelRequested,
     ChannelList,
     ChannelRef,
@@ -35,9 +38,10 @@ from core.router import Router, new_reference
 from core.story.candidates import CANDIDATES, CandidateCommands, CandidatesWork
 from core.story.choosing import ConsistentChooser
 from core.story.library_commands import LibraryCommands
-from core.story.loop import IllustrationLoop, StorySettings
+from core.story.loop import IllustrationLoop
 from core.story.paragraphs import RejectedParagraph, clean_paragraph
 from core.story.queue import ILLUSTRATE, ParagraphWork, StoryQueue
+from core.story.settings import StorySettings
 from core.style.commands import StyleCommands
 from storage.base import InboxItem, ParagraphRecord, Storage
 from storage.codec import now_utc
@@ -62,8 +66,10 @@ class Inkwell:
         settings: StorySettings,
         inbox: InboxSettings | None = None,
         edit: EditPolicy | None = None,
+        clock: Callable[[], datetime] = now_utc,
     ) -> None:
         self.engine = engine
+        self._clock = clock
         self.storage = storage
         self.settings = settings
         self.router = Router()
@@ -90,20 +96,25 @@ class Inkwell:
                 ),
             },
             inbox or InboxSettings(),
+            clock=clock,
             on_start=self._announce_queue,
         )
         self.queue = StoryQueue(storage, self._worker)
+        controls = ChannelControls(
+            storage, self.queue, settings, engine.profile_name, self._adapters
+        )
+        # Middleware, outermost first, all of it here (as slack-bolt's app constructor does):
+        # the opt-in gate refuses story events from channels where Inkwell is off.
+        self.router.use(controls.gate)
         self.router.on(ParagraphPosted, self._on_paragraph)
         self.router.on(StoryRequested, self._on_story_requested)
         self.router.on(ChannelsRequested, self._on_channels_requested)
         self.router.on(CancelRequested, self._on_cancel)
-        ChannelControls(
-            storage, self.queue, settings, engine.profile_name, self._adapters
-        ).register(self.router)
+        controls.register(self.router)
         StyleCommands(storage, engine).register(self.router)
         LibraryCommands(storage).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)
-        CandidateCommands(storage, self.queue).register(self.router)
+        CandidateCommands(storage, self.queue, engine.profile_name).register(self.router)
         Enhancer(storage, engine, self.deliver).register(self.router)
 
     def attach(self, adapter: Adapter) -> None:
@@ -131,7 +142,7 @@ class Inkwell:
 
     async def prune(self, keep_days: float) -> int:
         """Forget finished inbox items older than `keep_days`; the story itself is kept."""
-        removed = await self.storage.inbox.prune(now_utc() - timedelta(days=keep_days))
+        removed = await self.storage.inbox.prune(self._clock() - timedelta(days=keep_days))
         if removed:
             log.info("pruned %d finished inbox items", removed)
         return removed
@@ -148,6 +159,9 @@ class Inkwell:
 
     async def deliver(self, action: Action) -> MessageRef | None:
         """Send an action that must arrive; raises when it doesn't, so the inbox retries."""
+        if action.audience is Audience.WRITER:
+            # Only a reply returned from dispatch knows its writer; later news is the channel's.
+            raise ValueError(f"{type(action).__name__} for one writer can only answer dispatch")
         adapter = self._adapters.get(action.channel.platform)
         if adapter is None:
             raise LookupError(f"no adapter for {action.channel.platform!r} is running")
@@ -201,7 +215,8 @@ class Inkwell:
     async def _on_cancel(self, event: Event) -> list[Action]:
         stopping = await self.queue.cancel(event.channel.key)
         if stopping is None:
-            return [PostText(event.channel, "Nothing is being drawn in this story right now.")]
+            idle = "Nothing is being drawn in this story right now."
+            return [PostText(event.channel, idle, audience=Audience.WRITER)]
         return [PostText(event.channel, "Stopping the current illustration…", stopping)]
 
     # ------------------------------------------------------------------ internals
@@ -211,7 +226,7 @@ class Inkwell:
         record = await self.storage.channels.get(started.channel_key)
         if record is None:
             return
-        channel = ChannelRef(record.platform, record.channel_id, record.thread_id)
+        channel = ChannelRef.of(record)
         waiting = await self.queue.waiting_paragraphs(started.channel_key)
         started_id = started.payload.get("paragraph_id")
         waiting = [paragraph_id for paragraph_id in waiting if paragraph_id != started_id]
@@ -234,7 +249,7 @@ class Inkwell:
             if record is None:
                 log.error("paragraph %s has no channel record; left as is", paragraph.id)
                 continue
-            channel = ChannelRef(record.platform, record.channel_id, record.thread_id)
+            channel = ChannelRef.of(record)
             # Idempotent: a paragraph already in the inbox is not added twice.
             await self.queue.submit(channel, paragraph.id)
 

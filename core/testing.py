@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from core.adapter import Capabilities, Dispatch
@@ -71,3 +72,16 @@ class FakeAdapter:
             return self.of_type(kind)
 
         return await asyncio.wait_for(enough(), timeout)
+
+
+class ManualClock:
+    """A clock that moves only when told: lease expiry and retry delays without real waiting."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)

@@ -10,7 +10,6 @@ from typing import Any
 
 import torch
 from diffusers import StableDiffusionPipeline
-from diffusers.utils.torch_utils import randn_tensor
 
 from engine.attribute_fusion import (
     CrossAttentionRecorder,
@@ -21,6 +20,7 @@ from engine.attribute_fusion import (
     word_positions,
 )
 from engine.edit_settings import EditSettings
+from engine.seeds import seed_latent
 
 logger = logging.getLogger("inkwell.models")
 
@@ -44,13 +44,11 @@ class BranchPair:
         """The parent's starting noise, drawn exactly as the pipeline draws it for one seed."""
         unet = pipe.unet
         shape = (
-            1,
             unet.config.in_channels,
             self.height // pipe.vae_scale_factor,
             self.width // pipe.vae_scale_factor,
         )
-        generator = torch.Generator(unet.device).manual_seed(self.seed)
-        return randn_tensor(shape, generator=generator, device=unet.device, dtype=unet.dtype)
+        return seed_latent(self.seed, shape, unet.device, unet.dtype)
 
     def run(
         self,

@@ -1,15 +1,25 @@
-"""How the engine carries out edits (seeds 001 and 003): fusion, masks and inpainting settings."""
+"""The `[edit_engine]` section: how the engine carries out edits (seeds 001 and 003)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.settings import check_settings, setting
+
 MASK_COMBINES = ("union", "intersection")
+BLOCKS = "block indices, 0 or more"
+# A step range: fractions of the denoising steps, rising strictly.
+STEP_RANGE = {
+    "at_least": 0,
+    "at_most": 1,
+    "increasing": True,
+    "expect": "[start, end] with 0 <= start < end <= 1",
+}
 
 
 @dataclass(frozen=True)
 class EditSettings:
-    """The `[edit]` config as the model runner uses it; see config.toml for each key.
+    """Fusion, masks and inpainting settings, as the model runner uses them.
 
     Decoder blocks are indices into the UNet's `up_blocks` (0 = the lowest resolution).
     Step ranges are fractions of the denoising steps: step i fuses when start <= i/n < end.
@@ -18,33 +28,42 @@ class EditSettings:
     during `complex_steps` instead ([0107]-[0121]: more fusions for harder edits).
     """
 
-    fusion_alpha: float = 0.2
-    decoder_blocks: tuple[int, ...] = (1,)
-    fusion_steps: tuple[float, float] = (0.0, 0.8)
-    complex_blocks: tuple[int, ...] = (0, 1)
-    complex_steps: tuple[float, float] = (0.0, 1.0)
-    complex_area: float = 0.25
-    mask_combine: str = "union"
-    mask_threshold: float = 0.3
-    inpaint_strength: float = 1.0
-    region_feather: float = 0.05
+    fusion_alpha: float = setting(
+        0.2, "seed 003's a: share of the original kept inside the mask", at_least=0, at_most=0.3
+    )
+    decoder_blocks: tuple[int, ...] = setting(
+        (1,), "UNet decoder (up) blocks fused, 0 = lowest resolution", at_least=0, expect=BLOCKS
+    )
+    fusion_steps: tuple[float, float] = setting(
+        (0.0, 0.8), "fused denoising steps as fractions [start, end) of all steps", **STEP_RANGE
+    )
+    complex_blocks: tuple[int, ...] = setting(
+        (0, 1), "blocks fused for several attributes or a large region", at_least=0, expect=BLOCKS
+    )
+    complex_steps: tuple[float, float] = setting(
+        (0.0, 1.0), "fused steps of complex edits", **STEP_RANGE
+    )
+    complex_area: float = setting(
+        0.25, "share of the picture above which an attribute region is large", at_least=0, at_most=1
+    )
+    mask_combine: str = setting(
+        "union", "joint mask of the original and attribute branches", choices=MASK_COMBINES
+    )
+    mask_threshold: float = setting(
+        0.3,
+        "share of its range where the word's attention map becomes the mask",
+        above=0,
+        at_most=1,
+    )
+    inpaint_strength: float = setting(
+        1.0, "added / removed elements are redrawn from this much noise", above=0, at_most=1
+    )
+    region_feather: float = setting(
+        0.05, "softened edge of an inpainted region, share of the picture", at_least=0, at_most=0.5
+    )
 
     def __post_init__(self) -> None:
-        problems = {
-            "fusion_alpha": 0.0 <= self.fusion_alpha <= 0.3,
-            "decoder_blocks": bool(self.decoder_blocks) and min(self.decoder_blocks) >= 0,
-            "complex_blocks": bool(self.complex_blocks) and min(self.complex_blocks) >= 0,
-            "fusion_steps": _is_range(self.fusion_steps),
-            "complex_steps": _is_range(self.complex_steps),
-            "complex_area": 0.0 <= self.complex_area <= 1.0,
-            "mask_combine": self.mask_combine in MASK_COMBINES,
-            "mask_threshold": 0.0 < self.mask_threshold <= 1.0,
-            "inpaint_strength": 0.0 < self.inpaint_strength <= 1.0,
-            "region_feather": 0.0 <= self.region_feather <= 0.5,
-        }
-        bad = [key for key, ok in problems.items() if not ok]
-        if bad:
-            raise ValueError(f"edit settings out of range: {', '.join(bad)} ({self})")
+        check_settings(self, "edit_engine")  # settings built in code are held to the same bounds
 
     def check_blocks(self, up_blocks: int) -> None:
         """Fail naming the key when a configured block is not among the UNet's `up_blocks`."""
@@ -52,10 +71,6 @@ class EditSettings:
             blocks = getattr(self, key)
             if max(blocks) >= up_blocks:
                 raise ValueError(
-                    f"'edit.{key}' = {list(blocks)}: this UNet has decoder blocks "
+                    f"'edit_engine.{key}' = {list(blocks)}: this UNet has decoder blocks "
                     f"0..{up_blocks - 1}"
                 )
-
-
-def _is_range(steps: tuple[float, float]) -> bool:
-    return len(steps) == 2 and 0.0 <= steps[0] < steps[1] <= 1.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +17,10 @@ from core.engine import (
     GenerationCancelled,
     GenerationRequest,
     ProgressCallback,
+    RestorerTrainingRequest,
     Screening,
+    StageResult,
+    StepReport,
     StyleBranchState,
 )
 from engine.batching import EngineClosed
@@ -58,6 +62,7 @@ class LocalEngine:
             free_memory=free_cuda_cache,
             on_batch=metrics.engine_batch,
         )
+        self.training: Any = None  # a RestorerTrainingRunner, set by for_profile
 
     @classmethod
     def for_profile(
@@ -70,13 +75,17 @@ class LocalEngine:
         edit_settings: EditSettings | None = None,
     ) -> LocalEngine:
         """An engine whose worker loads `profile` with ModelRunner.load."""
-        return cls(
+        from training.restorer_job import RestorerTrainingRunner
+
+        engine = cls(
             lambda: ModelRunner.load(
                 profile, models_dir, device, max_batch=max_batch, edit_settings=edit_settings
             ),
             profile.name,
             max_batch,
         )
+        engine.training = RestorerTrainingRunner(profile, models_dir, device)
+        return engine
 
     @property
     def profile_name(self) -> str:
@@ -160,6 +169,18 @@ class LocalEngine:
         """Seed 002's restorer on each encoded picture; pending restore calls share a pass."""
         restored = await self._worker.run("restore", list(images)) if images else []
         return list(restored)
+
+    async def train_restorer(
+        self,
+        request: RestorerTrainingRequest,
+        on_step: Callable[[StepReport], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[StageResult]:
+        """Seed 002's training in this process, on its own thread beside the model worker;
+        checkpoints go to the models folder `restore` reads (see Engine.train_restorer)."""
+        if self.training is None:
+            raise RuntimeError("restorer training needs an engine made by LocalEngine.for_profile")
+        return await self.training.train_restorer(request, on_step, cancel)
 
     @property
     def restorer_state(self) -> str:

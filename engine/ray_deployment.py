@@ -16,7 +16,7 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,17 @@ from typing import Any
 from ray import serve
 from ray.serve import Application
 
-from core.engine import ProgressCallback, StepProgress
+from core.engine import (
+    CancelToken,
+    ProgressCallback,
+    RestorerTrainingRequest,
+    StepProgress,
+    StepReport,
+)
 from engine.batching import JOB_KINDS, Job
+from engine.edit_settings import EditSettings
 from engine.ray_calls import CallResult, StepEvent
+from engine.settings import BatchingSettings, EngineSettings, ModelSettings
 
 logger = logging.getLogger("inkwell.models")
 
@@ -50,8 +58,13 @@ class EngineReplica:
         from engine.model_worker import ModelWorker
         from engine.profiles import resolve_profile
         from engine.runner import ModelRunner
+        from training.restorer_job import RestorerTrainingRunner
 
         _log_to_stderr()
+        # Restorer training runs here, beside the models, on a thread of its own.
+        self._training = RestorerTrainingRunner(
+            resolve_profile(profile, overrides), Path(models_dir), device
+        )
         load = partial(
             ModelRunner.load,
             resolve_profile(profile, overrides),
@@ -89,6 +102,35 @@ class EngineReplica:
             # Done, or the callers left: a batch whose callers all left stops early.
             for job in jobs:
                 self._worker.abandon(job)
+
+    async def train_restorer(
+        self, request: RestorerTrainingRequest, job_id: str
+    ) -> AsyncIterator[Any]:
+        """Stream one restorer training: a StepReport per step, then a CallResult with the
+        stages' results. If the caller goes away the running stage stops after its step; its
+        checkpoint is kept in this replica's models folder, where `restore` finds it."""
+        loop = asyncio.get_running_loop()
+        steps: asyncio.Queue[StepReport] = asyncio.Queue()
+        stop = CancelToken()
+
+        def on_step(report: StepReport) -> None:
+            loop.call_soon_threadsafe(steps.put_nowait, report)
+
+        logger.info("restorer training %s starts on replica %d", job_id, os.getpid())
+        task = asyncio.ensure_future(self._training.train_restorer(request, on_step, stop))
+        try:
+            while not task.done():
+                step = asyncio.ensure_future(steps.get())
+                await asyncio.wait({task, step}, return_when=asyncio.FIRST_COMPLETED)
+                if step.done():
+                    yield step.result()
+                else:
+                    step.cancel()
+            while not steps.empty():
+                yield steps.get_nowait()
+            yield CallResult(task.result())
+        finally:
+            stop.cancel()  # the thread ends after its current step; nothing waits for it
 
     async def call(
         self, name: str, parts: list[list[Any]], watched: list[bool] | None = None
@@ -169,41 +211,36 @@ def _peak_memory() -> dict[str, float | None]:
 
 @dataclass(frozen=True)
 class DeploymentSettings:
-    """How the engine is deployed: the model side and the Ray resources per replica."""
+    """How the engine is deployed: the config's model, batching, engine and edit sections."""
 
-    profile: str
+    models: ModelSettings
     models_dir: str
-    overrides: dict[str, Any] = field(default_factory=dict)
-    device: str = "auto"
-    max_batch: int = 16
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
-    min_replicas: int = 1
-    max_replicas: int = 1
-    max_ongoing_requests: int = 64
-    edit: dict[str, Any] = field(default_factory=dict)  # EditSettings fields ([edit])
+    batching: BatchingSettings = field(default_factory=BatchingSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    edit: EditSettings = field(default_factory=EditSettings)
 
 
 def build_app(settings: DeploymentSettings) -> Application:
     """The Serve application for `settings`; deploy it with `serve.run(app, name=...)`."""
+    engine, max_batch = settings.engine, settings.batching.max_batch
     options: dict[str, Any] = {
-        "ray_actor_options": {"num_cpus": settings.num_cpus, "num_gpus": settings.num_gpus},
-        "max_ongoing_requests": settings.max_ongoing_requests,
+        "ray_actor_options": {"num_cpus": engine.num_cpus, "num_gpus": engine.num_gpus},
+        "max_ongoing_requests": engine.max_ongoing_requests,
     }
-    if settings.min_replicas == settings.max_replicas:
-        options["num_replicas"] = settings.min_replicas
+    if engine.min_replicas == engine.max_replicas:
+        options["num_replicas"] = engine.min_replicas
     else:
         options["autoscaling_config"] = {
-            "min_replicas": settings.min_replicas,
-            "max_replicas": settings.max_replicas,
-            "target_ongoing_requests": settings.max_batch,
+            "min_replicas": engine.min_replicas,
+            "max_replicas": engine.max_replicas,
+            "target_ongoing_requests": max_batch,
         }
     deployment = serve.deployment(EngineReplica, name="EngineReplica", **options)
     return deployment.bind(
-        settings.profile,
-        dict(settings.overrides),
+        settings.models.profile,
+        dict(settings.models.overrides),
         settings.models_dir,
-        settings.device,
-        settings.max_batch,
-        dict(settings.edit),
+        settings.models.device,
+        max_batch,
+        asdict(settings.edit),
     )

@@ -7,12 +7,16 @@ retried once on another replica, then answered with EngineUnavailable, which a w
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from core import metrics
 from core.engine import (
     CancelToken,
     EditRequest,
@@ -20,11 +24,15 @@ from core.engine import (
     GenerationCancelled,
     GenerationRequest,
     ProgressCallback,
+    RestorerTrainingRequest,
     Screening,
+    StageResult,
+    StepReport,
     StyleBranchState,
 )
 from engine.batching import JOB_KINDS
-from engine.ray_burst import Bursts, EngineUnavailable, replica_lost
+from engine.ray_burst import WRITER_MESSAGE, Bursts, EngineUnavailable, replica_lost
+from engine.ray_calls import CallResult
 
 __all__ = ["EngineUnavailable", "RayEngine", "replica_lost"]
 
@@ -52,6 +60,8 @@ class RayEngine:
         self._handle = handle
         # Calls made in one event-loop turn travel together.
         self._bursts = Bursts(handle, retries, cancel_poll_s)
+        self._streaming = handle.options(stream=True)  # training; options() costs per call
+        self._poll = cancel_poll_s
         self._profile_name = profile_name
         self._style_branch: StyleBranchState = style_branch
         self.restorer_state = restorer_state  # the replicas' restorer when this connected
@@ -111,6 +121,43 @@ class RayEngine:
     async def restore(self, images: Sequence[bytes]) -> list[bytes]:
         return await self.call("restore", list(images)) if images else []
 
+    async def train_restorer(
+        self,
+        request: RestorerTrainingRequest,
+        on_step: Callable[[StepReport], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[StageResult]:
+        """Seed 002's training on a replica, beside its models: checkpoints land in the
+        replicas' models folder. Not retried: a lost replica keeps its last checkpoint."""
+        job_id = uuid.uuid4().hex[:12]
+        response = self._streaming.train_restorer.remote(request, job_id)
+        watcher = None
+        if cancel is not None:
+            watcher = asyncio.ensure_future(_cancel_when_set(cancel, response, self._poll))
+        try:
+            async for event in response:
+                if isinstance(event, CallResult):
+                    return list(event.value)
+                if on_step is not None:
+                    on_step(event)
+            raise EngineUnavailable(f"the engine ended training {job_id} without an answer")
+        except Exception as error:
+            if cancel is not None and cancel.cancelled:
+                raise GenerationCancelled() from None
+            kind = replica_lost(error)
+            if kind is not None:
+                metrics.count_error(f"engine:{kind}")
+                raise EngineUnavailable(WRITER_MESSAGE.format(kind=kind)) from error
+            raise
+        except asyncio.CancelledError:
+            response.cancel()  # the replica stops the stage after its step
+            raise
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
     async def close(self) -> None:
         """Nothing to release: the deployment belongs to the cluster, not to this process."""
 
@@ -134,3 +181,9 @@ class RayEngine:
         if name not in JOB_KINDS:
             raise ValueError(f"unknown engine call {name!r}")
         return await self._bursts.call(name, items, progress, cancel)
+
+
+async def _cancel_when_set(cancel: CancelToken, response: Any, poll_s: float) -> None:
+    while not cancel.cancelled:
+        await asyncio.sleep(poll_s)
+    response.cancel()

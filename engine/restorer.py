@@ -12,16 +12,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
+from core.engine import RestorerState
+
 logger = logging.getLogger("inkwell.models")
 
-RestorerState = Literal["trained", "untrained"]
 CHECKPOINT = "restorer.pt"
 
 

@@ -22,6 +22,7 @@ from core.engine import (
     GenerationCancelled,
     GenerationRequest,
     Provenance,
+    RestorerState,
     Screening,
     StyleBranchState,
     StyleRef,
@@ -32,8 +33,9 @@ from engine.edit_settings import EditSettings
 from engine.editing import Editor
 from engine.loading import load_clip, load_pipeline
 from engine.profiles import ModelProfile
-from engine.restorer import LazyRestorer, RestorerState
+from engine.restorer import LazyRestorer
 from engine.screening import LazyScreening, ScreeningModel
+from engine.seeds import seed_latents
 from engine.style_branch import branch_source
 from engine.style_unit import StyleUnit
 
@@ -250,7 +252,15 @@ class ModelRunner:
                 raise GenerationCancelled()
             return tensors
 
-        # One generator per candidate: its latents depend on its seed alone, not on the batch.
+        # Each candidate's starting latent depends on its seed alone, not on the batch (see
+        # engine.seeds); its generator also drives any noise the scheduler adds later.
+        unet = self._pipe.unet
+        shape = (
+            unet.config.in_channels,
+            key.height // self._pipe.vae_scale_factor,
+            key.width // self._pipe.vae_scale_factor,
+        )
+        latents = seed_latents([c.seed for c in chunk], shape, self._device, unet.dtype)
         generators = [torch.Generator(self._device).manual_seed(c.seed) for c in chunk]
         styles = [c.style for c in chunk if c.style is not None]
         styling = self._style_unit().applied(styles) if key.styled else nullcontext(self._pipe)
@@ -262,6 +272,7 @@ class ModelRunner:
                 guidance_scale=key.guidance_scale,
                 width=key.width,
                 height=key.height,
+                latents=latents,
                 generator=generators,
                 callback_on_step_end=step_end,
                 output_type="pil",

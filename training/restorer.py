@@ -19,39 +19,14 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from core.engine import StageResult, StepReport
 from core.feedback.evaluation import classify_feedback, reverse_evaluation
+from core.feedback.training_settings import STAGES, PixelLoss, Stage, TrainingSettings
 from engine.restorer import RestorerNet, save_restorer
 from training.damage import DamageSettings, damage_text, degrade
 from training.feedback_scorer import FeedbackScorer, save_scorer
 
 logger = logging.getLogger("inkwell.training")
-
-Stage = Literal["pixel", "scorer", "joint"]
-STAGES: tuple[Stage, ...] = ("pixel", "scorer", "joint")
-PixelLoss = Literal["l1", "mse"]
-
-
-@dataclass(frozen=True)
-class StageSettings:
-    max_steps: int
-    loss_threshold: float  # stop once the running loss is below this
-    learning_rate: float
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    pixel: StageSettings = StageSettings(300, 0.02, 3e-4)
-    scorer: StageSettings = StageSettings(150, 0.25, 1e-4)
-    joint: StageSettings = StageSettings(150, 0.03, 1e-4)
-    text_weight: float = 0.1  # below the pixel loss's weight of 1 [0148]
-    pixel_loss: PixelLoss = "l1"
-    batch_size: int = 8
-    min_steps: int = 5  # the running loss means little before this
-    checkpoint_every: int = 50
-    seed: int = 0
-
-    def stage(self, stage: Stage) -> StageSettings:
-        return {"pixel": self.pixel, "scorer": self.scorer, "joint": self.joint}[stage]
 
 
 @dataclass
@@ -184,28 +159,6 @@ def joint_step(
     total.backward()
     optimizer.step()
     return JointLoss(total.item(), pixel.item(), text.item())
-
-
-@dataclass(frozen=True)
-class StepReport:
-    """One training step, for progress bars and the training room."""
-
-    stage: Stage
-    step: int
-    max_steps: int
-    loss: float  # this step's total loss
-    running: float  # the smoothed loss the threshold is checked against
-    pixel: float | None = None
-    text: float | None = None
-    sample_id: str = ""
-
-
-@dataclass(frozen=True)
-class StageResult:
-    stage: Stage
-    steps: int
-    final_loss: float
-    reason: Literal["threshold", "max_steps", "stopped", "no_data"]
 
 
 class RestorerTrainer:

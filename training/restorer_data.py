@@ -11,17 +11,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from core.feedback.training_settings import TrainingSettings
 from engine.profiles import ModelProfile
 from engine.restorer import RestorerNet, load_restorer, restorer_dir, restorer_state
 from training.damage import synthetic_scenes
 from training.feedback_scorer import load_scorer
-from training.restorer import (
-    RestorerTrainer,
-    ScorerExample,
-    TrainingSettings,
-    labelled_texts,
-    make_pairs,
-)
+from training.restorer import RestorerTrainer, ScorerExample, labelled_texts, make_pairs
 
 logger = logging.getLogger("inkwell.training")
 

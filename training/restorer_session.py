@@ -14,13 +14,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from core.engine import StageResult, StepReport
+from core.feedback.training_settings import STAGES
 from engine.restorer import png_to_tensor, tensor_to_png
 from training.restorer import (
-    STAGES,
     RestorerTrainer,
     ScorerExample,
-    StageResult,
-    StepReport,
     TrainingPair,
     labelled_texts,
 )

@@ -19,23 +19,17 @@ from core.adapter import Capabilities, Dispatch, ImageLoader
 from core.events import (
     Accepted,
     Action,
+    Audience,
     Author,
-    ChannelSettings,
     Event,
-    LibraryShown,
     MessageRef,
-    PostError,
-    Refused,
-    StoryPage,
     StyleReferenceSet,
     StyleReferenceShown,
-    WhyShown,
 )
 
 log = logging.getLogger("inkwell.discord")
 
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
-_PRIVATE = (Refused, PostError, ChannelSettings, StoryPage, WhyShown, LibraryShown)
 
 
 class _InkwellClient(discord.AutoShardedClient):
@@ -179,6 +173,7 @@ class DiscordAdapter:
             if isinstance(action, Accepted):
                 await self._poster.accepted(action, reply_to=message.id)
             else:
+                # Discord can't answer a message privately: a writer's answer replies to it.
                 await message.reply(render(action))
 
     async def _edit_request(self, message: discord.Message, event: Event) -> None:
@@ -253,7 +248,8 @@ class DiscordAdapter:
     async def on_library(
         self, interaction: discord.Interaction, name: str, names: list[str]
     ) -> None:
-        """`/inkwell library ...`: shown to the asker; a change is announced to the channel."""
+        """`/inkwell library ...`: a look is for the asker, a change for the channel (the core
+        says which); the defer's visibility is Discord's to fix before the answer is known."""
         await interaction.response.defer(thinking=True, ephemeral=name == "show")
         channel = self._channel_of(interaction)
         if channel is None:
@@ -261,7 +257,7 @@ class DiscordAdapter:
             return
         event = library_event(name, names, channel, _author(interaction))
         for action in await self._core(event):
-            await follow_up(interaction, render(action), name == "show")
+            await self._answer(interaction, action, reply_to=None)
 
     def _channel_of(self, interaction: discord.Interaction) -> Any:
         channel = interaction.channel
@@ -271,14 +267,15 @@ class DiscordAdapter:
         return convert.channel_ref(channel.id, parent)
 
     async def _answer(self, interaction: discord.Interaction, action: Action, reply_to: int | None):
+        """The core's answer to an interaction: ephemeral when it is for the asker alone."""
         if isinstance(action, Accepted):
             await self._poster.accepted(action, reply_to)
             return
+        private = action.audience is Audience.WRITER
+        picture = None
         if isinstance(action, StyleReferenceShown):
             picture = await self._style_picture(action)
-            await follow_up(interaction, render(action), not action.changed, picture)
-            return
-        await follow_up(interaction, render(action), isinstance(action, _PRIVATE))
+        await follow_up(interaction, render(action), private, picture)
 
     async def _style_picture(self, action: StyleReferenceShown) -> bytes | None:
         if action.image_id is None or self._load_image is None:

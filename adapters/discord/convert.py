@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.edit.events import EditRequested
 from core.events import (
     Author,
+    CandidatesRequested,
     ChannelRef,
+    EditRequested,
     Event,
     MessageRef,
     ParagraphCancelRequested,
@@ -16,7 +17,6 @@ from core.events import (
     RegenerateRequested,
     WhyRequested,
 )
-from core.story.candidates import CandidatesRequested
 
 PLATFORM = "discord"
 MESSAGE_LIMIT = 2000  # characters in one Discord message

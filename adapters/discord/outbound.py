@@ -25,6 +25,7 @@ from adapters.status import StatusBoard
 from core.events import (
     Accepted,
     Action,
+    CandidatesShown,
     ChannelRef,
     MessageRef,
     PostError,
@@ -33,7 +34,6 @@ from core.events import (
     Progress,
     Refused,
 )
-from core.story.candidates import CandidatesShown
 
 log = logging.getLogger("inkwell.discord")
 

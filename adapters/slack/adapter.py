@@ -23,17 +23,13 @@ from core.adapter import Capabilities, Dispatch, ImageLoader
 from core.events import (
     Accepted,
     Action,
+    Audience,
     Author,
     ChannelRef,
-    ChannelSettings,
     Event,
     MessageRef,
-    PostError,
-    Refused,
-    StoryPage,
     StyleReferenceSet,
     StyleReferenceShown,
-    WhyShown,
 )
 
 log = logging.getLogger("inkwell.slack")
@@ -42,7 +38,6 @@ EVENTS_PATH = "/slack/events"
 NAME_CACHE = 4096
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
 NO_PICTURE = "Attach the picture to draw like to the message that says `style`."
-_PRIVATE = (Refused, PostError, ChannelSettings, StoryPage, WhyShown)
 Respond = Callable[..., Awaitable[Any]]
 Tell = Callable[[str], Awaitable[Any]]  # a message only the asker sees
 
@@ -149,10 +144,7 @@ class SlackAdapter:
                 await self._whisper(channel, event["user"], NO_TEXT)
             return
         for action in await self._core(paragraph):
-            if isinstance(action, Accepted):
-                await self._poster.send(action)
-            else:
-                await self._whisper(channel, event["user"], render(action))
+            await self._answer(action, channel, event["user"])
 
     async def _edit_request(self, event: dict[str, Any], bot_user: str, picture: str) -> None:
         """A reply in the thread under one of Inkwell's pictures: answered in that thread."""
@@ -160,7 +152,7 @@ class SlackAdapter:
         request = convert.edit_event(event, bot_user, author, picture)
         thread = ChannelRef(convert.PLATFORM, event["channel"], event["thread_ts"])
         for action in await self._core(request):
-            await self._poster.post_text(thread, render(action))
+            await self._answer(action, thread, event["user"])
 
     async def _on_command(
         self, ack: Callable[..., Awaitable[None]], command: dict[str, Any], respond: Respond
@@ -189,8 +181,7 @@ class SlackAdapter:
             if isinstance(action, Accepted):
                 await self._poster.send(action)
                 continue
-            visibility = "ephemeral" if isinstance(action, _PRIVATE) else "in_channel"
-            await respond(text=render(action), response_type=visibility)
+            await respond(text=render(action), response_type=_response_type(action))
 
     async def _library_command(
         self, text: str, channel: Any, author: Author, respond: Respond
@@ -202,9 +193,8 @@ class SlackAdapter:
         except ValueError as error:
             await respond(text=str(error), response_type="ephemeral")
             return
-        visibility = "ephemeral" if name == "show" else "in_channel"
         for action in await self._core(event):
-            await respond(text=render(action), response_type=visibility)
+            await respond(text=render(action), response_type=_response_type(action))
 
     async def _style_command(
         self, text: str, channel: Any, author: Author, respond: Respond
@@ -253,7 +243,9 @@ class SlackAdapter:
 
     async def _style_replies(self, actions: list[Action], tell: Tell) -> None:
         for action in actions:
-            if isinstance(action, StyleReferenceShown) and (action.changed or action.image_id):
+            # Slack can't show a file to one person, so a shown picture goes to the channel.
+            shared = action.audience is Audience.CHANNEL
+            if isinstance(action, StyleReferenceShown) and (shared or action.image_id):
                 picture = None
                 if action.image_id is not None and self._load_image is not None:
                     picture = await self._load_image(action.image_id)
@@ -268,10 +260,17 @@ class SlackAdapter:
         await ack()
         event = convert.button_event(body, action)
         for reply in await self._core(event):
-            if isinstance(reply, Accepted):
-                await self._poster.send(reply)
-            else:
-                await self._whisper(event.channel, event.author.user_id, render(reply))
+            await self._answer(reply, event.channel, event.author.user_id)
+
+    async def _answer(self, action: Action, where: ChannelRef, user: str) -> None:
+        """The core's answer to `user` in `where` (a channel or a thread): ephemeral when it
+        is for that writer alone, a message in `where` when it is for everyone there."""
+        if isinstance(action, Accepted):
+            await self._poster.send(action)
+        elif action.audience is Audience.WRITER:
+            await self._whisper(where, user, render(action))
+        else:
+            await self._poster.post_text(where, render(action))
 
     async def _whisper(self, channel: Any, user: str, text: str) -> None:
         """A message only `user` sees, in the story's channel or thread."""
@@ -303,3 +302,8 @@ class SlackAdapter:
 
 def render(action: Action) -> str:
     return chat_text.answer_text(action, convert.TEXT_LIMIT, "Slack")
+
+
+def _response_type(action: Action) -> str:
+    """How a slash command's answer is shown: to the asker alone, or in the channel."""
+    return "ephemeral" if action.audience is Audience.WRITER else "in_channel"

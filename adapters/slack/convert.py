@@ -7,10 +7,11 @@ import shlex
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.edit.events import EditRequested
 from core.events import (
     Author,
+    CandidatesRequested,
     ChannelRef,
+    EditRequested,
     Event,
     MessageRef,
     ParagraphCancelRequested,
@@ -18,7 +19,6 @@ from core.events import (
     RegenerateRequested,
     WhyRequested,
 )
-from core.story.candidates import CandidatesRequested
 
 PLATFORM = "slack"
 TEXT_LIMIT = 3000  # characters in one section block

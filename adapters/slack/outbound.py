@@ -13,6 +13,7 @@ from adapters.status import StatusBoard
 from core.events import (
     Accepted,
     Action,
+    CandidatesShown,
     ChannelRef,
     MessageRef,
     PostError,
@@ -21,7 +22,6 @@ from core.events import (
     Progress,
     Refused,
 )
-from core.story.candidates import CandidatesShown
 
 log = logging.getLogger("inkwell.slack")
 

@@ -19,6 +19,7 @@ from core.adapter import Capabilities, Dispatch
 from core.events import (
     Accepted,
     Action,
+    Audience,
     Author,
     ChannelList,
     ChannelsRequested,
@@ -27,8 +28,8 @@ from core.events import (
     StoryPage,
     StoryRequested,
     StyleReferenceRequested,
-    StyleReferenceShown,
 )
+from core.health import Health
 from core.style.reference import StyleLimits
 
 log = logging.getLogger("inkwell.web")
@@ -71,8 +72,10 @@ class WebAdapter:
         token: str,
         load_image: ImageLoader,
         profile_name: str,
+        health: Callable[[], Awaitable[Health]],
     ) -> None:
         self._host = host
+        self._health_check = health
         self._port = port
         self._token = token
         self._load_image = load_image
@@ -161,7 +164,15 @@ class WebAdapter:
         return web.FileResponse(STATIC_DIR / "index.html")
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response({"ok": True, "profile": self._profile})
+        """200 when the engine and storage both answer, else 503 saying which did not."""
+        health = await self._health_check()
+        body = {
+            "ok": health.ok,
+            "profile": health.profile,
+            "engine": health.engine,
+            "storage": health.storage,
+        }
+        return web.json_response(body, status=200 if health.ok else 503)
 
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
         from core import metrics
@@ -261,12 +272,12 @@ class WebAdapter:
         accepted = None
         for action in replies:
             payload = convert.action_json(action, client_id)
-            if isinstance(action, StyleReferenceShown) and action.changed:
-                # A changed reference is news for the whole room, the sender included.
-                await self.send_to_room(action.channel.channel_id, payload)
-                continue
             if isinstance(action, StoryPage):
                 payload["before_seq"] = before
+            if action.audience is Audience.CHANNEL and not isinstance(action, Accepted):
+                # News for the whole room, the sender included.
+                await self.send_to_room(action.channel.channel_id, payload)
+                continue
             await reader.send(payload)
             if isinstance(action, Accepted):
                 accepted = payload

@@ -14,13 +14,14 @@ from adapters.web.library_convert import (
     library_event,
     library_json,
 )
-from core.edit.events import EditRequested
 from core.events import (
     Accepted,
     Action,
     Author,
     CancelRequested,
+    CandidatesShown,
     ChannelRef,
+    EditRequested,
     EnhanceRequested,
     Event,
     LibraryShown,
@@ -40,7 +41,6 @@ from core.events import (
     StyleStrengthSet,
     WhyShown,
 )
-from core.story.candidates import CandidatesShown
 
 PLATFORM = "web"
 MAX_ROOM_NAME = 64

@@ -7,6 +7,8 @@ from typing import Any
 
 from core.events import (
     Author,
+    CandidatesRequested,
+    CandidatesShown,
     ChannelRef,
     ElementForgetRequested,
     ElementMergeRequested,
@@ -18,7 +20,6 @@ from core.events import (
     WhyRequested,
     WhyShown,
 )
-from core.story.candidates import CandidatesRequested, CandidatesShown
 
 LIBRARY_MESSAGES = frozenset({"library", "rename", "merge", "forget", "pin", "why", "candidates"})
 

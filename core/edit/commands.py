@@ -7,12 +7,20 @@ import logging
 import re
 import uuid
 
-from core.edit.events import EditRequested
+from core.edit.policy import EditPolicy
 from core.edit.prompts import owner_of
 from core.edit.prototypes import nearest_prototype
 from core.edit.understanding import EditIntent, understand, wants_enhance
 from core.engine import Engine, ToneShift
-from core.events import Action, EnhanceRequested, Event, PostText, Refused
+from core.events import (
+    Action,
+    Audience,
+    EditRequested,
+    EnhanceRequested,
+    Event,
+    PostText,
+    Refused,
+)
 from core.feedback import is_quality_complaint
 from core.router import Router
 from core.story.queue import StoryQueue
@@ -26,19 +34,6 @@ NOT_FOUND = (
     "what should change."
 )
 _NUMBERED = re.compile(r"^\s*(?:#|picture\s*|pic\s*)?(\d{1,2})\s*[:.)\-]\s*(.*)$", re.I | re.S)
-
-
-@dataclasses.dataclass(frozen=True)
-class EditPolicy:
-    """How much a global update may change a picture, and how requests are read when the
-    rules are unsure (nearest prototype, with CLIP)."""
-
-    strength: float = 0.55
-    # Off where the engine's CLIP has random weights (the tiny profile): there a nearest
-    # prototype means nothing, and the rules' question stands.
-    read_by_prototypes: bool = True
-    prototype_similarity: float = 0.3
-    prototype_margin: float = 0.05
 
 
 class EditCommands:
@@ -78,7 +73,10 @@ class EditCommands:
             )
             intent = guess or intent
         if intent.kind in ("question", "unsupported"):
-            return [PostText(channel, intent.question, target.paragraph_id)]
+            # A question back is for the asker; how a request was read is news for everyone.
+            return [
+                PostText(channel, intent.question, target.paragraph_id, audience=Audience.WRITER)
+            ]
         payload = {
             "paragraph_id": target.paragraph_id,
             "illustration_id": target.id,

@@ -13,6 +13,7 @@ from core.edit.understanding import EditIntent
 from core.engine import CancelToken, EditRequest, Engine, GenerationCancelled, Provenance
 from core.events import (
     Action,
+    Audience,
     ChannelRef,
     IllustrationImage,
     MessageRef,
@@ -20,7 +21,6 @@ from core.events import (
     PostIllustrations,
     PostText,
     Progress,
-    utc_now,
 )
 from core.story.choosing import ConsistentChooser
 from core.story.posting import Deliver
@@ -106,6 +106,7 @@ class EditWork:
                     "your request is kept; try again later.",
                     reference=reference,
                     paragraph_id=task.target.paragraph_id,
+                    audience=Audience.CHANNEL,  # sent later, to everyone following the story
                 )
             )
 
@@ -116,7 +117,7 @@ class EditWork:
         if target is None or channel is None:
             log.error("edit %s names a picture or channel that is gone", item.id)
             return None
-        ref = ChannelRef(channel.platform, channel.channel_id, channel.thread_id)
+        ref = ChannelRef.of(channel)
         reply = payload.get("reply_to")
         return EditTask(
             item,
@@ -168,7 +169,7 @@ class EditWork:
             [library_text(target.text, intent, owner)],
             [[result]],
             [task.child_id],
-            utc_now(),
+            now_utc(),
             forced={0: 0},
         )
         image_id = await self._storage.images.put(result.png)
@@ -189,7 +190,7 @@ class EditWork:
                 "elements": list(chosen[0].elements),
             },
             clip_feature=features[0],
-            created_at=utc_now(),
+            created_at=now_utc(),
             parent_id=target.id,
             image_bytes=len(result.png),
         )

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from core.engine import Engine
+from core.engine import Engine, RestorerState
 from core.events import (
     Action,
     EnhanceRequested,
@@ -71,6 +71,7 @@ class Enhancer:
         png = await self._storage.images.get(original.image_id) if original.image_id else None
         if png is None:
             return [Refused(channel, REMOVED, original.paragraph_id)]
+        state = self._engine.restorer_state  # what draws this picture, recorded with it
         try:
             [restored] = await self._engine.restore([png])
         except Exception:
@@ -78,8 +79,7 @@ class Enhancer:
             log.exception("restoring %s failed (ref %s)", original.id, reference)
             message = FAILED + (" Your feedback is saved." if complaint else "")
             return [PostError(channel, message, reference, original.paragraph_id)]
-        record = await self._store(original, restored, complaint)
-        state = getattr(self._engine, "restorer_state", "trained")
+        record = await self._store(original, restored, complaint, state)
         image = IllustrationImage(
             record.id,
             record.image_id,
@@ -109,7 +109,7 @@ class Enhancer:
         return []
 
     async def _store(
-        self, original: IllustrationRecord, restored: bytes, complaint: str
+        self, original: IllustrationRecord, restored: bytes, complaint: str, state: RestorerState
     ) -> IllustrationRecord:
         image_id = await self._storage.images.put(restored)
         chain = [*original.provenance.get("edit_chain", []), original.id]
@@ -124,7 +124,7 @@ class Enhancer:
             provenance={
                 **original.provenance,
                 "edit_chain": chain,
-                "restorer": getattr(self._engine, "restorer_state", "trained"),
+                "restorer": state,
                 "complaint": complaint,
                 "request": complaint or "enhance",
                 "read_as": "a quality complaint: the restorer's version"

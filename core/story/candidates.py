@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from core.edit.chain import current_versions, original
 from core.engine import CancelToken, Engine, GenerationRequest, StyleRef
-from core.events import Action, ChannelRef, Event, IllustrationImage, PostText, Refused
+from core.events import (
+    Action,
+    CandidatesRequested,
+    CandidatesShown,
+    ChannelRef,
+    Event,
+    IllustrationImage,
+    PostText,
+    Refused,
+)
 from core.router import Router
 from core.story.progress import ProgressReporter, Send
 from core.story.queue import StoryQueue
@@ -22,25 +30,41 @@ NO_SEEDS = (
 )
 
 
-@dataclass(frozen=True)
-class CandidatesRequested(Event):
-    """Show every candidate drawn for a paragraph's pictures, with the scores that chose."""
+def other_profile(profile: str, running: str) -> str:
+    return (
+        f"Those pictures were drawn with the '{profile}' models, and Inkwell now runs "
+        f"'{running}', which draws other pictures from the same seeds; redraw the paragraph "
+        "to see this profile's candidates."
+    )
 
-    paragraph_id: str
+
+STYLE_REMOVED = (
+    "The style picture those pictures followed has been removed to save space, so their "
+    "candidates can't be drawn again as they were; redraw the paragraph to see new ones."
+)
 
 
-@dataclass(frozen=True)
-class CandidatesShown(Action):
-    """A paragraph's candidates, sentence by sentence; captions say which one was chosen."""
-
-    paragraph_id: str
-    images: tuple[IllustrationImage, ...]
+async def cannot_redraw(
+    storage: Storage, drawn: list[IllustrationRecord], running_profile: str
+) -> str | None:
+    """Why the candidates can't be drawn again as they were, or None when they can."""
+    if not all("candidate_seeds" in record.provenance for record in drawn):
+        return NO_SEEDS
+    for record in drawn:
+        profile = record.provenance.get("profile")
+        if profile != running_profile:
+            return other_profile(str(profile), running_profile)
+        style_ref = record.provenance.get("style_ref")
+        if style_ref and await storage.images.get(style_ref) is None:
+            return STYLE_REMOVED
+    return None
 
 
 class CandidateCommands:
-    def __init__(self, storage: Storage, queue: StoryQueue) -> None:
+    def __init__(self, storage: Storage, queue: StoryQueue, profile_name: str) -> None:
         self._storage = storage
         self._queue = queue
+        self._profile = profile_name
 
     def register(self, router: Router) -> None:
         router.on(CandidatesRequested, self.request)
@@ -54,8 +78,9 @@ class CandidateCommands:
         drawn = await _drawn(self._storage, paragraph.id)
         if not drawn:
             return [Refused(channel, "That paragraph has no pictures to compare.", paragraph.id)]
-        if not all("candidate_seeds" in record.provenance for record in drawn):
-            return [Refused(channel, NO_SEEDS, paragraph.id)]
+        reason = await cannot_redraw(self._storage, drawn, self._profile)
+        if reason is not None:
+            return [Refused(channel, reason, paragraph.id)]
         payload = {"paragraph_id": paragraph.id}
         key = f"{CANDIDATES}:{paragraph.id}:{event.received_at.isoformat()}"
         ahead = await self._queue.submit_work(channel, CANDIDATES, payload, key)
@@ -81,6 +106,11 @@ class CandidatesWork:
         channel = await self._channel(item)
         drawn = await _drawn(self._storage, paragraph_id)
         if channel is None or not drawn:
+            return
+        # Checked again: the profile or the style picture may have changed while it waited.
+        reason = await cannot_redraw(self._storage, drawn, self._engine.profile_name)
+        if reason is not None:
+            await self._send(PostText(channel, reason, paragraph_id))
             return
         requests = [await self._request(record) for record in drawn]
         reporter = ProgressReporter(self._send, channel, paragraph_id, self._interval)
@@ -117,15 +147,16 @@ class CandidatesWork:
         record = await self._storage.channels.get(item.channel_key)
         if record is None:
             return None
-        return ChannelRef(record.platform, record.channel_id, record.thread_id)
+        return ChannelRef.of(record)
 
     async def _request(self, record: IllustrationRecord) -> GenerationRequest:
         p = record.provenance
         style = None
         if p.get("style_ref"):
             image = await self._storage.images.get(p["style_ref"])
-            if image is not None:
-                style = StyleRef(p["style_ref"], image, float(p.get("style_strength") or 1.0))
+            if image is None:  # removed after cannot_redraw looked: fail, don't draw unstyled
+                raise LookupError(f"style picture {p['style_ref']} was removed")
+            style = StyleRef(p["style_ref"], image, float(p.get("style_strength") or 1.0))
         return GenerationRequest(
             prompt=p["prompt"],
             seeds=tuple(int(seed) for seed in p["candidate_seeds"]),

@@ -9,6 +9,7 @@ import numpy as np
 from core.edit.chain import current_versions
 from core.events import (
     Action,
+    Audience,
     ElementForgetRequested,
     ElementMergeRequested,
     ElementPinRequested,
@@ -61,7 +62,9 @@ class LibraryCommands:
             ElementSummary(e.name, e.kind, e.count, e.aliases, e.pinned, await self._thumbnail(e))
             for e in elements
         ]
-        return [LibraryShown(event.channel, tuple(summaries), message)]
+        # A change is announced to the channel; a plain look is for the asker.
+        audience = Audience.CHANNEL if message else Audience.WRITER
+        return [LibraryShown(event.channel, tuple(summaries), message, audience=audience)]
 
     async def rename(self, event: Event) -> list[Action]:
         assert isinstance(event, ElementRenameRequested)

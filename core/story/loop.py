@@ -21,18 +21,18 @@ from core.engine import (
 )
 from core.events import (
     Action,
+    Audience,
     ChannelRef,
     IllustrationImage,
     MessageRef,
     PostError,
     PostText,
     Progress,
-    utc_now,
 )
 from core.story.branches import SentencePlan
 from core.story.choosing import Chosen, ConsistentChooser
 from core.story.clauses import split_sentences
-from core.story.planning import ParagraphPlanner, PlanSettings, Prompt, skipped_note
+from core.story.planning import ParagraphPlanner, Prompt, skipped_note
 from core.story.posting import (
     Deliver,
     illustration_id_for,
@@ -42,31 +42,14 @@ from core.story.posting import (
 )
 from core.story.progress import GENERATING_SHARE, ProgressReporter
 from core.story.retention import keep_within_budget
+from core.story.settings import StorySettings
 from core.style.settings import style_for_drawing
 from storage.base import IllustrationRecord, ParagraphRecord, Storage
+from storage.codec import now_utc
 
 log = logging.getLogger("inkwell.loop")
 
 Send = Callable[[Action], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class StorySettings:
-    candidates: int = 4
-    max_sentences: int = 12
-    max_paragraph_chars: int = 4000
-    progress_interval_s: float = 0.25
-    # Seed 000's thr_1: candidates at or below this image-text similarity are not retained.
-    thr_1: float = 0.2
-    # An element counts as drawn when its name's CLIP similarity to the picture reaches this.
-    presence_threshold: float = 0.2
-    # Pictures kept per story; past it the oldest are removed (0: no limit).
-    max_image_bytes: int = 0
-    # Seed 000's branches: screening index threshold [0074], thr_2 on the clause pictures'
-    # image difference (claim 6), and how that difference is computed.
-    index_threshold: int = 1
-    thr_2: float = 500.0
-    difference_mode: str = "variance"
 
 
 @dataclass
@@ -115,12 +98,7 @@ class IllustrationLoop:
         self._chooser = ConsistentChooser(
             engine, storage, settings.thr_1, settings.presence_threshold
         )
-        self._planner = ParagraphPlanner(
-            engine,
-            PlanSettings(
-                settings.index_threshold, settings.thr_1, settings.thr_2, settings.difference_mode
-            ),
-        )
+        self._planner = ParagraphPlanner(engine, settings)
 
     async def illustrate(self, job: ParagraphJob) -> None:
         """Draw one paragraph and post it; a stop is recorded here, failures are raised."""
@@ -156,6 +134,7 @@ class IllustrationLoop:
                 "try again later.",
                 reference=reference,
                 paragraph_id=paragraph.id,
+                audience=Audience.CHANNEL,  # sent later, to everyone following the story
             )
         )
 
@@ -235,7 +214,7 @@ class IllustrationLoop:
             [prompt.text for prompt in prompts],
             [prompt.candidates for prompt in prompts],
             ids,
-            utc_now(),
+            now_utc(),
             forced={n: p.forced for n, p in enumerate(prompts) if p.forced is not None},
         )
         images = await self._store(job, prompts, chosen, image_features)
@@ -285,7 +264,7 @@ class IllustrationLoop:
                         },
                     },
                     clip_feature=image_features[offset + selection.index],
-                    created_at=utc_now(),
+                    created_at=now_utc(),
                     image_bytes=len(picture.png),
                 )
             )

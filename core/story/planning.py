@@ -14,18 +14,11 @@ from core.story.branches import (
     split_or_keep,
 )
 from core.story.clauses import split_clauses
+from core.story.settings import StorySettings
 from core.story.thresholds import image_difference, row_means
 
 # (prompt, its index in the paragraph, the clause it is or "") -> candidates, in one call.
 Draw = Callable[[list[tuple[str, int, str]]], Awaitable[list[list[GeneratedImage]]]]
-
-
-@dataclass(frozen=True)
-class PlanSettings:
-    index_threshold: int = 1
-    thr_1: float = 0.2
-    thr_2: float = 500.0
-    difference_mode: str = "variance"
 
 
 @dataclass(frozen=True)
@@ -40,7 +33,7 @@ class Prompt:
 
 
 class ParagraphPlanner:
-    def __init__(self, engine: Engine, settings: PlanSettings) -> None:
+    def __init__(self, engine: Engine, settings: StorySettings) -> None:
         self._engine = engine
         self._settings = settings
 

@@ -117,7 +117,7 @@ class ParagraphWork:
         if paragraph is None or channel is None:
             log.error("inbox item %s names a paragraph or channel that is gone", item.id)
             return None
-        ref = ChannelRef(channel.platform, channel.channel_id, channel.thread_id)
+        ref = ChannelRef.of(channel)
         reply_to = MessageRef(ref, paragraph.message_id) if paragraph.message_id else None
         return ParagraphJob(
             paragraph,

@@ -8,6 +8,7 @@ import logging
 from core.engine import Engine
 from core.events import (
     Action,
+    Audience,
     ChannelRef,
     Event,
     PostError,
@@ -16,7 +17,6 @@ from core.events import (
     StyleReferenceSet,
     StyleReferenceShown,
     StyleStrengthSet,
-    utc_now,
 )
 from core.router import Router, new_reference
 from core.style.reference import StyleImageRefused, StyleLimits, normalise_style_image
@@ -29,6 +29,7 @@ from core.style.settings import (
     valid_strength,
 )
 from storage.base import Storage
+from storage.codec import now_utc
 
 log = logging.getLogger("inkwell.style")
 
@@ -78,7 +79,7 @@ class StyleCommands:
         image_id = await self._storage.images.put(image.png)
         before = await channel_style(self._storage, channel.key)
         who = event.author.display_name
-        style = ChannelStyle(image_id, before.strength, who, utc_now().isoformat())
+        style = ChannelStyle(image_id, before.strength, who, now_utc().isoformat())
         await self._save(channel, style)
         log.info("style reference %s set in %s by %s", image_id, channel.key, event.author.user_id)
         done = f"{who} set the style reference: later illustrations are drawn like it."
@@ -148,4 +149,6 @@ class StyleCommands:
             changed=changed,
             message=message,
             note=branch_note(self._engine),
+            # A change of look concerns every writer; showing it answers only the asker.
+            audience=Audience.CHANNEL if changed else Audience.WRITER,
         )

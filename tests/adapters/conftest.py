@@ -17,7 +17,7 @@ import pytest_asyncio
 from core.adapter import Adapter
 from core.engine import Engine
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from storage.sqlite import SQLiteStorage
 
 SETTINGS = StorySettings(candidates=2, max_sentences=4, progress_interval_s=0)
@@ -25,7 +25,16 @@ SETTINGS = StorySettings(candidates=2, max_sentences=4, progress_interval_s=0)
 
 @pytest.fixture(scope="session")
 def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tiny-models")
+    """The tiny models with their screening heads trained up front, once: first-use training
+    takes minutes on a busy 2-core machine, which no test's bounded wait should include."""
+    import torch
+
+    from engine.profiles import resolve_profile
+    from engine.screening import ScreeningModel
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    ScreeningModel.load(resolve_profile("tiny"), root, torch.device("cpu"))
+    return root
 
 
 @pytest_asyncio.fixture

@@ -65,15 +65,19 @@ async def test_the_status_board_edits_at_most_once_per_interval_and_lands_the_la
         posted.append(state)
         return "m1"
 
+    landed = asyncio.Event()
+
     async def edit(message_id: str, state: str) -> None:
         edits.append((time.monotonic(), state))
+        if state == "done":
+            landed.set()
 
     board: StatusBoard[str] = StatusBoard(0.2)
     for step in range(10):
         await board.show("p1", f"step {step}", create, edit, final=False)
-        await asyncio.sleep(0.03)
+        await asyncio.sleep(0.03)  # states arrive over time, as a drawing's steps do
     await board.show("p1", "done", create, edit, final=True)
-    await asyncio.sleep(0.5)
+    await asyncio.wait_for(landed.wait(), 10)
     assert posted == ["step 0"]
     assert edits[-1][1] == "done"
     assert len(edits) <= 3

@@ -81,8 +81,8 @@ async def test_enable_then_three_paragraphs_are_illustrated_in_order(
     [enabled] = await discord.until(lambda: discord.followups(token))
     assert "Inkwell is on in this channel" in enabled.content
     for callback in discord.callbacks:
-        assert callback["type"] == 5  # deferred at once: "Inkwell is thinking…"
-        assert callback["at"] - discord.dispatched_at[callback["token"]] < 3
+        # Deferred at once: "Inkwell is thinking…" (ack latency: python -m bench.responsiveness)
+        assert callback["type"] == 5
 
     posts = [await discord.say(discord.manager, text) for text in PARAGRAPHS]
     pictures = await discord.until(
@@ -100,7 +100,13 @@ async def test_enable_then_three_paragraphs_are_illustrated_in_order(
         assert [b.split(":")[1] for b in picture.custom_ids()] == ["regen", "why", "cand", *single]
 
     await bot.idle()
-    await asyncio.sleep(STATUS_INTERVAL * 2)  # the last throttled edit lands
+    # The last throttled edit lands up to STATUS_INTERVAL after the work: wait for it.
+    await discord.until(
+        lambda: all(
+            any(p.content == "✅ Illustrated" for p in replies_to(discord, post) if not p.files)
+            for post in posts
+        )
+    )
     for post in posts:
         [status] = [p for p in replies_to(discord, post) if not p.files]
         assert status.content == "✅ Illustrated" and status.custom_ids() == []

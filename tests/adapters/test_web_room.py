@@ -14,8 +14,9 @@ import pytest
 import pytest_asyncio
 
 from adapters.web.adapter import WebAdapter
+from core.health import check_health
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
 
@@ -67,7 +68,14 @@ async def _room(tmp_path: Path, token: str) -> AsyncIterator[Room]:
     storage = await SQLiteStorage.open(tmp_path / "db.sqlite3", tmp_path / "images")
     engine = ScriptedEngine()
     inkwell = Inkwell(engine, storage, StorySettings(candidates=2, max_paragraph_chars=4000))
-    adapter = WebAdapter("127.0.0.1", 0, token, storage.images.get, engine.profile_name)
+    adapter = WebAdapter(
+        "127.0.0.1",
+        0,
+        token,
+        storage.images.get,
+        engine.profile_name,
+        health=lambda: check_health(engine, storage),
+    )
     inkwell.attach(adapter)
     await inkwell.start()
     try:
@@ -76,6 +84,14 @@ async def _room(tmp_path: Path, token: str) -> AsyncIterator[Room]:
     finally:
         await inkwell.stop()
         await storage.close()
+
+
+@pytest.mark.asyncio
+async def test_health_says_whether_the_engine_and_storage_answer(room: Room) -> None:
+    async with room.session.get(room.base + "/health") as response:
+        assert response.status == 200
+        health = await response.json()
+    assert health == {"ok": True, "profile": "scripted", "engine": "ok", "storage": "ok"}
 
 
 @pytest.mark.asyncio

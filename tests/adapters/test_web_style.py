@@ -17,8 +17,9 @@ from PIL import Image
 from adapters.web import convert
 from adapters.web.adapter import WebAdapter
 from core.events import Author, ChannelRef, StyleReferenceShown, StyleStrengthSet
+from core.health import check_health
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
 
@@ -51,7 +52,14 @@ async def site(tmp_path: Path) -> AsyncIterator[tuple[str, aiohttp.ClientSession
     storage = await SQLiteStorage.open(tmp_path / "db.sqlite3", tmp_path / "images")
     engine = ScriptedEngine()
     inkwell = Inkwell(engine, storage, StorySettings(candidates=2, max_paragraph_chars=4000))
-    adapter = WebAdapter("127.0.0.1", 0, "", storage.images.get, engine.profile_name)
+    adapter = WebAdapter(
+        "127.0.0.1",
+        0,
+        "",
+        storage.images.get,
+        engine.profile_name,
+        health=lambda: check_health(engine, storage),
+    )
     inkwell.attach(adapter)
     await inkwell.start()
     try:

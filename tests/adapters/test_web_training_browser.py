@@ -15,18 +15,15 @@ from playwright.sync_api import Page, expect, sync_playwright
 from adapters.web.adapter import WebAdapter
 from adapters.web.training import TrainingRoom
 from core.feedback.capture import TRAINING_ROOM
+from core.feedback.training_settings import StageSettings, TrainingSettings
+from core.health import Health
 from engine.profiles import resolve_profile
 from engine.restorer import RestorerNet
 from storage.sqlite import SQLiteStorage
 from tests.e2e.test_story_room_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from training.damage import synthetic_scenes
 from training.feedback_scorer import load_scorer
-from training.restorer import (
-    RestorerTrainer,
-    StageSettings,
-    TrainingSettings,
-    make_pairs,
-)
+from training.restorer import RestorerTrainer, make_pairs
 from training.restorer_session import TrainingSession
 
 pytestmark = pytest.mark.browser
@@ -63,7 +60,9 @@ class Served:
 
         self.room = TrainingRoom(self.storage, make_session, "tiny")
         self.room.watch_restorer(lambda: "untrained")
-        self.adapter = WebAdapter("127.0.0.1", 0, "", self.storage.images.get, "tiny")
+        self.adapter = WebAdapter(
+            "127.0.0.1", 0, "", self.storage.images.get, "tiny", health=not_checked
+        )
         self.adapter.add_room(self.room.mount, frozenset({TrainingRoom.page}))
 
         async def dispatch(event: object) -> list:
@@ -167,3 +166,7 @@ def test_a_trainer_runs_the_three_stages_and_binds_feedback_to_the_shown_sample(
     assert [r.stage for r in session.results] == ["pixel", "scorer", "joint"]
     assert session.results[0].reason == "stopped"
     page.screenshot(path=str(ARTIFACTS / "training_room.png"), full_page=True)
+
+
+async def not_checked() -> Health:
+    raise AssertionError("this test never asks /health")

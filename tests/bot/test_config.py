@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,14 @@ def test_command_line_flags_override_the_file(tmp_path: Path) -> None:
         ("[story]\ncandidates = 0\n", "'story.candidates'"),
         ("[story]\nprogress_interval_s = true\n", "'story.progress_interval_s'"),
         ("[models]\ndevice = 'tpu'\n", "'models.device'"),
+        (
+            "[story]\ndifference_mode = 'max'\n",
+            "'story.difference_mode' must be variance or pairwise",
+        ),
+        ("[inbox]\nsweep_interval_s = 0\n", "'inbox.sweep_interval_s' must be more than 0"),
+        ("[storage]\nmax_image_bytes_per_channel = 1\n", "now 'story.max_image_bytes'"),
+        ("[models]\nmax_batch = 4\n", "'models.max_batch': it is now 'batching.max_batch'"),
+        ("[edit]\nmask_combine = 'union'\n", "now 'edit_engine.mask_combine'"),
         ("[web]\ntoken = 'hunter2'\n", "INKWELL_WEB_TOKEN"),
         ("web = 3\n", "[web]"),
         ("[web\n", "not valid TOML"),
@@ -71,6 +81,20 @@ def test_missing_config_file_is_reported(tmp_path: Path) -> None:
 def test_the_tiny_profile_reads_unclear_edits_by_rules_only() -> None:
     from bot.serve import edit_policy
 
-    tiny = edit_policy(load_config(None, {"models.profile": "tiny"}))
-    real = edit_policy(load_config(None, {"models.profile": "sd-turbo"}))
+    tiny = edit_policy(load_config(None, {"models.profile": "tiny"}, environ={}))
+    real = edit_policy(load_config(None, {"models.profile": "sd-turbo"}, environ={}))
     assert not tiny.read_by_prototypes and real.read_by_prototypes
+    off = {"models.profile": "sd-turbo", "edit.read_by_prototypes": False}
+    assert not edit_policy(load_config(None, off, environ={})).read_by_prototypes
+
+
+def test_reading_the_config_imports_no_model_library() -> None:
+    # The sections come from engine/ and training/ too; with a remote engine the bot stays light.
+    code = (
+        "import sys\nimport bot.config\n"
+        "print(','.join(m for m in ('torch', 'diffusers', 'open_clip', 'ray') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert result.stdout.strip() == ""

@@ -1,4 +1,4 @@
-"""The [engine] section: local or Ray, where the cluster is, and the replicas' resources."""
+"""[engine] and [batching]: local or Ray, where the cluster is, replicas, shared model calls."""
 
 from __future__ import annotations
 
@@ -40,7 +40,11 @@ def test_ray_settings_are_read(tmp_path: Path) -> None:
         ("[engine]\nnum_gpus = -1\n", "'engine.num_gpus'"),
         ("[engine]\nmin_replicas = 0\n", "'engine.min_replicas'"),
         ("[engine]\nmin_replicas = 3\nmax_replicas = 2\n", "'engine.max_replicas'"),
-        ("[engine]\nmax_ongoing_requests = 0\n", "'engine.max_ongoing_requests'"),
+        ("[batching]\nbatch_wait_s = 0.01\n", "'batching.batch_wait_s': it was removed"),
+        ("[batching]\nmax_batch = 0\n", "'batching.max_batch'"),
+        ("[engine]\nbatch_wait_s = 0.1\n", "unknown config key 'engine.batch_wait_s': it was"),
+        ("[models]\nmax_batch = 4\n", "unknown config key 'models.max_batch'"),
+        ('[engine]\napp_name = "  "\n', "'engine.app_name' must be a non-empty name"),
         ('[engine]\nrayaddress = "auto"\n', "'engine.rayaddress'"),
     ],
 )
@@ -56,13 +60,15 @@ def test_the_deployment_takes_the_model_settings_and_the_replica_resources(
     from bot.ray_worker import deployment_settings
 
     text = (
-        '[bot]\ndata_dir = "/srv/inkwell"\n[models]\nprofile = "tiny"\nmax_batch = 4\n'
+        '[bot]\ndata_dir = "/srv/inkwell"\n[models]\nprofile = "tiny"\n[batching]\nmax_batch = 4\n'
         '[engine]\nmode = "ray"\nnum_gpus = 0.5\nmax_replicas = 3\n'
     )
-    settings = deployment_settings(load_config(write(tmp_path, text), environ={}))
-    assert (settings.profile, settings.max_batch, settings.models_dir) == (
+    config = load_config(write(tmp_path, text), environ={})
+    settings = deployment_settings(config)
+    assert (settings.models.profile, settings.batching.max_batch, settings.models_dir) == (
         "tiny",
         4,
         "/srv/inkwell/models",
     )
-    assert (settings.num_gpus, settings.min_replicas, settings.max_replicas) == (0.5, 1, 3)
+    assert (settings.engine, settings.edit) == (config.engine, config.edit_engine)
+    assert (settings.engine.num_gpus, settings.engine.max_replicas) == (0.5, 3)

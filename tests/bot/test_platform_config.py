@@ -8,6 +8,7 @@ import pytest
 
 from bot.config import ConfigError, load_config
 from bot.platforms import chat_adapters
+from core.health import Health
 
 
 def _config(tmp_path: Path, text: str) -> Path:
@@ -54,8 +55,12 @@ def test_enabled_platforms_become_adapters(tmp_path: Path) -> None:
     async def no_image(image_id: str) -> None:
         return None
 
-    web = WebAdapter("127.0.0.1", 0, "", no_image, "tiny")
+    web = WebAdapter("127.0.0.1", 0, "", no_image, "tiny", health=not_checked)
     adapters = chat_adapters(config, web)
     assert [a.name for a in adapters] == ["discord", "slack"]
     assert all(a.capabilities.opt_in for a in adapters)
     assert "/slack/events" in {r.resource.canonical for r in web.app.router.routes()}
+
+
+async def not_checked() -> Health:
+    raise AssertionError("this test never asks /health")

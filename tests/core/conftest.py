@@ -9,7 +9,7 @@ import pytest_asyncio
 
 from core.inbox import InboxSettings
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine

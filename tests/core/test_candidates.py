@@ -6,8 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.events import Author, PostIllustrations, PostText, Refused
-from core.story.candidates import NO_SEEDS, CandidatesRequested, CandidatesShown
+from core.events import (
+    Author,
+    CandidatesRequested,
+    CandidatesShown,
+    PostIllustrations,
+    PostText,
+    Refused,
+)
+from core.story.candidates import NO_SEEDS, STYLE_REMOVED, other_profile
 from core.testing import FakeAdapter
 from storage.base import IllustrationRecord
 from storage.sqlite import SQLiteStorage
@@ -67,3 +74,38 @@ async def test_unknown_paragraphs_and_old_drawings_are_answered(
     await storage.illustrations.add(old)
     [refused] = await chat.dispatch(CandidatesRequested(channel, who, paragraph.id))
     assert isinstance(refused, Refused) and refused.message == NO_SEEDS
+
+
+async def test_drawings_of_another_profile_or_a_removed_style_are_not_redrawn(
+    chat: FakeAdapter, storage: SQLiteStorage, engine: ScriptedEngine
+) -> None:
+    who, channel = Author("bo", "Bo"), chat.channel()
+    await storage.channels.ensure(channel.key, channel.platform, channel.channel_id, None, "s")
+
+    async def drawn_with(**provenance: object) -> str:
+        paragraph = await storage.paragraphs.add(channel.key, "bo", "Bo", "A fox waits.", NOW)
+        record = IllustrationRecord(
+            f"{paragraph.id}:0",
+            channel.key,
+            paragraph.id,
+            0,
+            "A fox waits.",
+            "img",
+            0.5,
+            {"prompt": "A fox waits.", "candidate_seeds": [1, 2], "candidate_index": 0}
+            | provenance,
+            None,
+            NOW,
+        )
+        await storage.illustrations.add(record)
+        return paragraph.id
+
+    other = await drawn_with(profile="sd15", seed=1)
+    [refused] = await chat.dispatch(CandidatesRequested(channel, who, other))
+    assert isinstance(refused, Refused)
+    assert refused.message == other_profile("sd15", engine.profile_name)
+
+    styled = await drawn_with(profile=engine.profile_name, seed=1, style_ref="removed-style")
+    [refused] = await chat.dispatch(CandidatesRequested(channel, who, styled))
+    assert isinstance(refused, Refused) and refused.message == STYLE_REMOVED
+    assert engine.generate_calls == []  # nothing was drawn unstyled or with other models

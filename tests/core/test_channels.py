@@ -11,11 +11,14 @@ import pytest_asyncio
 from core.adapter import Capabilities
 from core.events import (
     Accepted,
+    Audience,
     Author,
     ChannelDisableRequested,
     ChannelEnableRequested,
     ChannelRef,
     ChannelSettings,
+    ElementRenameRequested,
+    LibraryRequested,
     ParagraphCancelRequested,
     ParagraphPosted,
     PostIllustrations,
@@ -26,9 +29,13 @@ from core.events import (
     SettingsRequested,
     StoryPage,
     StoryRequested,
+    StyleReferenceRequested,
+    StyleStrengthSet,
+    WhyShown,
 )
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings, candidate_seeds
+from core.story.loop import candidate_seeds
+from core.story.settings import StorySettings
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
@@ -74,10 +81,13 @@ async def test_a_disabled_channel_ignores_chat_and_answers_only_when_addressed(
 async def test_only_a_manager_enables_and_then_paragraphs_are_drawn(chat: ChatAdapter) -> None:
     [refused] = await chat.dispatch(ChannelEnableRequested(chat.channel(), ANA, manager=False))
     assert isinstance(refused, Refused) and "manage this channel" in refused.message
+    assert refused.audience is Audience.WRITER  # a refusal concerns the asker alone
     [done] = await chat.dispatch(ChannelEnableRequested(chat.channel(), ANA, manager=True))
     assert isinstance(done, PostText) and "on in this channel" in done.text
+    assert done.audience is Audience.CHANNEL  # news for everyone there
     [again] = await chat.dispatch(ChannelEnableRequested(chat.channel(), ANA, manager=True))
     assert "already on" in again.text  # type: ignore[attr-defined]
+    assert again.audience is Audience.WRITER  # nothing changed: no news for the channel
 
     [accepted] = await said(chat, "A lamp glows.", addressed=False)
     assert isinstance(accepted, Accepted)
@@ -142,3 +152,31 @@ async def test_stopping_one_waiting_paragraph_leaves_the_others(
     assert (second_id, "cancelled") in stages
     [missing] = await chat.dispatch(ParagraphCancelRequested(chat.channel(), ANA, second_id))
     assert isinstance(missing, Refused)
+
+
+@pytest.mark.asyncio
+async def test_each_answer_says_who_sees_it_and_only_channel_news_is_sent_later(
+    chat: ChatAdapter,
+) -> None:
+    await chat.dispatch(ChannelEnableRequested(chat.channel(), ANA, manager=True))
+    [accepted] = await said(chat, "A fox sleeps.", addressed=False)
+    await chat.wait_for(PostIllustrations)
+    paragraph = accepted.entry.paragraph_id  # type: ignore[attr-defined]
+    asked = {
+        "story": StoryRequested(chat.channel(), ANA),
+        "settings": SettingsRequested(chat.channel(), ANA),
+        "library": LibraryRequested(chat.channel(), ANA),
+        "style": StyleReferenceRequested(chat.channel(), ANA),
+        "rename a stranger": ElementRenameRequested(chat.channel(), ANA, "nobody", "x"),
+        "stop a drawn one": ParagraphCancelRequested(chat.channel(), ANA, paragraph),
+    }
+    for what, event in asked.items():
+        [answer] = await chat.dispatch(event)
+        assert answer.audience is Audience.WRITER, what
+    [strength] = await chat.dispatch(StyleStrengthSet(chat.channel(), ANA, strength=0.5))
+    assert strength.audience is Audience.CHANNEL  # a change of look concerns every writer
+    # Every later update (progress, pictures) reached the channel; none was for one writer.
+    assert all(action.audience is Audience.CHANNEL for action in chat.sent)
+    inkwell = chat.inkwell  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="one writer"):
+        await inkwell.deliver(WhyShown(chat.channel(), paragraph, "A fox sleeps.", "", ()))

@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.edit.events import EditRequested
 from core.edit.preference import story_preference
-from core.events import Author, MessageRef, PostIllustrations, PostText, Refused
+from core.events import (
+    Author,
+    EditRequested,
+    MessageRef,
+    PostIllustrations,
+    PostText,
+    Refused,
+)
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import DIM, ScriptedEngine, luminance

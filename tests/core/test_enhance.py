@@ -64,8 +64,8 @@ async def test_a_complaint_is_kept_and_the_restored_picture_posted_as_a_new_vers
 
 
 @pytest.mark.asyncio
-async def test_an_untrained_restorer_is_announced(
-    chat: FakeAdapter, engine: ScriptedEngine
+async def test_an_untrained_restorer_is_announced_and_recorded(
+    chat: FakeAdapter, engine: ScriptedEngine, storage: SQLiteStorage
 ) -> None:
     posted = await _illustrated(chat)
     engine.restorer_state = "untrained"
@@ -78,6 +78,11 @@ async def test_an_untrained_restorer_is_announced(
     )
     note = UNTRAINED_NOTE + FEEDBACK_KEPT
     assert replies == [PostText(chat.channel(), note, posted.paragraph_id)]
+    records = (await storage.illustrations.for_paragraphs([posted.paragraph_id]))[
+        posted.paragraph_id
+    ]
+    restored = [r for r in records if "restorer" in r.provenance]
+    assert len(restored) == 2 and {r.provenance["restorer"] for r in restored} == {"untrained"}
 
 
 @pytest.mark.asyncio

@@ -10,8 +10,8 @@ import pytest
 from core.events import PostIllustrations
 from core.inbox import InboxSettings
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
-from core.testing import FakeAdapter
+from core.story.settings import StorySettings
+from core.testing import FakeAdapter, ManualClock
 from storage.codec import now_utc
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
@@ -19,13 +19,19 @@ from tests.fakes.engine import ScriptedEngine
 pytestmark = pytest.mark.asyncio
 
 
-async def _process(storage: SQLiteStorage, engine: ScriptedEngine, lease_s: float = 30):
+async def _process(
+    storage: SQLiteStorage,
+    engine: ScriptedEngine,
+    lease_s: float = 30,
+    clock: ManualClock | None = None,
+):
     """One 'bot process': its own core and worker owner over the shared store."""
     inkwell = Inkwell(
         engine,
         storage,
         StorySettings(candidates=2, progress_interval_s=0),
         InboxSettings(lease_s=lease_s, max_attempts=2, retry_backoff_s=0),
+        clock=clock or now_utc,
     )
     adapter = FakeAdapter()
     inkwell.attach(adapter)
@@ -42,11 +48,10 @@ async def test_a_story_leased_by_one_process_is_not_worked_by_another(
     second, second_chat = await _process(storage, fast)
 
     await first_chat.post("The tide comes in.")
-    while not slow.generate_calls:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(slow.generating.wait(), 30)
     await second_chat.post("A crab hides.")  # same story, posted through the other process
-    await second.sweep()
-    await asyncio.sleep(0.05)
+    assert await second.sweep() == 1
+    await second.idle()  # its drain found the lease taken and gave up
     assert fast.generate_calls == [], "the second process must not touch a leased story"
 
     slow.gate.set()
@@ -60,21 +65,26 @@ async def test_a_dead_process_lease_runs_out_and_another_finishes_its_story(
     storage: SQLiteStorage,
 ) -> None:
     # What a process killed mid-drawing leaves behind: stored work and its unexpired lease.
+    clock = ManualClock()
     await storage.channels.ensure("fake:story", "fake", "story", None, "story")
     paragraph = await storage.paragraphs.add(
-        "fake:story", "ana", "Ana", "The lamp flickers.", now_utc()
+        "fake:story", "ana", "Ana", "The lamp flickers.", clock()
     )
     await storage.inbox.add(
-        "fake:story", "illustrate", {"paragraph_id": paragraph.id}, "work-1", now_utc()
+        "fake:story", "illustrate", {"paragraph_id": paragraph.id}, "work-1", clock()
     )
-    assert await storage.channels.try_lease("fake:story", "killed-process", 1, now_utc())
+    assert await storage.channels.try_lease("fake:story", "killed-process", 30, clock())
 
-    alive, alive_chat = await _process(storage, ScriptedEngine(), lease_s=1)
+    alive, alive_chat = await _process(storage, ScriptedEngine(), clock=clock)
     assert await alive.sweep() == 1
     await alive.idle()
     assert alive_chat.of_type(PostIllustrations) == [], "not before the lease expires"
-    await asyncio.sleep(1.1)
-    await alive.sweep()
+    clock.advance(29)
+    assert await alive.sweep() == 1
+    await alive.idle()
+    assert alive_chat.of_type(PostIllustrations) == [], "not a second before it expires either"
+    clock.advance(1.5)
+    assert await alive.sweep() == 1
     [posted] = await alive_chat.wait_for(PostIllustrations)
     assert posted.images[0].caption == "The lamp flickers."
     await alive.stop()

@@ -20,7 +20,7 @@ from core.events import (
     StoryRequested,
 )
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
@@ -165,8 +165,7 @@ async def test_cancel_stops_the_running_paragraph(
 ) -> None:
     engine.gate = asyncio.Event()
     await chat.post("A long procession of lanterns.")
-    while not engine.generate_calls:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(engine.generating.wait(), 30)
     replies = await chat.dispatch(CancelRequested(chat.channel(), WHO))
     assert "Stopping" in replies[0].text
     engine.gate.set()

@@ -12,9 +12,10 @@ import aiohttp
 import pytest
 
 from adapters.web.adapter import WebAdapter
+from core.health import check_health
 from core.inkwell import Inkwell
 from core.log_context import JobContext, JsonLines, bind_job
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
 
@@ -49,7 +50,14 @@ async def test_metrics_show_queue_depth_job_latency_and_errors(tmp_path: Path) -
     storage = await SQLiteStorage.open(tmp_path / "db.sqlite3", tmp_path / "images")
     engine = ScriptedEngine()
     inkwell = Inkwell(engine, storage, StorySettings(candidates=2))
-    adapter = WebAdapter("127.0.0.1", 0, "", storage.images.get, engine.profile_name)
+    adapter = WebAdapter(
+        "127.0.0.1",
+        0,
+        "",
+        storage.images.get,
+        engine.profile_name,
+        health=lambda: check_health(engine, storage),
+    )
     inkwell.attach(adapter)
     await inkwell.start()
     base = f"http://127.0.0.1:{adapter.bound_port}"

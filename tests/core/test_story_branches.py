@@ -7,7 +7,7 @@ import pytest
 from core.engine import Screening
 from core.events import Author, PostIllustrations, PostText, StoryRequested
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine

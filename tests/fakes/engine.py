@@ -32,7 +32,10 @@ DIM = 8
 
 
 def _png(prompt_index: int, candidate: int, seed: int) -> bytes:
-    image = Image.new("RGB", (8, 8), (prompt_index % 256, candidate % 256, seed % 256))
+    # Mid-range levels: a near-black picture (a seed ending in 0x00..0x02 once gave one) can't
+    # be drawn visibly darker after 8-bit rounding, which made "darker" edits flaky.
+    level = [48 + value % 192 for value in (prompt_index, candidate, seed)]
+    image = Image.new("RGB", (8, 8), (level[0], level[1], level[2]))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -56,6 +59,7 @@ class ScriptedEngine:
         self.screenings: dict[str, Screening] = {}
         self.screen_calls: list[list[str]] = []
         self.gate: asyncio.Event | None = None  # when set, generate waits for it
+        self.generating = asyncio.Event()  # set once a generate call has begun
         self.edits: list[EditRequest] = []  # every edit request, in the order received
         self._features: dict[bytes, np.ndarray] = {}
         self.restore_calls: list[list[bytes]] = []
@@ -69,6 +73,7 @@ class ScriptedEngine:
         cancel: CancelToken | None = None,
     ) -> list[list[GeneratedImage]]:
         self.generate_calls.append(list(requests))
+        self.generating.set()
         if self.gate is not None:
             await self.gate.wait()
         await self._denoise(progress, cancel)

@@ -27,6 +27,7 @@ from engine.attribute_fusion import (
 from engine.edit_settings import EditSettings
 from engine.loading import load_pipeline
 from engine.profiles import ModelProfile
+from engine.seeds import pictures_match
 
 PAIR = BranchPair(
     original_prompt="a knight with long hair in a forest",
@@ -190,7 +191,7 @@ def test_complex_edits_fuse_more_blocks_and_steps() -> None:
 
 def test_mask_zero_redraws_the_parent_picture_from_its_provenance(pipe, runner) -> None:
     """The original branch starts from the parent's recorded latent: with M = 0 the edit gives
-    back the very picture the runner drew (same PNG pixels)."""
+    back the picture the runner drew (within engine.seeds' tolerance: it runs in a batch of 2)."""
     [[parent]] = runner.generate([GenerationRequest(PAIR.original_prompt, (PAIR.seed,))])
     p = parent.provenance
     pair = replace(
@@ -201,4 +202,4 @@ def test_mask_zero_redraws_the_parent_picture_from_its_provenance(pipe, runner) 
         redrawn = pair.run(pipe, fusion=fusion).images[0]
     assert fusion.fused > 0
     with Image.open(io.BytesIO(parent.png)) as drawn:
-        assert np.array_equal(np.asarray(redrawn), np.asarray(drawn.convert("RGB")))
+        assert pictures_match(np.asarray(redrawn), np.asarray(drawn.convert("RGB")))

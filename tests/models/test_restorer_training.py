@@ -7,14 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.feedback.training_settings import StageSettings, TrainingSettings
 from engine.profiles import ModelProfile
 from engine.restorer import RestorerNet, load_restorer, restore_pngs, tensor_to_png
 from training.damage import psnr, ssim, synthetic_scenes
 from training.feedback_scorer import FeedbackScorer, load_scorer
 from training.restorer import (
     RestorerTrainer,
-    StageSettings,
-    TrainingSettings,
     joint_step,
     make_pairs,
     pixel_loss,

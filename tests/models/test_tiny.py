@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import torch
@@ -20,9 +19,7 @@ def _snapshot(root: Path) -> dict[str, int]:
 def test_build_is_idempotent(models_dir: Path) -> None:
     first = ensure_tiny_models(models_dir)
     before = _snapshot(first.root)
-    started = time.perf_counter()
-    second = ensure_tiny_models(models_dir)
-    assert time.perf_counter() - started < 0.1
+    second = ensure_tiny_models(models_dir)  # how long this takes: python -m bench.startup
     assert second == first == TinyPaths.under(models_dir)
     assert _snapshot(second.root) == before
     # No staging directories are left behind.

@@ -7,14 +7,10 @@ import threading
 import pytest
 import torch
 
+from core.feedback.training_settings import StageSettings, TrainingSettings
 from engine.restorer import RestorerNet, png_to_tensor
 from training.damage import synthetic_scenes
-from training.restorer import (
-    RestorerTrainer,
-    StageSettings,
-    TrainingSettings,
-    make_pairs,
-)
+from training.restorer import RestorerTrainer, make_pairs
 from training.restorer_session import TrainingBusy, TrainingSession
 
 

@@ -11,8 +11,9 @@ import aiohttp
 import pytest
 
 from adapters.web.adapter import WebAdapter
+from core.health import check_health
 from core.inkwell import Inkwell
-from core.story.loop import StorySettings
+from core.story.settings import StorySettings
 from engine.ray_engine import RayEngine
 from storage.sqlite import SQLiteStorage
 
@@ -34,7 +35,14 @@ async def test_a_paragraph_is_drawn_through_ray_and_served(ray_app: str, tmp_pat
     storage = await SQLiteStorage.open(tmp_path / "db.sqlite3", tmp_path / "images")
     settings = StorySettings(candidates=2, max_sentences=4, progress_interval_s=0)
     inkwell = Inkwell(engine, storage, settings)
-    adapter = WebAdapter("127.0.0.1", 0, "", storage.images.get, engine.profile_name)
+    adapter = WebAdapter(
+        "127.0.0.1",
+        0,
+        "",
+        storage.images.get,
+        engine.profile_name,
+        health=lambda: check_health(engine, storage),
+    )
     inkwell.attach(adapter)
     await inkwell.start()
     base = f"http://127.0.0.1:{adapter.bound_port}"

@@ -1,0 +1,45 @@
+"""The `[story]` section: how a paragraph is drawn, chosen and kept (seed 000)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.settings import setting
+
+
+@dataclass(frozen=True)
+class StorySettings:
+    candidates: int = setting(4, "candidates drawn per sentence (K)", at_least=1, at_most=64)
+    max_sentences: int = setting(12, "sentences illustrated per paragraph", at_least=1)
+    max_paragraph_chars: int = setting(4000, "longer paragraphs are refused", at_least=1)
+    progress_interval_s: float = setting(
+        0.25, "least time between two progress updates of one paragraph", at_least=0
+    )
+    thr_1: float = setting(
+        0.2,
+        "seed 000: candidates at or below this image-text similarity are not retained",
+        at_least=-1,
+        at_most=1,
+    )
+    presence_threshold: float = setting(
+        0.2,
+        "least similarity of an element's name to a picture for the element to count as drawn",
+        at_least=-1,
+        at_most=1,
+    )
+    index_threshold: int = setting(
+        1,
+        "seed 000 [0074]: sentences screened at or below this index are not drawn",
+        choices=(0, 1, 2),
+    )
+    thr_2: float = setting(
+        500.0, "seed 000: most image difference for clauses to share one drawing", at_least=0
+    )
+    difference_mode: str = setting(
+        "variance",
+        "image difference: row variance (claim 6) or largest pairwise difference ([0083])",
+        choices=("variance", "pairwise"),
+    )
+    max_image_bytes: int = setting(
+        0, "picture bytes a story keeps; past it the oldest are removed (0: no limit)", at_least=0
+    )
