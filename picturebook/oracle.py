@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from picturebook.world import (
     STYLES,
     TIMES,
     WEATHERS,
+    ReadScene,
     Scene,
     Thing,
     is_character,
@@ -53,24 +53,6 @@ SCENE_HEADS: dict[str, tuple[str, ...]] = {
 SLOT_HEADS: dict[str, int] = {"kind": len(SLOT_KINDS), "colour": len(COLOURS), "hat": 2, "size": 2}
 HELD_OUT_SEED = 20_261_202  # evaluation scenes; training seeds are small integers
 IGNORE = -100
-
-
-@dataclass(frozen=True)
-class ReadScene:
-    """What the oracle sees: the scene's settings and the things at each position."""
-
-    place: str
-    time: str
-    weather: str
-    style: str
-    things: tuple[Thing, ...]
-
-    def thing(self, kind: str) -> Thing | None:
-        """The first thing of this kind the oracle sees, if any."""
-        return next((t for t in self.things if t.kind == kind), None)
-
-    def at(self, position: str) -> Thing | None:
-        return next((t for t in self.things if t.position == position), None)
 
 
 class Oracle(nn.Module):

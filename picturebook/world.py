@@ -174,3 +174,24 @@ def full_facts(scene: Scene) -> Facts:
         scene.style,
         tuple(ThingFacts(t.kind, t.colour, t.hat, t.size, t.position) for t in scene.things),
     )
+
+
+@dataclass(frozen=True)
+class ReadScene:
+    """What the oracle reads in a picture: settings, and the things at each position.
+
+    Unlike a Scene it may hold nothing, or two things of one kind.
+    """
+
+    place: str
+    time: str
+    weather: str
+    style: str
+    things: tuple[Thing, ...]
+
+    def thing(self, kind: str) -> Thing | None:
+        """The first thing of this kind the oracle sees, if any."""
+        return next((t for t in self.things if t.kind == kind), None)
+
+    def at(self, position: str) -> Thing | None:
+        return next((t for t in self.things if t.position == position), None)
