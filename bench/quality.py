@@ -18,8 +18,10 @@ import asyncio
 import io
 import logging
 import os
+import random
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,11 +40,14 @@ from core.testing import FakeAdapter
 from engine.local_engine import LocalEngine
 from engine.profiles import resolve_profile
 from picturebook import measures, oracle
+from picturebook.captions import Caption, compose
 from picturebook.measures import EDITS, Consistency, EditCase
 from picturebook.stories import QUICK, STORIES, Story
+from picturebook.world import Facts, sample_scene
 from storage.sqlite import SQLiteStorage
 
 log = logging.getLogger("bench.quality")
+CAPTION_SEED = 20_261_203
 
 
 @dataclass
@@ -52,6 +57,24 @@ class Drawn:
     inkwell: dict[tuple[str, int, int], bytes | None] = field(default_factory=dict)
     bare: dict[tuple[str, int, int], bytes] = field(default_factory=dict)
     edits: dict[str, tuple[bytes | None, bytes | None]] = field(default_factory=dict)
+    captions: list[tuple[Facts, bytes]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def held_out_captions(count: int) -> list[Caption]:
+    """Captions of scenes no training seed draws (the grammar's own mix of said and unsaid)."""
+    rng = random.Random(CAPTION_SEED)
+    return [compose(sample_scene(rng), rng) for _ in range(count)]
+
+
+async def draw_captions(engine, count: int, drawn: Drawn) -> None:
+    """Bare generation of held-out captions, one seed each."""
+    captions = held_out_captions(count)
+    requests = [GenerationRequest(c.text, (n,)) for n, c in enumerate(captions)]
+    for start in range(0, len(requests), 32):
+        batch = await engine.generate(requests[start : start + 32])
+        for caption, [picture] in zip(captions[start : start + 32], batch, strict=True):
+            drawn.captions.append((caption.facts, picture.png))
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -136,10 +159,13 @@ async def draw_everything(args, stories: tuple[Story, ...]) -> Drawn:
         chat = FakeAdapter()
         inkwell.attach(chat)
         await inkwell.start()
+        started = time.perf_counter()
         try:
+            await draw_captions(engine, args.captions, drawn)
             await draw_stories(inkwell, chat, engine, stories, args.candidates, args.timeout, drawn)
             for case in EDITS:
                 drawn.edits[case.name] = await run_edit(inkwell, chat, case, args.timeout)
+            drawn.seconds = time.perf_counter() - started
         finally:
             await inkwell.stop()
             await engine.close()
@@ -188,17 +214,28 @@ def measure(stories: tuple[Story, ...], drawn: Drawn, model: oracle.Oracle) -> d
         outside = measures.changed_outside(before_px, after_px, region) if region else None
         edit_rows.append((case, ok, outside))
     result["edit_rows"] = edit_rows
+    captions = read_pngs([png for _, png in drawn.captions], model)
+    result["captions"] = measures.alignment_table(
+        [(facts, seen) for (facts, _), seen in zip(drawn.captions, captions, strict=True)]
+    )
+    result["caption_count"] = len(drawn.captions)
+    result["seconds"] = drawn.seconds
     result["edits"] = float(np.mean([ok for _, ok, _ in edit_rows]))
     return result
 
 
 def print_report(result: dict[str, object], profile: str) -> None:
-    print(f"profile {profile}: {result['sentences']} sentences, {result['undrawn']} not drawn by")
-    print("the loop (screened out; counted as misses on its side)")
+    print(f"profile {profile}: drawn in {result['seconds']:.0f} s")
+    print(f"\nbare generation of {result['caption_count']} held-out captions (stated facts read)")
+    for label, (share, count) in result["captions"].items():
+        print(f"{label:>10} {share:8.3f} {count:6d}")
+    print(f"\nstories: {result['sentences']} sentences, {result['undrawn']} not drawn by the loop")
+    print("(screened out; counted as misses on its side)")
     print("\nalignment (share of stated facts the oracle reads in the picture)")
     print(f"{'check':>10} {'bare':>8} {'inkwell':>8} {'count':>6}")
     bare, ours = result["table_bare"], result["table_inkwell"]
-    for label in ("place", "time", "weather", "style", "present", "colour", "hat", "size", "thing"):
+    labels = ("place", "time", "weather", "style", "present", "colour", "hat", "size", "position")
+    for label in (*labels, "thing"):
         if label in bare:
             print(f"{label:>10} {bare[label][0]:8.3f} {ours[label][0]:8.3f} {bare[label][1]:6d}")
     print("\nconsistency (later appearances of recurring elements matching the first)")
@@ -249,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--candidates", type=int, default=4)
     parser.add_argument("--max-batch", type=int, default=64)
+    parser.add_argument("--captions", type=int, help="held-out captions drawn bare (200; 40 quick)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="per wait for the loop")
     parser.add_argument("--save", type=Path, help="write a contact sheet per story here")
     parser.add_argument("--oracle-weights", type=Path, default=oracle.WEIGHTS)
@@ -262,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         print_oracle(model, args.oracle_weights.name, 500 if args.quick else 2000)
         return 0
     stories = QUICK if args.quick else STORIES
+    if args.captions is None:
+        args.captions = 40 if args.quick else 200
     drawn = asyncio.run(draw_everything(args, stories))
     if args.save:
         save_sheets(stories, drawn, args.save)
