@@ -106,7 +106,7 @@ def draw_outdoor(canvas: Canvas, scene: Scene, sky: tuple[RGB, RGB], rng: random
 
 def ground(colour: RGB, snowy: bool) -> RGB:
     """Ground colour, whitened by snow."""
-    return mix(colour, (225, 230, 242), 0.45) if snowy else colour
+    return mix(colour, (238, 240, 246), 0.6) if snowy else colour
 
 
 def draw_harbour(canvas: Canvas, snowy: bool, rng: random.Random) -> None:
@@ -270,7 +270,7 @@ def weathered(picture: Image.Image, canvas: Canvas, scene: Scene, rng: random.Ra
                 width=max(1, round(3.5 * px)),
             )
     else:
-        for _ in range(60):
+        for _ in range(85):
             x, y = rng.uniform(0, UNITS), rng.uniform(0, UNITS)
             r = rng.uniform(3.5, 5.5) * px
             draw.ellipse(
