@@ -201,6 +201,11 @@ def measure(stories: tuple[Story, ...], drawn: Drawn, model: oracle.Oracle) -> d
         result[f"alignment_{side}"] = measures.alignment(pairs)
         result[f"table_{side}"] = measures.alignment_table(pairs)
         result[f"consistency_{side}"] = total
+        # The same, over only the sentences the loop drew (screening left the others out).
+        facts = {(st.title, s.paragraph, s.index): s.facts for st in stories for s in st.sentences}
+        result[f"alignment_drawn_{side}"] = measures.alignment(
+            [(facts[k], readings.get(k)) for k in drawn_keys]
+        )
     edit_rows = []
     for case in EDITS:
         before_png, after_png = drawn.edits.get(case.name, (None, None))
@@ -238,6 +243,11 @@ def print_report(result: dict[str, object], profile: str) -> None:
     for label in (*labels, "thing"):
         if label in bare:
             print(f"{label:>10} {bare[label][0]:8.3f} {ours[label][0]:8.3f} {bare[label][1]:6d}")
+    print(
+        f"{'all':>10} {result['alignment_bare']:8.3f} {result['alignment_inkwell']:8.3f}\n"
+        f"{'drawn':>10} {result['alignment_drawn_bare']:8.3f} "
+        f"{result['alignment_drawn_inkwell']:8.3f}  (only sentences the loop drew)"
+    )
     print("\nconsistency (later appearances of recurring elements matching the first)")
     for side in ("bare", "inkwell"):
         c = result[f"consistency_{side}"]
