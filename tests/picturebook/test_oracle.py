@@ -37,7 +37,7 @@ SCENES = [
         "flat",
         (
             Thing("witch", "purple", True, "big", "left"),
-            Thing("lantern", "green", False, "small", "centre"),
+            Thing("lantern", "green", False, "big", "centre"),
             Thing("cat", "white", False, "big", "right"),
         ),
     ),
