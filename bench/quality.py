@@ -312,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
     stories = QUICK if args.quick else STORIES
     if args.captions is None:
         args.captions = 40 if args.quick else 200
+    try:
+        resolve_profile(args.profile)
+    except ValueError as unknown:  # `picturebook` comes with the trained world models
+        print(f"{unknown}; try --profile tiny (runs the whole path, on noise)")
+        return 2
     drawn = asyncio.run(draw_everything(args, stories))
     if args.save:
         save_sheets(stories, drawn, args.save)
