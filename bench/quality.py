@@ -1,0 +1,328 @@
+"""The picture-book quality benchmark: stories through the real loop vs bare generation.
+
+Run: .venv/bin/python -m bench.quality --oracle          the oracle's held-out accuracy
+     .venv/bin/python -m bench.quality [--profile picturebook] [--quick] [--save DIR]
+The stories (picturebook/stories.py) are posted paragraph by paragraph through Inkwell
+(LocalEngine, SQLite storage, selection, element library, a fake chat adapter) and, for
+comparison, drawn bare: each sentence once by the same engine with the loop's first
+candidate seed, nothing chosen. The oracle (tests and benchmarks only) reads every picture;
+picturebook/measures.py turns readings into alignment, consistency and edit success. Numbers
+mean something only on a profile trained on the world (`picturebook`); on `tiny` the whole
+path runs, on noise. The last line is the summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+from PIL import Image
+
+from bench.engines import data_dir_for
+from core.edit.events import EditRequested
+from core.engine import GenerationRequest
+from core.events import Accepted, Author, MessageRef, PostIllustrations
+from core.inkwell import Inkwell
+from core.story.loop import StorySettings, candidate_seeds
+from core.testing import FakeAdapter
+from engine.local_engine import LocalEngine
+from engine.profiles import resolve_profile
+from picturebook import measures, oracle
+from picturebook.captions import Caption, compose
+from picturebook.measures import EDITS, Consistency, EditCase
+from picturebook.stories import QUICK, STORIES, Story
+from picturebook.world import Facts, sample_scene
+from storage.sqlite import SQLiteStorage
+
+log = logging.getLogger("bench.quality")
+CAPTION_SEED = 20_261_203
+
+
+@dataclass
+class Drawn:
+    """Every picture the benchmark drew, as PNG bytes (None where the loop drew none)."""
+
+    inkwell: dict[tuple[str, int, int], bytes | None] = field(default_factory=dict)
+    bare: dict[tuple[str, int, int], bytes] = field(default_factory=dict)
+    edits: dict[str, tuple[bytes | None, bytes | None]] = field(default_factory=dict)
+    captions: list[tuple[Facts, bytes]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def held_out_captions(count: int) -> list[Caption]:
+    """Captions of scenes no training seed draws (the grammar's own mix of said and unsaid)."""
+    rng = random.Random(CAPTION_SEED)
+    return [compose(sample_scene(rng), rng) for _ in range(count)]
+
+
+async def draw_captions(engine, count: int, drawn: Drawn) -> None:
+    """Bare generation of held-out captions, one seed each."""
+    captions = held_out_captions(count)
+    requests = [GenerationRequest(c.text, (n,)) for n, c in enumerate(captions)]
+    for start in range(0, len(requests), 32):
+        batch = await engine.generate(requests[start : start + 32])
+        for caption, [picture] in zip(captions[start : start + 32], batch, strict=True):
+            drawn.captions.append((caption.facts, picture.png))
+
+
+def pixels(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+async def tell(chat: FakeAdapter, story: Story) -> list[str]:
+    """Post a story's paragraphs in order in its own channel; their paragraph ids."""
+    ids = []
+    for paragraph in story.paragraphs:
+        actions = await chat.post(" ".join(paragraph), channel=f"story-{story.title}")
+        [accepted] = [a for a in actions if isinstance(a, Accepted)]
+        ids.append(accepted.entry.paragraph_id)
+    return ids
+
+
+def pictures_of(chat: FakeAdapter, paragraph_id: str) -> dict[str, bytes]:
+    """The first picture posted for each caption of a paragraph."""
+    found: dict[str, bytes] = {}
+    for post in chat.of_type(PostIllustrations):
+        if post.paragraph_id == paragraph_id:
+            for image in post.images:
+                found.setdefault(image.caption, image.png)
+    return found
+
+
+async def draw_stories(inkwell, chat, engine, stories, k: int, timeout: float, drawn: Drawn):
+    """Both sides of every story: through the loop, and bare with the loop's first seed."""
+    paragraph_ids = await asyncio.gather(*(tell(chat, story) for story in stories))
+    await asyncio.wait_for(inkwell.idle(), timeout)
+    requests, keys = [], []
+    for story, ids in zip(stories, paragraph_ids, strict=True):
+        for sentence in story.sentences:
+            pid = ids[sentence.paragraph]
+            key = (story.title, sentence.paragraph, sentence.index)
+            drawn.inkwell[key] = pictures_of(chat, pid).get(sentence.text)
+            seed = candidate_seeds(pid, sentence.index, k)[0]
+            requests.append(GenerationRequest(sentence.text, (seed,)))
+            keys.append(key)
+    for start in range(0, len(requests), 32):
+        batch = await engine.generate(requests[start : start + 32])
+        for key, [picture] in zip(keys[start : start + 32], batch, strict=True):
+            drawn.bare[key] = picture.png
+
+
+async def run_edit(inkwell, chat: FakeAdapter, case: EditCase, timeout: float):
+    """A fixed sentence drawn, then the fixed request as a reply; both pictures (or None)."""
+    channel = f"edit-{case.name}"
+    await chat.post(case.sentence, channel=channel)
+    await asyncio.wait_for(inkwell.idle(), timeout)
+    ref = chat.channel(channel)
+    posts = [p for p in chat.of_type(PostIllustrations) if p.channel == ref]
+    if not posts:
+        return None, None
+    before = posts[-1].images[0]
+    await chat.dispatch(
+        EditRequested(
+            ref,
+            Author("bench", "Bench"),
+            text=case.request,
+            illustration_id=before.illustration_id,
+            message=MessageRef(ref, f"reply-{case.name}"),
+        )
+    )
+    await asyncio.wait_for(inkwell.idle(), timeout)
+    posts = [p for p in chat.of_type(PostIllustrations) if p.channel == ref]
+    after = posts[-1].images[0] if len(posts) > 1 else None
+    return before.png, after.png if after else None
+
+
+async def draw_everything(args, stories: tuple[Story, ...]) -> Drawn:
+    profile = resolve_profile(args.profile)
+    data, temporary = data_dir_for(args.profile, args.data_dir)
+    drawn = Drawn()
+    with tempfile.TemporaryDirectory(prefix="inkwell-quality-") as scratch:
+        engine = LocalEngine.for_profile(profile, data / "models", args.device, args.max_batch)
+        await engine.start()
+        storage = await SQLiteStorage.open(Path(scratch) / "q.sqlite3", Path(scratch) / "img")
+        settings = StorySettings(candidates=args.candidates, progress_interval_s=0)
+        inkwell = Inkwell(engine, storage, settings)
+        chat = FakeAdapter()
+        inkwell.attach(chat)
+        await inkwell.start()
+        started = time.perf_counter()
+        try:
+            await draw_captions(engine, args.captions, drawn)
+            await draw_stories(inkwell, chat, engine, stories, args.candidates, args.timeout, drawn)
+            for case in EDITS:
+                drawn.edits[case.name] = await run_edit(inkwell, chat, case, args.timeout)
+            drawn.seconds = time.perf_counter() - started
+        finally:
+            await inkwell.stop()
+            await engine.close()
+            await storage.close()
+    if temporary is not None:
+        temporary.cleanup()
+    return drawn
+
+
+def read_pngs(pngs: list[bytes], model: oracle.Oracle) -> list[oracle.ReadScene]:
+    return oracle.read_many([Image.open(io.BytesIO(png)) for png in pngs], model)
+
+
+def measure(stories: tuple[Story, ...], drawn: Drawn, model: oracle.Oracle) -> dict[str, object]:
+    """Oracle readings of every picture, turned into the benchmark's numbers."""
+    keys = list(drawn.bare)
+    bare = dict(zip(keys, read_pngs([drawn.bare[k] for k in keys], model), strict=True))
+    drawn_keys = [k for k in keys if drawn.inkwell.get(k) is not None]
+    ours = dict(
+        zip(drawn_keys, read_pngs([drawn.inkwell[k] for k in drawn_keys], model), strict=True)
+    )
+    sides: dict[str, dict] = {"bare": bare, "inkwell": ours}
+    result: dict[str, object] = {"undrawn": len(keys) - len(drawn_keys), "sentences": len(keys)}
+    for side, readings in sides.items():
+        pairs, total = [], Consistency(0, 0)
+        for story in stories:
+            told = [
+                (s.facts, readings.get((story.title, s.paragraph, s.index)))
+                for s in story.sentences
+            ]
+            pairs += told
+            total = total + measures.consistency(told)
+        result[f"alignment_{side}"] = measures.alignment(pairs)
+        result[f"table_{side}"] = measures.alignment_table(pairs)
+        result[f"consistency_{side}"] = total
+        # The same, over only the sentences the loop drew (screening left the others out).
+        facts = {(st.title, s.paragraph, s.index): s.facts for st in stories for s in st.sentences}
+        result[f"alignment_drawn_{side}"] = measures.alignment(
+            [(facts[k], readings.get(k)) for k in drawn_keys]
+        )
+    edit_rows = []
+    for case in EDITS:
+        before_png, after_png = drawn.edits.get(case.name, (None, None))
+        if before_png is None or after_png is None:
+            edit_rows.append((case, False, None))
+            continue
+        before_px, after_px = pixels(before_png), pixels(after_png)
+        before, after = read_pngs([before_png, after_png], model)
+        ok = measures.edit_succeeded(case, before, after, before_px, after_px)
+        region = measures.edit_region(case, before)
+        outside = measures.changed_outside(before_px, after_px, region) if region else None
+        edit_rows.append((case, ok, outside))
+    result["edit_rows"] = edit_rows
+    captions = read_pngs([png for _, png in drawn.captions], model)
+    result["captions"] = measures.alignment_table(
+        [(facts, seen) for (facts, _), seen in zip(drawn.captions, captions, strict=True)]
+    )
+    result["caption_count"] = len(drawn.captions)
+    result["seconds"] = drawn.seconds
+    result["edits"] = float(np.mean([ok for _, ok, _ in edit_rows]))
+    return result
+
+
+def print_report(result: dict[str, object], profile: str) -> None:
+    print(f"profile {profile}: drawn in {result['seconds']:.0f} s")
+    print(f"\nbare generation of {result['caption_count']} held-out captions (stated facts read)")
+    for label, (share, count) in result["captions"].items():
+        print(f"{label:>10} {share:8.3f} {count:6d}")
+    print(f"\nstories: {result['sentences']} sentences, {result['undrawn']} not drawn by the loop")
+    print("(screened out; counted as misses on its side)")
+    print("\nalignment (share of stated facts the oracle reads in the picture)")
+    print(f"{'check':>10} {'bare':>8} {'inkwell':>8} {'count':>6}")
+    bare, ours = result["table_bare"], result["table_inkwell"]
+    labels = ("place", "time", "weather", "style", "present", "colour", "hat", "size", "position")
+    for label in (*labels, "thing"):
+        if label in bare:
+            print(f"{label:>10} {bare[label][0]:8.3f} {ours[label][0]:8.3f} {bare[label][1]:6d}")
+    print(
+        f"{'all':>10} {result['alignment_bare']:8.3f} {result['alignment_inkwell']:8.3f}\n"
+        f"{'drawn':>10} {result['alignment_drawn_bare']:8.3f} "
+        f"{result['alignment_drawn_inkwell']:8.3f}  (only sentences the loop drew)"
+    )
+    print("\nconsistency (later appearances of recurring elements matching the first)")
+    for side in ("bare", "inkwell"):
+        c = result[f"consistency_{side}"]
+        print(f"{side:>10} {c.share:8.3f} ({c.matched}/{c.later})")
+    print("\nedits (change read by the oracle; share of pixels changed outside the region)")
+    for case, ok, outside in result["edit_rows"]:
+        where = "-" if outside is None else f"{outside:.3f}"
+        print(f"{case.name:>10} {'yes' if ok else 'no':>4} {where:>7}  {case.request!r}")
+    print(
+        f"quality: alignment_bare={result['alignment_bare']:.3f} "
+        f"alignment_inkwell={result['alignment_inkwell']:.3f} "
+        f"consistency_bare={result['consistency_bare'].share:.3f} "
+        f"consistency_inkwell={result['consistency_inkwell'].share:.3f} "
+        f"edits={result['edits']:.3f}"
+    )
+
+
+def save_sheets(stories: tuple[Story, ...], drawn: Drawn, folder: Path) -> None:
+    """One contact sheet per story: loop pictures above, bare ones below."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for story in stories:
+        sentences = story.sentences
+        sheet = Image.new("RGB", (64 * len(sentences), 128), (255, 255, 255))
+        for n, s in enumerate(sentences):
+            key = (story.title, s.paragraph, s.index)
+            for row, png in enumerate((drawn.inkwell.get(key), drawn.bare.get(key))):
+                if png is not None:
+                    picture = Image.open(io.BytesIO(png)).convert("RGB").resize((64, 64))
+                    sheet.paste(picture, (64 * n, 64 * row))
+        sheet.save(folder / f"{story.title.replace(' ', '-').replace(chr(39), '')}.png")
+
+
+def print_oracle(model: oracle.Oracle, name: str, count: int) -> None:
+    table = oracle.evaluate(model, count=count)
+    print(f"oracle {name} on {count} held-out renders (seed {oracle.HELD_OUT_SEED})")
+    for name, value in table.items():
+        print(f"{name:>10} {value:.4f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--oracle", action="store_true", help="only the oracle's accuracy")
+    parser.add_argument("--profile", default="picturebook")
+    parser.add_argument("--quick", action="store_true", help=f"{len(QUICK)} stories, fewer renders")
+    parser.add_argument("--data-dir", help="default: a temporary dir (tiny) or ./data")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--candidates", type=int, default=4)
+    parser.add_argument("--max-batch", type=int, default=64)
+    parser.add_argument("--captions", type=int, help="held-out captions drawn bare (200; 40 quick)")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="per wait for the loop")
+    parser.add_argument("--save", type=Path, help="write a contact sheet per story here")
+    parser.add_argument("--oracle-weights", type=Path, default=oracle.WEIGHTS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not args.oracle_weights.exists():
+        print(f"no oracle weights at {args.oracle_weights}: python -m picturebook.oracle train")
+        return 1
+    model = oracle.load(args.oracle_weights)
+    if args.oracle:
+        print_oracle(model, args.oracle_weights.name, 500 if args.quick else 2000)
+        return 0
+    stories = QUICK if args.quick else STORIES
+    if args.captions is None:
+        args.captions = 40 if args.quick else 200
+    try:
+        resolve_profile(args.profile)
+    except ValueError as unknown:  # `picturebook` comes with the trained world models
+        print(f"{unknown}; try --profile tiny (runs the whole path, on noise)")
+        return 2
+    drawn = asyncio.run(draw_everything(args, stories))
+    if args.save:
+        save_sheets(stories, drawn, args.save)
+    print_report(measure(stories, drawn, model), args.profile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
