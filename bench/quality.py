@@ -31,9 +31,8 @@ import numpy as np
 from PIL import Image
 
 from bench.engines import data_dir_for
-from core.edit.events import EditRequested
 from core.engine import GenerationRequest
-from core.events import Accepted, Author, MessageRef, PostIllustrations
+from core.events import Accepted, Author, EditRequested, MessageRef, PostIllustrations
 from core.inkwell import Inkwell
 from core.story.loop import StorySettings, candidate_seeds
 from core.testing import FakeAdapter
