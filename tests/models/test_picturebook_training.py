@@ -124,3 +124,18 @@ def test_a_resumed_run_ends_where_an_unbroken_one_does(
         assert a.keys() == b.keys()
         for key in a:
             np.testing.assert_allclose(a[key].numpy(), b[key].numpy(), atol=1e-5)
+
+
+def test_a_finished_run_trains_on_when_more_steps_are_asked(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    plan = replace(PLAN, clip_steps=1)
+    train_picturebook(plan, work, work / "export")
+    first = load_file(str(next((work / "diffusion" / "unet").glob("*.safetensors"))))
+    train_picturebook(plan, work, work / "export")  # the same steps: loaded as it is
+    again = load_file(str(next((work / "diffusion" / "unet").glob("*.safetensors"))))
+    assert all(torch.equal(first[key], again[key]) for key in first)
+
+    longer = replace(plan, diffusion_steps=plan.diffusion_steps + 2)
+    train_picturebook(longer, work, work / "export")
+    extended = load_file(str(next((work / "diffusion" / "unet").glob("*.safetensors"))))
+    assert not all(torch.equal(first[key], extended[key]) for key in first)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import random
 from pathlib import Path
@@ -64,7 +65,10 @@ def train_diffusion(
 ) -> tuple[CLIPTextModel, UNet2DConditionModel]:
     """The EMA text encoder and UNet in `work/diffusion`; trains (or resumes) them when absent."""
     final = work / STAGE
-    if (final / "unet" / "config.json").exists():
+    finished = final / "steps.json"
+    # A run finished at fewer steps than asked now (`--resume --steps N`) trains on from its
+    # checkpoint; one finished at N or more is loaded as it is.
+    if (final / "unet" / "config.json").exists() and _steps_done(finished) >= plan.diffusion_steps:
         return (
             CLIPTextModel.from_pretrained(final / "text_encoder"),
             UNet2DConditionModel.from_pretrained(final / "unet"),
@@ -133,6 +137,7 @@ def train_diffusion(
     averaged = _averaged(modules, emas)
     for name, module in averaged.items():
         module.save_pretrained(final / name)
+    finished.write_text(json.dumps({"steps": plan.diffusion_steps}))
     if losses:
         logger.info(
             "diffusion: MSE %.4f at the first step, %.4f over the last 50",
@@ -152,3 +157,11 @@ def _averaged(
         emas[name].copy_to(twin)
         averaged[name] = twin.eval()
     return averaged
+
+
+def _steps_done(marker: Path) -> int:
+    """How many steps the exported stage was trained for (0 when unknown: train on)."""
+    try:
+        return int(json.loads(marker.read_text())["steps"])
+    except (OSError, ValueError, KeyError):
+        return 0
