@@ -179,14 +179,21 @@ class Inkwell:
         await self.storage.channels.ensure(
             channel.key, channel.platform, channel.channel_id, channel.thread_id, channel.channel_id
         )
-        paragraph = await self.storage.paragraphs.add(
-            channel.key,
-            event.author.user_id,
-            event.author.display_name,
-            text,
-            event.received_at,
-            event.message.message_id if event.message else None,
-        )
+        message_id = event.message.message_id if event.message else None
+        who = (event.author.user_id, event.author.display_name)
+        if event.source_key is None:
+            paragraph = await self.storage.paragraphs.add(
+                channel.key, *who, text, event.received_at, message_id
+            )
+        else:
+            paragraph, stored = await self.storage.paragraphs.add_once(
+                event.source_key, channel.key, *who, text, event.received_at, message_id
+            )
+            if not stored:
+                log.info("%s was stored before as %s", event.source_key, paragraph.id)
+                position = await self.queue.position(channel.key, paragraph.id)
+                entry = _entry(paragraph, [])
+                return [Accepted(channel, entry=entry, queue_position=position, again=True)]
         position = await self.queue.submit(channel, paragraph.id)
         log.info("paragraph %s queued in %s at %d", paragraph.id, channel.key, position)
         return [Accepted(channel, entry=_entry(paragraph, []), queue_position=position)]

@@ -171,7 +171,8 @@ class DiscordAdapter:
             return
         for action in await self._core(event):
             if isinstance(action, Accepted):
-                await self._poster.accepted(action, reply_to=message.id)
+                if not action.again:  # a redelivered message was answered the first time
+                    await self._poster.accepted(action, reply_to=message.id)
             else:
                 # Discord can't answer a message privately: a writer's answer replies to it.
                 await message.reply(render(action))
@@ -269,7 +270,8 @@ class DiscordAdapter:
     async def _answer(self, interaction: discord.Interaction, action: Action, reply_to: int | None):
         """The core's answer to an interaction: ephemeral when it is for the asker alone."""
         if isinstance(action, Accepted):
-            await self._poster.accepted(action, reply_to)
+            if not action.again:
+                await self._poster.accepted(action, reply_to)
             return
         private = action.audience is Audience.WRITER
         picture = None

@@ -106,6 +106,7 @@ def paragraph_event(message: IncomingMessage, bot_id: int) -> ParagraphPosted:
         text=strip_mentions(message.content, bot_id),
         message=MessageRef(channel, str(message.message_id)),
         addressed=message.mentions_bot,
+        source_id=str(message.message_id),  # a snowflake: unique across Discord
     )
 
 

@@ -179,7 +179,8 @@ class SlackAdapter:
         assert event is not None
         for action in await self._core(event):
             if isinstance(action, Accepted):
-                await self._poster.send(action)
+                if not action.again:
+                    await self._poster.send(action)
                 continue
             await respond(text=render(action), response_type=_response_type(action))
 
@@ -266,7 +267,8 @@ class SlackAdapter:
         """The core's answer to `user` in `where` (a channel or a thread): ephemeral when it
         is for that writer alone, a message in `where` when it is for everyone there."""
         if isinstance(action, Accepted):
-            await self._poster.send(action)
+            if not action.again:  # a retried or resent message was answered the first time
+                await self._poster.send(action)
         elif action.audience is Audience.WRITER:
             await self._whisper(where, user, render(action))
         else:

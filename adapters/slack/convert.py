@@ -77,6 +77,9 @@ def paragraph_event(event: dict[str, Any], bot_user_id: str, author_name: str) -
         text=strip_mentions(text, bot_user_id),
         message=MessageRef(channel, event["ts"]),
         addressed=f"<@{bot_user_id}" in text,
+        # A message's ts is unique in its channel, and a retry (same event_id) or a second
+        # event for the same message carries the same one.
+        source_id=f"{event['channel']}:{event['ts']}",
     )
 
 

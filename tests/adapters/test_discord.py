@@ -236,3 +236,21 @@ async def test_the_tiny_engine_draws_in_a_fake_guild(
         assert all(data.startswith(b"\x89PNG") for _, data in picture.files)
     finally:
         await bot.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_repeated_message_create_makes_one_paragraph_and_one_post(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    post = await discord.say(discord.manager, "A lantern swings.")
+    [created] = [d for t, d in discord.dispatched if t == "MESSAGE_CREATE" and d["id"] == post]
+    await discord.dispatch("MESSAGE_CREATE", created)  # the gateway delivers it again
+    [picture] = await discord.until(lambda: [p for p in discord.posted if p.files])
+    await bot.idle()
+    await discord.until(lambda: any(p.content == "✅ Illustrated" for p in discord.posted))
+    assert bot.storage is not None
+    story = await bot.storage.paragraphs.page(f"discord:{discord.story['id']}", None, 10)
+    assert [p.text for p in story] == ["A lantern swings."]
+    assert len([p for p in discord.posted if p.files]) == 1
+    assert len(replies_to(discord, post)) == 2  # its status and its pictures, once each

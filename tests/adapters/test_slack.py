@@ -45,7 +45,13 @@ class SlackHttp:
         return f"http://127.0.0.1:{web.bound_port}{EVENTS_PATH}"
 
     async def post(
-        self, body: str, content_type: str, *, secret: str = SECRET, age: float = 0
+        self,
+        body: str,
+        content_type: str,
+        *,
+        secret: str = SECRET,
+        age: float = 0,
+        headers: dict[str, str] | None = None,
     ) -> int:
         stamp = str(int(time.time() - age))
         digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256)
@@ -53,6 +59,7 @@ class SlackHttp:
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": "v0=" + digest.hexdigest(),
+            **(headers or {}),
         }
         async with self.session.post(self.url, data=body.encode(), headers=headers) as response:
             return response.status
@@ -238,3 +245,23 @@ async def test_socket_mode_with_the_tiny_engine_in_a_thread(
         assert any(ack["envelope_id"] == envelope for ack in fake.acks)
     finally:
         await bot.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_retry_and_an_identical_resend_make_one_paragraph_and_one_post(
+    http: SlackHttp, fake: FakeSlack
+) -> None:
+    await enable(http, fake)
+    post = fake.message_event(slack.MANAGER, "A lantern swings.")
+    assert await http.event(post) == 200
+    assert await http.event(post) == 200  # the same signed request, a moment later
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert await http.event(post, headers=retry) == 200  # Slack's retry: same event_id
+    [shown] = await fake.until(lambda: pictures(fake))
+    await http.bot.idle()
+    await fake.until(lambda: any(m.text == "✅ Illustrated" for m in fake.messages))
+    assert http.bot.storage is not None
+    story = await http.bot.storage.paragraphs.page(f"slack:{slack.CHANNEL}", None, 10)
+    assert [p.text for p in story] == ["A lantern swings."]
+    assert len(pictures(fake)) == 1 and len([m for m in fake.messages if not m.files]) == 1
+    assert fake.ephemeral == []

@@ -36,6 +36,7 @@ class FakeDiscord(Recorder):
         self.callbacks: list[dict[str, Any]] = []
         self.synced_commands: list[dict[str, Any]] = []
         self.identifies: list[dict[str, Any]] = []
+        self.dispatched: list[tuple[str, dict[str, Any]]] = []  # gateway events sent, in order
         self.interaction_channels: dict[str, str] = {}  # token -> channel its follow-ups go to
         self.dispatched_at: dict[str, float] = {}  # token -> when the interaction was sent
         self.expire_follow_ups = False  # answer follow-ups as Discord does after 15 minutes
@@ -167,6 +168,7 @@ class FakeDiscord(Recorder):
     # ------------------------------------------------------------------ gateway
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        self.dispatched.append((event, data))
         for socket in list(self._sockets):
             await self._send(socket, {"op": 0, "t": event, "d": data})
 
