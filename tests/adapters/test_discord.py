@@ -246,7 +246,7 @@ async def test_a_repeated_message_create_makes_one_paragraph_and_one_post(
     post = await discord.say(discord.manager, "A lantern swings.")
     [created] = [d for t, d in discord.dispatched if t == "MESSAGE_CREATE" and d["id"] == post]
     await discord.dispatch("MESSAGE_CREATE", created)  # the gateway delivers it again
-    [picture] = await discord.until(lambda: [p for p in discord.posted if p.files])
+    await discord.until(lambda: [p for p in discord.posted if p.files])
     await bot.idle()
     await discord.until(lambda: any(p.content == "✅ Illustrated" for p in discord.posted))
     assert bot.storage is not None

@@ -257,7 +257,7 @@ async def test_a_retry_and_an_identical_resend_make_one_paragraph_and_one_post(
     assert await http.event(post) == 200  # the same signed request, a moment later
     retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     assert await http.event(post, headers=retry) == 200  # Slack's retry: same event_id
-    [shown] = await fake.until(lambda: pictures(fake))
+    await fake.until(lambda: pictures(fake))
     await http.bot.idle()
     await fake.until(lambda: any(m.text == "✅ Illustrated" for m in fake.messages))
     assert http.bot.storage is not None
