@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -74,13 +75,37 @@ class SlackAdapter:
         self._threads = PictureThreads(self.client)
         # Bolt verifies every HTTP request's signature and age before any listener runs.
         self.bolt = AsyncApp(client=self.client, signing_secret=signing_secret)
+        self._signing_secret = signing_secret
         self.bolt.event("message")(self._on_message)
         self.bolt.event("app_mention")(self._on_mention)
         self.bolt.command("/inkwell")(self._on_command)
         self.bolt.action(convert.ACTION_IDS)(self._on_button)
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """Events API, slash commands and button clicks, POSTed by Slack to EVENTS_PATH."""
+        """Events API, slash commands and button clicks, POSTed by Slack to EVENTS_PATH.
+
+        The signature is checked first (401), then that the body is one Slack sends (400),
+        both before slack-bolt parses anything; a Slack retry is dispatched like the first
+        delivery, and storage keeps its paragraph from being stored twice.
+        """
+        body = await request.read()
+        headers = request.headers
+        signed = convert.signed(
+            self._signing_secret,
+            body,
+            headers.get("X-Slack-Request-Timestamp", ""),
+            headers.get("X-Slack-Signature", ""),
+            time.time(),
+        )
+        if not signed:
+            return web.json_response({"error": "invalid request"}, status=401)
+        problem = convert.body_problem(body, request.content_type)
+        if problem:
+            log.warning("refused a signed Slack request: %s", problem)
+            return web.json_response({"error": problem}, status=400)
+        retry = headers.get("X-Slack-Retry-Num")
+        if retry:
+            log.info("Slack retry %s (%s)", retry, headers.get("X-Slack-Retry-Reason", "?"))
         response = await self.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 

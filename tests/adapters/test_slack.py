@@ -46,7 +46,7 @@ class SlackHttp:
 
     async def post(
         self,
-        body: str,
+        body: str | bytes,
         content_type: str,
         *,
         secret: str = SECRET,
@@ -54,14 +54,15 @@ class SlackHttp:
         headers: dict[str, str] | None = None,
     ) -> int:
         stamp = str(int(time.time() - age))
-        digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256)
+        data = body.encode() if isinstance(body, str) else body
+        digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + data, hashlib.sha256)
         headers = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": "v0=" + digest.hexdigest(),
             **(headers or {}),
         }
-        async with self.session.post(self.url, data=body.encode(), headers=headers) as response:
+        async with self.session.post(self.url, data=data, headers=headers) as response:
             return response.status
 
     async def event(self, payload: dict[str, Any], **signing: Any) -> int:
@@ -265,3 +266,21 @@ async def test_a_retry_and_an_identical_resend_make_one_paragraph_and_one_post(
     assert [p.text for p in story] == ["A lantern swings."]
     assert len(pictures(fake)) == 1 and len([m for m in fake.messages if not m.files]) == 1
     assert fake.ephemeral == []
+
+
+@pytest.mark.asyncio
+async def test_malformed_bodies_get_400_and_bad_headers_401_without_a_traceback(
+    http: SlackHttp, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    form = "application/x-www-form-urlencoded"
+    assert await http.post("{not json", "application/json") == 400
+    assert await http.post("[1, 2, 3]", "application/json") == 400
+    assert await http.post("payload=%7Bnot+json", form) == 400
+    assert await http.post(b"\xff\xfe garbage", form) == 400
+    assert await http.post('{"type": "event_callback"}', "application/json") == 400
+    headers = {"X-Slack-Request-Timestamp": "not-a-number"}
+    assert await http.post("{not json", "application/json", headers=headers) == 401
+    await http.bot.idle()
+    assert fake.calls == [] and fake.responses == []
+    assert not [r for r in caplog.records if r.exc_info]  # refused, not crashed
+    await enable(http, fake)  # the app still answers well-formed requests
