@@ -100,7 +100,8 @@ class DiscordAdapter:
             self._sync_commands,
             intents=intents,
             guild_ready_timeout=self._guild_ready_timeout,
-            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False),
+            # Stories echo writers' words: nothing Inkwell posts may notify anyone.
+            allowed_mentions=discord.AllowedMentions.none(),
         )
         await self._client.login(self._token)
         self._runner = asyncio.create_task(self._client.connect())
@@ -149,6 +150,7 @@ class DiscordAdapter:
             message.author.display_name,
             message.content,
             any(user.id == me.id for user in message.mentions),
+            {user.id: user.display_name for user in message.mentions},
         )
         replied_to = _reply_to_me(message, me.id)
         if replied_to is not None:

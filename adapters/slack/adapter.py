@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import chat_text
 from adapters.commands import command_event, library_event, parse_strength, style_event
-from adapters.slack import convert
+from adapters.slack import convert, markup
 from adapters.slack.edits import PictureThreads
 from adapters.slack.files import FileRefused, fetch_picture
 from adapters.slack.outbound import SlackPoster
@@ -37,6 +37,7 @@ log = logging.getLogger("inkwell.slack")
 
 EVENTS_PATH = "/slack/events"
 NAME_CACHE = 4096
+MAX_MENTIONS = 10  # names looked up per message; further mentions become nothing
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
 NO_PICTURE = "Attach the picture to draw like to the message that says `style`."
 Respond = Callable[..., Awaitable[Any]]
@@ -151,7 +152,9 @@ class SlackAdapter:
             if picture is not None:
                 await self._edit_request(event, bot_user, picture)
                 return
-        paragraph = convert.paragraph_event(event, bot_user, await self._name_of(event["user"]))
+        names = await self._names_in(event.get("text") or "", bot_user)
+        author = await self._name_of(event["user"])
+        paragraph = convert.paragraph_event(event, bot_user, author, names)
         channel = paragraph.channel
         if paragraph.addressed and convert.asks_for_style(event.get("text") or "", bot_user):
             await self._style_upload(event, paragraph.author)
@@ -174,7 +177,8 @@ class SlackAdapter:
     async def _edit_request(self, event: dict[str, Any], bot_user: str, picture: str) -> None:
         """A reply in the thread under one of Inkwell's pictures: answered in that thread."""
         author = await self._name_of(event["user"])
-        request = convert.edit_event(event, bot_user, author, picture)
+        names = await self._names_in(event.get("text") or "", bot_user)
+        request = convert.edit_event(event, bot_user, author, picture, names)
         thread = ChannelRef(convert.PLATFORM, event["channel"], event["thread_ts"])
         for action in await self._core(request):
             await self._answer(action, thread, event["user"])
@@ -183,6 +187,7 @@ class SlackAdapter:
         self, ack: Callable[..., Awaitable[None]], command: dict[str, Any], respond: Respond
     ) -> None:
         await ack()  # within Slack's 3 seconds; the work happens after
+        respond = _escaping(respond)
         name = convert.subcommand(command.get("text") or "")
         if name == "help" or name not in convert.COMMANDS:
             await respond(text=chat_text.help_text("slack"), response_type="ephemeral")
@@ -302,8 +307,16 @@ class SlackAdapter:
     async def _whisper(self, channel: Any, user: str, text: str) -> None:
         """A message only `user` sees, in the story's channel or thread."""
         await self.client.chat_postEphemeral(
-            channel=channel.channel_id, thread_ts=channel.thread_id, user=user, text=text
+            channel=channel.channel_id,
+            thread_ts=channel.thread_id,
+            user=user,
+            text=markup.escaped(text),
         )
+
+    async def _names_in(self, text: str, bot_user: str) -> dict[str, str]:
+        """Display names of the people a message mentions, so the story says who."""
+        ids = [user for user in markup.mentioned_users(text) if user != bot_user]
+        return {user: await self._name_of(user) for user in ids[:MAX_MENTIONS]}
 
     async def _name_of(self, user_id: str) -> str:
         if user_id in self._names:
@@ -329,6 +342,15 @@ class SlackAdapter:
 
 def render(action: Action) -> str:
     return chat_text.answer_text(action, convert.TEXT_LIMIT, "Slack")
+
+
+def _escaping(respond: Respond) -> Respond:
+    """`respond`, with its text escaped: a command's answer in the channel echoes names."""
+
+    async def escaped_respond(*, text: str, **options: Any) -> Any:
+        return await respond(text=markup.escaped(text), **options)
+
+    return escaped_respond
 
 
 def _response_type(action: Action) -> str:

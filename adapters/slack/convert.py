@@ -10,6 +10,7 @@ import shlex
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from adapters.slack.markup import plain_text
 from core.events import (
     Author,
     CandidatesRequested,
@@ -58,6 +59,7 @@ def channel_ref(channel: str, thread_ts: str | None) -> ChannelRef:
 
 
 def strip_mentions(text: str, bot_user_id: str) -> str:
+    """The text without Inkwell's own mention, markup left as it is (to read a command)."""
     return " ".join(re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text).split())
 
 
@@ -71,14 +73,17 @@ def is_written(event: dict[str, Any]) -> bool:
     )
 
 
-def paragraph_event(event: dict[str, Any], bot_user_id: str, author_name: str) -> ParagraphPosted:
+def paragraph_event(
+    event: dict[str, Any], bot_user_id: str, author_name: str, names: dict[str, str] | None = None
+) -> ParagraphPosted:
+    """A message as a paragraph, in plain words (`names`: mentioned users' display names)."""
     # A reply in a thread has thread_ts (its parent's ts); a top-level message has none.
     channel = channel_ref(event["channel"], event.get("thread_ts"))
     text = event.get("text") or ""
     return ParagraphPosted(
         channel,
         Author(event["user"], author_name),
-        text=strip_mentions(text, bot_user_id),
+        text=plain_text(text, names or {}, bot_user_id),
         message=MessageRef(channel, event["ts"]),
         addressed=f"<@{bot_user_id}" in text,
         # A message's ts is unique in its channel, and a retry (same event_id) or a second
@@ -148,7 +153,13 @@ def button_event(body: dict[str, Any], action: dict[str, Any]) -> Event:
     return ParagraphCancelRequested(channel, author, action["value"])
 
 
-def edit_event(event: dict[str, Any], bot_user_id: str, author_name: str, picture: str) -> Event:
+def edit_event(
+    event: dict[str, Any],
+    bot_user_id: str,
+    author_name: str,
+    picture: str,
+    names: dict[str, str] | None = None,
+) -> Event:
     """A thread reply under one of Inkwell's pictures: a change request for that picture.
 
     The story is the channel the picture is in; the answer goes into the reply's thread.
@@ -157,7 +168,7 @@ def edit_event(event: dict[str, Any], bot_user_id: str, author_name: str, pictur
     return EditRequested(
         channel,
         Author(event["user"], author_name),
-        text=strip_mentions(event.get("text") or "", bot_user_id),
+        text=plain_text(event.get("text") or "", names or {}, bot_user_id),
         message_id=picture,
         message=MessageRef(channel, event["thread_ts"]),
         request_id=event["ts"],

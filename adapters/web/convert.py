@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.markup import plain_words
 from adapters.web.library_convert import (
     LIBRARY_MESSAGES,
     LibraryMessageError,
@@ -128,7 +129,7 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         # client id: stored under it, the resend finds the first post, even after a restart.
         client_id = client_id_of(message.data)
         source = f"{room}:{client_id}" if client_id else ""
-        return ParagraphPosted(channel(room), who, text=text, source_id=source)
+        return ParagraphPosted(channel(room), who, text=plain_words(text), source_id=source)
     if message.type == "history":
         before = message.data.get("before_seq")
         if before is not None and (not isinstance(before, int) or isinstance(before, bool)):

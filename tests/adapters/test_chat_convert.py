@@ -169,3 +169,28 @@ def test_a_slack_signature_is_checked_without_raising_on_bad_headers() -> None:
     assert not slack_convert.signed("other", body, "1700000000", good, now)
     for stamp in ("", "abc", "1e9", "-1", "١٧٠٠٠٠٠٠٠٠", "9" * 40):
         assert not slack_convert.signed("s", body, stamp, good, now)
+
+
+def test_discord_markup_becomes_plain_story_words() -> None:
+    from adapters.discord.markup import plain_text
+
+    content = (
+        "<@!99> @everyone **<@7>** meets <@8> in <#55> <:party:123><a:wave:456> "
+        "at <t:1700000000:R> @here ||quietly|| __under__ ~~the~~ *moon* :tada:"
+    )
+    assert plain_text(content, {7: "Bo"}, bot_id=99) == "Bo meets in at quietly under the moon"
+    assert plain_text("# The end\n> said <@&5> `loudly`", {}, 99) == "The end\nsaid loudly"
+
+
+def test_slack_markup_becomes_plain_story_words_and_posts_are_escaped() -> None:
+    from adapters.slack.markup import escaped, mentioned_users, plain_text
+
+    text = (
+        "<@UB> <!everyone> *<@U1>* and <@U2|cara> met in <#C9|general> :tada: "
+        "<!subteam^S1|@writers> on <!date^1700000000^{date}|Nov 14> "
+        "&lt;b&gt;bravely&lt;/b&gt; &amp; _slowly_ <https://x.y|a map> <!here>"
+    )
+    assert mentioned_users(text) == ["UB", "U1", "U2"]
+    words = plain_text(text, {"U1": "Ana"}, "UB")
+    assert words == "Ana and cara met in on Nov 14 bravely & slowly a map"
+    assert escaped("<!everyone> & <@U1>") == "&lt;!everyone&gt; &amp; &lt;@U1&gt;"

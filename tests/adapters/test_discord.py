@@ -254,3 +254,21 @@ async def test_a_repeated_message_create_makes_one_paragraph_and_one_post(
     assert [p.text for p in story] == ["A lantern swings."]
     assert len([p for p in discord.posted if p.files]) == 1
     assert len(replies_to(discord, post)) == 2  # its status and its pictures, once each
+
+
+@pytest.mark.asyncio
+async def test_markup_is_not_drawn_and_nothing_posted_can_notify(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    text = f"@everyone **<@{discord.reader.id}>** waves <:party:123>. The sky <@&77> is grey."
+    post = await discord.say(discord.manager, text, mentions=[discord.reader])
+    [picture] = await discord.until(lambda: [p for p in discord.posted if p.files])
+    assert picture.content.splitlines() == ["1. Bo waves.", "2. The sky is grey."]
+    await bot.idle()
+    assert bot.storage is not None
+    [stored] = await bot.storage.paragraphs.page(f"discord:{discord.story['id']}", None, 1)
+    assert stored.text == "Bo waves. The sky is grey." and stored.message_id == post
+    for posted in discord.posted:
+        mentions = posted.allowed_mentions or {}
+        assert mentions.get("parse") == [] and not mentions.get("replied_user"), posted.content

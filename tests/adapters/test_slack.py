@@ -284,3 +284,22 @@ async def test_malformed_bodies_get_400_and_bad_headers_401_without_a_traceback(
     assert fake.calls == [] and fake.responses == []
     assert not [r for r in caplog.records if r.exc_info]  # refused, not crashed
     await enable(http, fake)  # the app still answers well-formed requests
+
+
+@pytest.mark.asyncio
+async def test_markup_is_not_drawn_and_mentions_are_never_echoed(
+    http: SlackHttp, fake: FakeSlack
+) -> None:
+    await enable(http, fake)
+    text = f"<!everyone> *<@{slack.READER}>* waves :tada: &lt;b&gt;. The sky is grey <!channel>"
+    assert await http.event(fake.message_event(slack.MANAGER, text)) == 200
+    [shown] = await fake.until(lambda: pictures(fake))
+    assert shown.text.splitlines() == ["1. Bo waves.", "2. The sky is grey"]
+    assert [f["title"] for f in shown.files] == ["Bo waves.", "The sky is grey"]
+    await http.bot.idle()
+    # A writer's own words, echoed back, can't form a mention once escaped.
+    assert await http.form(fake.command(slack.MANAGER, "story")) == 200
+    [page] = await fake.until(lambda: [r for r in fake.responses if "1. Ana" in r["text"]])
+    assert page["text"].startswith("1. Ana: Bo waves. The sky is grey")
+    for said in [*fake.messages, *fake.ephemeral]:
+        assert "<!" not in said.text and "<@" not in said.text, said.text

@@ -86,6 +86,7 @@ class FakeDiscord(Recorder):
         mention: bool = False,
         attachments: list[dict[str, Any]] = (),  # type: ignore[assignment]
         reply_to: Posted | None = None,
+        mentions: list[FakeUser] = (),  # type: ignore[assignment]
     ) -> str:
         """A user posts a message (a reply when `reply_to` is given); returns its id."""
         channel = channel or self.story
@@ -97,7 +98,7 @@ class FakeDiscord(Recorder):
             self.guild_id,
             user,
             text,
-            mentions=[self.bot] if mention else [],
+            mentions=([self.bot] if mention else []) + list(mentions),
             attachments=attachments,
             reference=_reference_to(reply_to.data) if reply_to else None,
             referenced=reply_to.data if reply_to else None,
@@ -298,7 +299,7 @@ class FakeDiscord(Recorder):
             reference=reference,
             flags=body.get("flags", 0),
         )
-        posted = Posted(data, files, via=via)
+        posted = Posted(data, files, via=via, allowed_mentions=body.get("allowed_mentions"))
         self.posted.append(posted)
         asyncio.get_running_loop().create_task(self._note())
         return posted
