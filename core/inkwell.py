@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from core.adapter import Adapter
 from core.channels import ChannelControls
+from core.connections import Connection
 from core.edit.chain import current_versions
 from core.edit.commands import EDIT, EditCommands
 from core.edit.policy import EditPolicy
@@ -119,6 +120,11 @@ class Inkwell:
 
     def attach(self, adapter: Adapter) -> None:
         self._adapters[adapter.name] = adapter
+
+    def connections(self) -> list[Connection]:
+        """The platform connections the attached adapters hold (a gateway, a socket)."""
+        held = (getattr(adapter, "connection", None) for adapter in self._adapters.values())
+        return [connection for connection in held if isinstance(connection, Connection)]
 
     async def start(self) -> None:
         """Start adapters, then pick up work a previous run (or another process) left."""

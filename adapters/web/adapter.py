@@ -162,13 +162,15 @@ class WebAdapter:
         return web.FileResponse(STATIC_DIR / "index.html")
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
-        """200 when the engine and storage both answer, else 503 saying which did not."""
+        """200 when the engine and storage answer and every platform connection is up,
+        else 503 saying which is not."""
         health = await self._health_check()
         body = {
             "ok": health.ok,
             "profile": health.profile,
             "engine": health.engine,
             "storage": health.storage,
+            "connections": dict(health.connections),
         }
         return web.json_response(body, status=200 if health.ok else 503)
 

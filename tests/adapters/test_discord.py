@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,6 +41,7 @@ def _bot(tmp_path: Path, engine: Engine, fake: FakeDiscord) -> Bot:
             max_attachment_bytes=1024 * 1024,
             guild_ready_timeout=0.05,
             load_image=bot.storage.images.get if bot.storage else None,
+            reconnect_backoff_s=(0.05, 0.2),
         )
         return [adapter]
 
@@ -272,3 +274,63 @@ async def test_markup_is_not_drawn_and_nothing_posted_can_notify(
     for posted in discord.posted:
         mentions = posted.allowed_mentions or {}
         assert mentions.get("parse") == [] and not mentions.get("replied_user"), posted.content
+
+
+def _adapter(bot: Bot) -> DiscordAdapter:
+    [adapter] = bot.adapters
+    assert isinstance(adapter, DiscordAdapter)
+    return adapter
+
+
+@pytest.mark.asyncio
+async def test_an_unreadable_interaction_is_logged_and_the_next_message_is_illustrated(
+    bot: Bot, discord: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    with caplog.at_level(logging.ERROR, logger="inkwell.discord"):
+        await discord.unreadable_interaction(discord.manager)
+        await discord.say(discord.manager, "A lantern swings.")
+        [picture] = await discord.until(lambda: [p for p in discord.posted if p.files])
+    assert picture.content == "1. A lantern swings."
+    [skipped] = [r for r in caplog.records if "could not read" in r.getMessage()]
+    assert skipped.levelno == logging.ERROR and "INTERACTION_CREATE" in skipped.getMessage()
+    assert "KeyError" in skipped.getMessage()
+    assert _adapter(bot).connection.describe() == "connected" and len(discord.identifies) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_failed_gateway_is_logged_and_restarted_with_a_fresh_client(
+    bot: Bot, discord: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    with caplog.at_level(logging.ERROR, logger="inkwell.discord"):
+        await discord.drop_gateway(4014)
+        await discord.until(lambda: len(discord.identifies) == 2)
+    ended = [r for r in caplog.records if "the Discord connection ended" in r.getMessage()]
+    assert ended and "PrivilegedIntentsRequired" in ended[0].getMessage()
+    await _adapter(bot).connection.reached("connected", 20)
+    await discord.say(discord.manager, "A lantern swings.")  # heard by the fresh client
+    [picture] = await discord.until(lambda: [p for p in discord.posted if p.files])
+    assert picture.content == "1. A lantern swings."
+    connection = _adapter(bot).connection
+    assert (connection.describe(), connection.restarts) == ("connected", 1)
+
+
+@pytest.mark.asyncio
+async def test_unknown_commands_and_foreign_buttons_get_a_private_answer(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    token = await discord.slash(
+        discord.manager, "", options=[{"name": "frobnicate", "type": 1, "options": []}]
+    )
+    [told] = await discord.until(lambda: [c for c in discord.callbacks if c["token"] == token])
+    assert told["type"] == 4 and told["data"]["flags"] & 64  # a message, only for the asker
+    assert "doesn't know that command" in told["data"]["content"]
+    status = await discord.until(lambda: discord.posted or None) if discord.posted else None
+    anchor = status[0] if status else None
+    post = await discord.say(discord.manager, "Anyone?", mention=True)
+    [answer] = await discord.until(lambda: replies_to(discord, post))
+    token = await discord.click_foreign(discord.reader, anchor or answer, "poll:vote:3")
+    [told] = await discord.until(lambda: [c for c in discord.callbacks if c["token"] == token])
+    assert told["type"] == 4 and told["data"]["flags"] & 64
+    assert "isn't one Inkwell knows" in told["data"]["content"]

@@ -159,6 +159,28 @@ class FakeDiscord(Recorder):
         await self.dispatch("INTERACTION_CREATE", payload)
         return token
 
+    async def click_foreign(self, user: FakeUser, posted: Posted, custom_id: str) -> str:
+        """A click on a component whose custom id is not Inkwell's (another bot's button)."""
+        return await self.click(user, posted, custom_id)
+
+    async def unreadable_interaction(self, user: FakeUser) -> str:
+        """An interaction in the docs' older shape, without `version`, which discord.py's
+        Interaction can't read (a KeyError inside its parser)."""
+        token = f"tok-{uuid.uuid4().hex}"
+        data = {"custom_id": "inkwell:why:ab", "component_type": 2}
+        payload = shapes.interaction(
+            3, self.app_id, self.guild_id, self.story, user, data, token=token
+        )
+        del payload["version"]
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return token
+
+    async def drop_gateway(self, code: int) -> None:
+        """Close every gateway connection with `code` (4014: intents disallowed, which
+        discord.py does not resume from: its client ends)."""
+        for socket in list(self._sockets):
+            await socket.close(code=code, message=b"dropped by the fake")
+
     def followups(self, token: str) -> list[Posted]:
         return [p for p in self.posted if p.token == token]
 
@@ -215,6 +237,7 @@ class FakeDiscord(Recorder):
         await self._send(socket, {"op": 0, "t": "READY", "d": ready})
         full = shapes.guild(self.guild_id, self.manager.id, [self.story, self.quiet], [self.thread])
         await self._send(socket, {"op": 0, "t": "GUILD_CREATE", "d": full})
+        await self._note()
 
     # ------------------------------------------------------------------ REST
 
