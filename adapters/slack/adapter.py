@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +22,7 @@ from adapters.slack.edits import PictureThreads
 from adapters.slack.files import FileRefused, fetch_picture
 from adapters.slack.outbound import SlackPoster
 from core.adapter import Capabilities, Dispatch, ImageLoader
+from core.connections import CONNECTED, Connection
 from core.events import (
     Accepted,
     Action,
@@ -38,6 +40,7 @@ log = logging.getLogger("inkwell.slack")
 EVENTS_PATH = "/slack/events"
 NAME_CACHE = 4096
 MAX_MENTIONS = 10  # names looked up per message; further mentions become nothing
+FOREIGN_BUTTON = "That button isn't one Inkwell knows, so it does nothing."
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
 NO_PICTURE = "Attach the picture to draw like to the message that says `style`."
 Respond = Callable[..., Awaitable[Any]]
@@ -60,9 +63,12 @@ class SlackAdapter:
         max_attachment_bytes: int = 8 * 1024 * 1024,
         status_interval_s: float = 2.0,
         load_image: ImageLoader | None = None,
+        watch_interval_s: float = 5.0,
     ) -> None:
         """With `app_token` Inkwell connects by Socket Mode; without, it answers HTTP requests
-        on the route `mount` adds (signed with `signing_secret`)."""
+        on the route `mount` adds (signed with `signing_secret`). slack_sdk reconnects a
+        dropped socket and skips frames it can't read (logged at ERROR); every
+        `watch_interval_s` the socket's state is read into `connection` for /health."""
         options = {"base_url": api_base.rstrip("/") + "/"} if api_base else {}
         self.client = AsyncWebClient(token=bot_token, **options)
         self._app_token = app_token
@@ -81,6 +87,12 @@ class SlackAdapter:
         self.bolt.event("app_mention")(self._on_mention)
         self.bolt.command("/inkwell")(self._on_command)
         self.bolt.action(convert.ACTION_IDS)(self._on_button)
+        # Registered last, so it only gets clicks no listener above took: every click is
+        # acknowledged, a foreign or retired button's with a short private answer.
+        self.bolt.action(re.compile(".*"))(self._on_foreign_button)
+        self.connection = Connection(convert.PLATFORM) if app_token else None
+        self._watch_interval_s = watch_interval_s
+        self._watcher: asyncio.Task[None] | None = None
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """Events API, slash commands and button clicks, POSTed by Slack to EVENTS_PATH.
@@ -113,14 +125,21 @@ class SlackAdapter:
     async def start(self, dispatch: Dispatch) -> None:
         self._dispatch = dispatch
         if self._app_token:
-            self._socket = AsyncSocketModeHandler(self.bolt, self._app_token)
+            self._socket = AsyncSocketModeHandler(self.bolt, self._app_token, logger=log)
             await self._socket.connect_async()
             log.info("connected to Slack by Socket Mode")
+            self._watcher = asyncio.create_task(self._watch_socket())
         else:
             log.info("answering Slack on %s", EVENTS_PATH)
 
     async def stop(self) -> None:
         await self._poster.close()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
+        if self.connection is not None:
+            self.connection.stopped()
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
@@ -128,6 +147,24 @@ class SlackAdapter:
 
     async def send(self, action: Action) -> MessageRef | None:
         return await self._poster.send(action)
+
+    async def _watch_socket(self) -> None:
+        """Report the Socket Mode connection's state; a loss is an ERROR with its cause."""
+        assert self._socket is not None and self.connection is not None
+        client = self._socket.client
+        while True:
+            try:
+                up = await client.is_connected()
+            except Exception as error:  # the check itself failing is a lost connection
+                up, cause = False, f"{type(error).__name__}: {error}"
+            else:
+                cause = "the socket closed; slack_sdk is reconnecting"
+            if up and self.connection.state != CONNECTED:
+                self.connection.connected()
+            elif not up and self.connection.state == CONNECTED:
+                log.error("lost the Slack Socket Mode connection: %s", cause)
+                self.connection.failed(cause)
+            await asyncio.sleep(self._watch_interval_s)
 
     # ------------------------------------------------------------------ Slack -> core
     # Bolt acknowledges events itself and runs these listeners after the ack has gone.
@@ -292,6 +329,17 @@ class SlackAdapter:
         event = convert.button_event(body, action)
         for reply in await self._core(event):
             await self._answer(reply, event.channel, event.author.user_id)
+
+    async def _on_foreign_button(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        log.info("a click on a button Inkwell doesn't know: %r", str(action.get("action_id"))[:100])
+        channel = (body.get("channel") or {}).get("id")
+        user = (body.get("user") or {}).get("id")
+        if channel and user:
+            where = convert.channel_ref(channel, (body.get("message") or {}).get("thread_ts"))
+            await self._whisper(where, user, FOREIGN_BUTTON)
 
     async def _answer(self, action: Action, where: ChannelRef, user: str) -> None:
         """The core's answer to `user` in `where` (a channel or a thread): ephemeral when it

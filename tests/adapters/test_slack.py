@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -85,6 +86,7 @@ def _bot(tmp_path: Path, engine: Engine, fake: FakeSlack, socket_mode: bool = Fa
             max_attachment_bytes=1024 * 1024,
             status_interval_s=STATUS_INTERVAL,
             load_image=bot.storage.images.get if bot.storage else None,
+            watch_interval_s=0.05,
         )
         if socket_mode:
             return [adapter]
@@ -303,3 +305,44 @@ async def test_markup_is_not_drawn_and_mentions_are_never_echoed(
     assert page["text"].startswith("1. Ana: Bo waves. The sky is grey")
     for said in [*fake.messages, *fake.ephemeral]:
         assert "<!" not in said.text and "<@" not in said.text, said.text
+
+
+@pytest.mark.asyncio
+async def test_socket_mode_skips_an_unreadable_frame_and_survives_a_dropped_socket(
+    tmp_path: Path, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = _bot(tmp_path, ScriptedEngine(), fake, socket_mode=True)
+    await bot.start()
+    try:
+        [adapter] = bot.adapters
+        assert isinstance(adapter, SlackAdapter) and adapter.connection is not None
+        await adapter.connection.reached("connected", 20)
+        with caplog.at_level(logging.ERROR, logger="inkwell.slack"):
+            await fake.push_raw("{not json")
+            await fake.push("slash_commands", fake.command(slack.MANAGER, "enable"))
+            await fake.until(lambda: any("Inkwell is on" in r["text"] for r in fake.responses))
+        assert any(r.levelno == logging.ERROR for r in caplog.records)  # logged, not fatal
+
+        await fake.drop_sockets()
+        await fake.until(lambda: fake.sockets_opened == 2)  # slack_sdk reconnected
+        await adapter.connection.reached("connected", 20)
+        await fake.push("events_api", fake.message_event(slack.MANAGER, "A lantern swings."))
+        [shown] = await fake.until(lambda: pictures(fake))
+        assert shown.text == "1. A lantern swings."
+    finally:
+        await bot.stop()
+    assert adapter.connection.state == "stopped"
+
+
+@pytest.mark.asyncio
+async def test_a_foreign_button_is_acknowledged_with_a_private_answer(
+    http: SlackHttp, fake: FakeSlack
+) -> None:
+    await enable(http, fake)
+    await http.event(fake.message_event(slack.MANAGER, "A lantern swings."))
+    status = await fake.until(lambda: next((m for m in fake.messages if not m.files), None))
+    click = fake.click(slack.READER, status, "inkwell_stop")
+    click["actions"][0]["action_id"] = "poll_vote"
+    assert await http.click(click) == 200
+    [told] = await fake.until(lambda: fake.ephemeral)
+    assert told.user == slack.READER and "isn't one Inkwell knows" in told.text
