@@ -23,22 +23,25 @@ from core.events import (
     ChannelRef,
     ChannelsRequested,
     ChannelSummary,
+    EditRequested,
     Event,
     MessageRef,
     ParagraphPosted,
     PostError,
     PostText,
     Progress,
+    Refused,
     StoryEntry,
     StoryPage,
     StoryRequested,
 )
 from core.feedback.enhance import Enhancer
 from core.inbox import InboxSettings, InboxWorker
-from core.router import Router, new_reference
+from core.router import Handler, Router, new_reference
 from core.story.candidates import CANDIDATES, CandidateCommands, CandidatesWork
 from core.story.choosing import ConsistentChooser
 from core.story.library_commands import LibraryCommands
+from core.story.limits import story_refusal, writer_refusal
 from core.story.loop import IllustrationLoop
 from core.story.paragraphs import RejectedParagraph, clean_paragraph
 from core.story.queue import ILLUSTRATE, ParagraphWork, StoryQueue
@@ -87,6 +90,7 @@ class Inkwell:
             strength=edit.strength,
             progress_interval_s=settings.progress_interval_s,
         )
+        self._inbox_settings = inbox or InboxSettings()
         self._worker = InboxWorker(
             storage,
             {
@@ -96,7 +100,7 @@ class Inkwell:
                     engine, storage, self.send, settings.progress_interval_s
                 ),
             },
-            inbox or InboxSettings(),
+            self._inbox_settings,
             clock=clock,
             on_start=self._announce_queue,
         )
@@ -107,6 +111,9 @@ class Inkwell:
         # Middleware, outermost first, all of it here (as slack-bolt's app constructor does):
         # the opt-in gate refuses story events from channels where Inkwell is off.
         self.router.use(controls.gate)
+        # Then the story's waiting limit on edits (paragraphs check theirs in their handler,
+        # after recognising a message stored before).
+        self.router.use(self._edit_limit)
         self.router.on(ParagraphPosted, self._on_paragraph)
         self.router.on(StoryRequested, self._on_story_requested)
         self.router.on(ChannelsRequested, self._on_channels_requested)
@@ -187,6 +194,20 @@ class Inkwell:
         )
         message_id = event.message.message_id if event.message else None
         who = (event.author.user_id, event.author.display_name)
+        known = None
+        if event.source_key is not None:
+            known = await self.storage.paragraphs.by_source(event.source_key)
+        if known is None:  # a message stored before is answered as such, whatever the limits
+            refusal = await writer_refusal(
+                self.storage,
+                self._inbox_settings,
+                channel.key,
+                event.author.user_id,
+                self._worker.typical_item_s,
+            )
+            if refusal:
+                log.info("paragraph refused in %s: %s", channel.key, refusal)
+                return [Refused(channel, message=refusal)]
         if event.source_key is None:
             paragraph = await self.storage.paragraphs.add(
                 channel.key, *who, text, event.received_at, message_id
@@ -203,6 +224,15 @@ class Inkwell:
         position = await self.queue.submit(channel, paragraph.id)
         log.info("paragraph %s queued in %s at %d", paragraph.id, channel.key, position)
         return [Accepted(channel, entry=_entry(paragraph, []), queue_position=position)]
+
+    async def _edit_limit(self, event: Event, handler: Handler) -> list[Action]:
+        if isinstance(event, EditRequested):
+            refusal = await story_refusal(
+                self.storage, self._inbox_settings, event.channel.key, self._worker.typical_item_s
+            )
+            if refusal:
+                return [Refused(event.channel, message=refusal)]
+        return await handler(event)
 
     async def _on_story_requested(self, event: Event) -> list[Action]:
         assert isinstance(event, StoryRequested)

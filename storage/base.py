@@ -210,6 +210,14 @@ class ParagraphRepository(Protocol):
 
     async def get(self, paragraph_id: str) -> ParagraphRecord | None: ...
 
+    async def by_source(self, source_key: str) -> ParagraphRecord | None:
+        """The paragraph stored from that platform message, if any."""
+        ...
+
+    async def queued_count(self, channel_key: str, author_id: str) -> int:
+        """The writer's paragraphs in the story still waiting to be drawn."""
+        ...
+
     async def set_status(self, paragraph_id: str, status: str, note: str = "") -> None: ...
 
     async def page(

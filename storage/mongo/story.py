@@ -177,6 +177,15 @@ class MongoParagraphs:
         document = await self._paragraphs.find_one({"_id": paragraph_id})
         return _paragraph(document) if document else None
 
+    async def by_source(self, source_key: str) -> ParagraphRecord | None:
+        document = await self._paragraphs.find_one({"source_key": source_key})
+        return _paragraph(document) if document else None
+
+    async def queued_count(self, channel_key: str, author_id: str) -> int:
+        return await self._paragraphs.count_documents(
+            {"channel_key": channel_key, "author_id": author_id, "status": "queued"}
+        )
+
     async def set_status(self, paragraph_id: str, status: str, note: str = "") -> None:
         await self._paragraphs.update_one(
             {"_id": paragraph_id}, {"$set": {"status": status, "note": note}}

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS paragraphs (
 );
 CREATE INDEX IF NOT EXISTS paragraphs_status ON paragraphs(status);
 CREATE UNIQUE INDEX IF NOT EXISTS paragraphs_source ON paragraphs(source_key);
+CREATE INDEX IF NOT EXISTS paragraphs_writer ON paragraphs(channel_key, author_id, status);
 CREATE TABLE IF NOT EXISTS inbox (
     id TEXT PRIMARY KEY,
     channel_key TEXT NOT NULL,

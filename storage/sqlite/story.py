@@ -169,6 +169,18 @@ class SQLiteParagraphs(SQLiteRepository):
         row = await self._one("SELECT * FROM paragraphs WHERE id = ?", (paragraph_id,))
         return _paragraph(row) if row else None
 
+    async def by_source(self, source_key: str) -> ParagraphRecord | None:
+        row = await self._one("SELECT * FROM paragraphs WHERE source_key = ?", (source_key,))
+        return _paragraph(row) if row else None
+
+    async def queued_count(self, channel_key: str, author_id: str) -> int:
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM paragraphs WHERE channel_key = ? AND author_id = ?"
+            " AND status = 'queued'",
+            (channel_key, author_id),
+        )
+        return int(row["n"]) if row else 0
+
     async def set_status(self, paragraph_id: str, status: str, note: str = "") -> None:
         async with self._write() as db:
             await db.execute(
