@@ -100,7 +100,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
                 config.web.token,
                 storage.images.get,
                 engine.profile_name,
-                health=lambda: check_health(engine, storage),
+                health=lambda: check_health(engine, storage, connections=inkwell.connections()),
             )
             inkwell.attach(web)
             if config.engine.mode == "local":

@@ -78,6 +78,14 @@ class Event:
     channel: ChannelRef
     author: Author
     received_at: datetime = field(default_factory=now_utc, kw_only=True)
+    # The platform's own id of what was delivered (a message, an interaction, a web post's
+    # client id), unique on its platform: the same id again is the same event redelivered.
+    source_id: str = field(default="", kw_only=True)
+
+    @property
+    def source_key(self) -> str | None:
+        """The delivery's key across platforms, or None when the platform gave no id."""
+        return f"{self.channel.platform}:{self.source_id}" if self.source_id else None
 
 
 @dataclass(frozen=True)
@@ -143,10 +151,15 @@ class StoryEntry:
 
 @dataclass(frozen=True)
 class Accepted(Action):
-    """Immediate reply: the paragraph is stored and queued behind `queue_position` others."""
+    """Immediate reply: the paragraph is stored and queued behind `queue_position` others.
+
+    `again` marks the answer to a message stored before (a retry, a redelivery, a resend):
+    the asker learns its paragraph, and adapters post nothing new for it.
+    """
 
     entry: StoryEntry
     queue_position: int
+    again: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
-"""Whether Inkwell can work now: does the engine answer, does storage answer (for `/health`)."""
+"""Whether Inkwell can work now: do the engine and storage answer, are the platform
+connections up (for `/health`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from core.connections import CONNECTED, Connection
 from core.engine import Engine
 from storage.base import Storage
 
@@ -20,10 +22,12 @@ class Health:
     profile: str
     engine: str
     storage: str
+    connections: tuple[tuple[str, str], ...] = ()  # (platform, "connected" or what is wrong)
 
     @property
     def ok(self) -> bool:
-        return self.engine == OK and self.storage == OK
+        linked = all(state == CONNECTED for _, state in self.connections)
+        return self.engine == OK and self.storage == OK and linked
 
 
 async def _answers(call: Awaitable[Any], timeout_s: float) -> str:
@@ -36,10 +40,17 @@ async def _answers(call: Awaitable[Any], timeout_s: float) -> str:
     return OK
 
 
-async def check_health(engine: Engine, storage: Storage, timeout_s: float = 10.0) -> Health:
-    """Ask both for real: a one-text CLIP embedding and a channel lookup, each time-bounded."""
+async def check_health(
+    engine: Engine,
+    storage: Storage,
+    timeout_s: float = 10.0,
+    connections: Iterable[Connection] = (),
+) -> Health:
+    """Ask both for real: a one-text CLIP embedding and a channel lookup, each time-bounded;
+    the connections' states are as their supervisors last saw them."""
     engine_state, storage_state = await asyncio.gather(
         _answers(engine.embed_texts(["health check"]), timeout_s),
         _answers(storage.channels.get("health:check"), timeout_s),
     )
-    return Health(engine.profile_name, engine_state, storage_state)
+    linked = tuple((c.platform, c.describe()) for c in connections)
+    return Health(engine.profile_name, engine_state, storage_state, linked)

@@ -16,6 +16,7 @@ from core.engine import CancelToken
 from core.log_context import bind_job
 from core.router import new_reference
 from core.settings import setting
+from core.turns import Turns
 from storage.base import InboxItem, Storage
 from storage.codec import now_utc
 
@@ -38,6 +39,15 @@ class InboxSettings:
     )
     keep_finished_days: float = setting(
         7.0, "finished inbox entries are forgotten after this", above=0
+    )
+    stories_at_once: int = setting(
+        8, "stories worked at the same time; the others wait their turn, served in turn", at_least=1
+    )
+    max_waiting_per_story: int = setting(
+        50, "paragraphs and edits a story may have waiting; more are refused", at_least=1
+    )
+    max_waiting_per_writer: int = setting(
+        5, "paragraphs one writer may have waiting in a story; more are refused", at_least=1
     )
 
 
@@ -88,6 +98,10 @@ class InboxWorker:
         self._again: set[str] = set()
         self._running: dict[str, RunningItem] = {}
         self._closed = False
+        # One turn per item: a story that just had its turn queues behind every waiting
+        # story, so stories are served in turn and a flood in one room can't starve others.
+        self.turns = Turns(settings.stories_at_once)
+        self.typical_item_s = 0.0  # running mean time of one item, for "try again in ..."
 
     def notify(self, channel_key: str) -> None:
         """There may be new work in this channel: drain it unless already draining here."""
@@ -146,7 +160,8 @@ class InboxWorker:
                 due = await self._storage.inbox.due(channel_key, self._clock(), limit=1)
                 if not due:
                     return
-                await self._work(due[0])
+                async with self.turns.turn(channel_key):
+                    await self._work(due[0])
         finally:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
@@ -187,6 +202,10 @@ class InboxWorker:
             await self._after_failure(handler, item, error)
         else:
             metrics.job_finished(item.kind, "done", started)
+            took = time.perf_counter() - started
+            self.typical_item_s = (
+                took if not self.typical_item_s else (0.9 * self.typical_item_s + 0.1 * took)
+            )
             await self._storage.inbox.mark_done(item.id)
             depth = await self._storage.inbox.pending_count(item.channel_key)
             metrics.set_queue_depth(item.channel_key, depth)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from core.adapter import Adapter
 from core.channels import ChannelControls
+from core.connections import Connection
 from core.edit.chain import current_versions
 from core.edit.commands import EDIT, EditCommands
 from core.edit.policy import EditPolicy
@@ -22,22 +23,25 @@ from core.events import (
     ChannelRef,
     ChannelsRequested,
     ChannelSummary,
+    EditRequested,
     Event,
     MessageRef,
     ParagraphPosted,
     PostError,
     PostText,
     Progress,
+    Refused,
     StoryEntry,
     StoryPage,
     StoryRequested,
 )
 from core.feedback.enhance import Enhancer
 from core.inbox import InboxSettings, InboxWorker
-from core.router import Router, new_reference
+from core.router import Handler, Router, new_reference
 from core.story.candidates import CANDIDATES, CandidateCommands, CandidatesWork
 from core.story.choosing import ConsistentChooser
 from core.story.library_commands import LibraryCommands
+from core.story.limits import story_refusal, writer_refusal
 from core.story.loop import IllustrationLoop
 from core.story.paragraphs import RejectedParagraph, clean_paragraph
 from core.story.queue import ILLUSTRATE, ParagraphWork, StoryQueue
@@ -86,6 +90,7 @@ class Inkwell:
             strength=edit.strength,
             progress_interval_s=settings.progress_interval_s,
         )
+        self._inbox_settings = inbox or InboxSettings()
         self._worker = InboxWorker(
             storage,
             {
@@ -95,7 +100,7 @@ class Inkwell:
                     engine, storage, self.send, settings.progress_interval_s
                 ),
             },
-            inbox or InboxSettings(),
+            self._inbox_settings,
             clock=clock,
             on_start=self._announce_queue,
         )
@@ -106,6 +111,9 @@ class Inkwell:
         # Middleware, outermost first, all of it here (as slack-bolt's app constructor does):
         # the opt-in gate refuses story events from channels where Inkwell is off.
         self.router.use(controls.gate)
+        # Then the story's waiting limit on edits (paragraphs check theirs in their handler,
+        # after recognising a message stored before).
+        self.router.use(self._edit_limit)
         self.router.on(ParagraphPosted, self._on_paragraph)
         self.router.on(StoryRequested, self._on_story_requested)
         self.router.on(ChannelsRequested, self._on_channels_requested)
@@ -119,6 +127,11 @@ class Inkwell:
 
     def attach(self, adapter: Adapter) -> None:
         self._adapters[adapter.name] = adapter
+
+    def connections(self) -> list[Connection]:
+        """The platform connections the attached adapters hold (a gateway, a socket)."""
+        held = (getattr(adapter, "connection", None) for adapter in self._adapters.values())
+        return [connection for connection in held if isinstance(connection, Connection)]
 
     async def start(self) -> None:
         """Start adapters, then pick up work a previous run (or another process) left."""
@@ -179,17 +192,47 @@ class Inkwell:
         await self.storage.channels.ensure(
             channel.key, channel.platform, channel.channel_id, channel.thread_id, channel.channel_id
         )
-        paragraph = await self.storage.paragraphs.add(
-            channel.key,
-            event.author.user_id,
-            event.author.display_name,
-            text,
-            event.received_at,
-            event.message.message_id if event.message else None,
-        )
+        message_id = event.message.message_id if event.message else None
+        who = (event.author.user_id, event.author.display_name)
+        known = None
+        if event.source_key is not None:
+            known = await self.storage.paragraphs.by_source(event.source_key)
+        if known is None:  # a message stored before is answered as such, whatever the limits
+            refusal = await writer_refusal(
+                self.storage,
+                self._inbox_settings,
+                channel.key,
+                event.author.user_id,
+                self._worker.typical_item_s,
+            )
+            if refusal:
+                log.info("paragraph refused in %s: %s", channel.key, refusal)
+                return [Refused(channel, message=refusal)]
+        if event.source_key is None:
+            paragraph = await self.storage.paragraphs.add(
+                channel.key, *who, text, event.received_at, message_id
+            )
+        else:
+            paragraph, stored = await self.storage.paragraphs.add_once(
+                event.source_key, channel.key, *who, text, event.received_at, message_id
+            )
+            if not stored:
+                log.info("%s was stored before as %s", event.source_key, paragraph.id)
+                position = await self.queue.position(channel.key, paragraph.id)
+                entry = _entry(paragraph, [])
+                return [Accepted(channel, entry=entry, queue_position=position, again=True)]
         position = await self.queue.submit(channel, paragraph.id)
         log.info("paragraph %s queued in %s at %d", paragraph.id, channel.key, position)
         return [Accepted(channel, entry=_entry(paragraph, []), queue_position=position)]
+
+    async def _edit_limit(self, event: Event, handler: Handler) -> list[Action]:
+        if isinstance(event, EditRequested):
+            refusal = await story_refusal(
+                self.storage, self._inbox_settings, event.channel.key, self._worker.typical_item_s
+            )
+            if refusal:
+                return [Refused(event.channel, message=refusal)]
+        return await handler(event)
 
     async def _on_story_requested(self, event: Event) -> list[Action]:
         assert isinstance(event, StoryRequested)

@@ -31,6 +31,14 @@ ENGINE_CALL_SECONDS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )
 ERRORS = Counter("inkwell_errors_total", "Failures by kind", ["kind"])
+CONNECTION_UP = Gauge(
+    "inkwell_connection_up", "1 while a platform connection is connected, else 0", ["platform"]
+)
+CONNECTION_RESTARTS = Counter(
+    "inkwell_connection_restarts_total",
+    "Times a platform connection failed and was restarted",
+    ["platform"],
+)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -54,6 +62,14 @@ def engine_call(call: str, started: float) -> None:
 
 def count_error(kind: str) -> None:
     ERRORS.labels(kind).inc()
+
+
+def connection_state(platform: str, up: bool) -> None:
+    CONNECTION_UP.labels(platform).set(1 if up else 0)
+
+
+def connection_restarted(platform: str) -> None:
+    CONNECTION_RESTARTS.labels(platform).inc()
 
 
 def exposition() -> bytes:

@@ -42,6 +42,9 @@ class ParagraphRecord:
     posted_at: datetime
     note: str = ""
     message_id: str | None = None
+    # The platform message it came from ("slack:C1:1700000000.0001", "web:room:client-id"):
+    # unique, so a redelivered, retried or resent message is stored once.
+    source_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,29 @@ class ParagraphRepository(Protocol):
         """Store a paragraph as `queued`, giving it the channel's next sequence number."""
         ...
 
+    async def add_once(
+        self,
+        source_key: str,
+        channel_key: str,
+        author_id: str,
+        author_name: str,
+        text: str,
+        posted_at: datetime,
+        message_id: str | None = None,
+    ) -> tuple[ParagraphRecord, bool]:
+        """Store the paragraph of one platform message once: the same `source_key` again
+        returns the stored paragraph and False (also across processes and restarts)."""
+        ...
+
     async def get(self, paragraph_id: str) -> ParagraphRecord | None: ...
+
+    async def by_source(self, source_key: str) -> ParagraphRecord | None:
+        """The paragraph stored from that platform message, if any."""
+        ...
+
+    async def queued_count(self, channel_key: str, author_id: str) -> int:
+        """The writer's paragraphs in the story still waiting to be drawn."""
+        ...
 
     async def set_status(self, paragraph_id: str, status: str, note: str = "") -> None: ...
 

@@ -12,10 +12,19 @@ from discord.http import Route
 from adapters import chat_text
 from adapters.commands import command_event, library_event, style_event
 from adapters.discord import convert
-from adapters.discord.interactions import BUTTONS, build_command_group
+from adapters.discord.gateway import GatewaySupervisor, skip_unreadable_events
+from adapters.discord.interactions import (
+    BUTTONS,
+    FOREIGN_BUTTON,
+    InkwellTree,
+    build_command_group,
+    is_inkwell_button,
+    tell_privately,
+)
 from adapters.discord.outbound import DiscordPoster
 from adapters.discord.replies import follow_up, render
 from core.adapter import Capabilities, Dispatch, ImageLoader
+from core.connections import Backoff, Connection
 from core.events import (
     Accepted,
     Action,
@@ -36,7 +45,7 @@ class _InkwellClient(discord.AutoShardedClient):
     def __init__(self, adapter: DiscordAdapter, sync_commands: bool, **options: Any) -> None:
         super().__init__(**options)
         self.inkwell_adapter = adapter
-        self.tree = discord.app_commands.CommandTree(self)
+        self.tree = InkwellTree(self)
         self._sync_commands = sync_commands
 
     async def setup_hook(self) -> None:
@@ -46,8 +55,24 @@ class _InkwellClient(discord.AutoShardedClient):
         if self._sync_commands:
             await self.tree.sync()
 
+    async def on_ready(self) -> None:
+        self.inkwell_adapter.connected()
+
+    async def on_resumed(self) -> None:
+        self.inkwell_adapter.connected()
+
     async def on_message(self, message: discord.Message) -> None:
         await self.inkwell_adapter.on_message(message)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Every click is acknowledged: Inkwell's buttons by their own callbacks, any other
+        (a foreign or retired button) here, with a short private answer."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if not is_inkwell_button(custom_id):
+            log.info("a click on a button Inkwell doesn't know: %r", custom_id[:100])
+            await tell_privately(interaction, FOREIGN_BUTTON)
 
 
 class DiscordAdapter:
@@ -63,6 +88,7 @@ class DiscordAdapter:
         sync_commands: bool = True,
         guild_ready_timeout: float = 2.0,
         load_image: ImageLoader | None = None,
+        reconnect_backoff_s: tuple[float, float] = (1.0, 60.0),
     ) -> None:
         self._token = token
         self._api_base = api_base.rstrip("/")
@@ -74,6 +100,9 @@ class DiscordAdapter:
         self._dispatch: Dispatch | None = None
         self._client: _InkwellClient | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._supervisor: GatewaySupervisor | None = None
+        self._backoff = Backoff(*reconnect_backoff_s)
+        self.connection = Connection(convert.PLATFORM)
         self._saved_base: str | None = None
         self.capabilities = Capabilities(
             edits=True, threads=True, buttons=True, max_upload_bytes=25 * 1024 * 1024, opt_in=True
@@ -91,37 +120,54 @@ class DiscordAdapter:
             # discord.py builds every REST and webhook URL from this; the gateway URL then
             # comes from GET /gateway/bot, as Discord documents for sharded bots.
             self._saved_base, Route.BASE = Route.BASE, self._api_base
+        self._supervisor = GatewaySupervisor(self._login, self.connection, self._backoff)
+        client = await self._login()
+        self._runner = asyncio.create_task(self._supervisor.run(client))
+        ready = asyncio.create_task(client.wait_until_ready())
+        await asyncio.wait({ready, self._runner}, timeout=60, return_when="FIRST_COMPLETED")
+        if not ready.done():
+            ready.cancel()
+            failure = self.connection.cause or "timed out"
+            await self.stop()
+            raise RuntimeError(f"Discord did not become ready: {failure}")
+        log.info("connected to Discord as %s", client.user)
+
+    async def _login(self) -> _InkwellClient:
+        """A new client, logged in (REST only); the supervisor connects it to the gateway."""
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True
         intents.message_content = True  # privileged: paragraphs are message text
-        self._client = _InkwellClient(
+        client = _InkwellClient(
             self,
             self._sync_commands,
             intents=intents,
             guild_ready_timeout=self._guild_ready_timeout,
-            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False),
+            # Stories echo writers' words: nothing Inkwell posts may notify anyone.
+            allowed_mentions=discord.AllowedMentions.none(),
         )
-        await self._client.login(self._token)
-        self._runner = asyncio.create_task(self._client.connect())
-        ready = asyncio.create_task(self._client.wait_until_ready())
-        await asyncio.wait({ready, self._runner}, timeout=60, return_when="FIRST_COMPLETED")
-        if not ready.done():
-            ready.cancel()
-            failure = self._runner.exception() if self._runner.done() else None
-            await self.stop()
-            raise RuntimeError(f"Discord did not become ready: {failure or 'timed out'}")
-        log.info("connected to Discord as %s", self._client.user)
+        skip_unreadable_events(client)
+        self._client = client
+        await client.login(self._token)
+        return client
+
+    def connected(self) -> None:
+        """The gateway is ready (or resumed): /health says so, and restarts pause afresh."""
+        if self._supervisor is not None:
+            self._supervisor.connected()
 
     async def stop(self) -> None:
         await self._poster.close()
+        if self._supervisor is not None:
+            await self._supervisor.stop()
         if self._client is not None:
             await self._client.close()
         if self._runner is not None:
+            self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
         if self._saved_base is not None:
             Route.BASE, self._saved_base = self._saved_base, None
-        self._client = self._runner = None
+        self._client = self._runner = self._supervisor = None
 
     async def send(self, action: Action) -> MessageRef | None:
         return await self._poster.send(action)
@@ -149,6 +195,7 @@ class DiscordAdapter:
             message.author.display_name,
             message.content,
             any(user.id == me.id for user in message.mentions),
+            {user.id: user.display_name for user in message.mentions},
         )
         replied_to = _reply_to_me(message, me.id)
         if replied_to is not None:
@@ -171,7 +218,8 @@ class DiscordAdapter:
             return
         for action in await self._core(event):
             if isinstance(action, Accepted):
-                await self._poster.accepted(action, reply_to=message.id)
+                if not action.again:  # a redelivered message was answered the first time
+                    await self._poster.accepted(action, reply_to=message.id)
             else:
                 # Discord can't answer a message privately: a writer's answer replies to it.
                 await message.reply(render(action))
@@ -269,7 +317,8 @@ class DiscordAdapter:
     async def _answer(self, interaction: discord.Interaction, action: Action, reply_to: int | None):
         """The core's answer to an interaction: ephemeral when it is for the asker alone."""
         if isinstance(action, Accepted):
-            await self._poster.accepted(action, reply_to)
+            if not action.again:
+                await self._poster.accepted(action, reply_to)
             return
         private = action.audience is Audience.WRITER
         picture = None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from adapters.discord.markup import plain_text
 from core.events import (
     Author,
     CandidatesRequested,
@@ -80,6 +80,7 @@ class IncomingMessage:
     author_name: str
     content: str
     mentions_bot: bool
+    names: dict[int, str] = field(default_factory=dict)  # mentioned users' display names
 
 
 def channel_ref(channel_id: int, parent_id: int | None) -> ChannelRef:
@@ -94,18 +95,15 @@ def target_id(channel: ChannelRef) -> int:
     return int(channel.thread_id or channel.channel_id)
 
 
-def strip_mentions(content: str, bot_id: int) -> str:
-    return " ".join(re.sub(rf"<@!?{bot_id}>", " ", content).split())
-
-
 def paragraph_event(message: IncomingMessage, bot_id: int) -> ParagraphPosted:
     channel = channel_ref(message.channel_id, message.parent_id)
     return ParagraphPosted(
         channel,
         Author(str(message.author_id), message.author_name),
-        text=strip_mentions(message.content, bot_id),
+        text=plain_text(message.content, message.names, bot_id),
         message=MessageRef(channel, str(message.message_id)),
         addressed=message.mentions_bot,
+        source_id=str(message.message_id),  # a snowflake: unique across Discord
     )
 
 
@@ -141,7 +139,7 @@ def edit_event(message: IncomingMessage, replied_to: int, bot_id: int) -> EditRe
     return EditRequested(
         channel,
         Author(str(message.author_id), message.author_name),
-        text=strip_mentions(message.content, bot_id),
+        text=plain_text(message.content, message.names, bot_id),
         message_id=str(replied_to),
         message=MessageRef(channel, str(message.message_id)),
         request_id=str(message.message_id),

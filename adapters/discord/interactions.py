@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -11,6 +13,12 @@ from discord import app_commands
 
 from adapters.discord import convert
 from core.style.settings import MAX_STRENGTH, MIN_STRENGTH
+
+log = logging.getLogger("inkwell.discord")
+
+UNKNOWN_COMMAND = "Inkwell doesn't know that command (yet, or any more); try `/inkwell help`."
+FOREIGN_BUTTON = "That button isn't one Inkwell knows, so it does nothing."
+FAILED = "Something went wrong on Inkwell's side. Please try again in a moment (ref {ref})."
 
 
 class InteractionTarget(Protocol):
@@ -227,3 +235,39 @@ def _callback(name: str) -> Callable[[discord.Interaction], Awaitable[None]]:
         await _target(interaction).on_command(interaction, name)
 
     return run
+
+
+def is_inkwell_button(custom_id: str) -> bool:
+    """Whether a clicked component's custom id is one of Inkwell's persistent buttons."""
+    templates = (button.__discord_ui_compiled_template__ for button in BUTTONS)
+    return any(template.fullmatch(custom_id) for template in templates)
+
+
+async def tell_privately(interaction: discord.Interaction, text: str) -> None:
+    """A short answer only the asker sees: as the acknowledgement when none was sent yet,
+    else as a follow-up; a failure here is logged, never raised into discord.py."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException as error:
+        log.warning("couldn't answer interaction %s: %s", interaction.id, error)
+
+
+class InkwellTree(app_commands.CommandTree):
+    """The command tree, answering every command it can't run instead of leaving Discord's
+    "The application did not respond": unknown ones with a hint, failed ones with a ref."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
+    ) -> None:
+        unknown = (app_commands.CommandNotFound, app_commands.CommandSignatureMismatch)
+        if isinstance(error, unknown):
+            log.info("unknown command in interaction %s: %s", interaction.id, error)
+            await tell_privately(interaction, UNKNOWN_COMMAND)
+            return
+        reference = uuid.uuid4().hex[:10]
+        cause = error.__cause__ or error
+        log.error("interaction %s failed (ref %s)", interaction.id, reference, exc_info=cause)
+        await tell_privately(interaction, FAILED.format(ref=reference))

@@ -39,8 +39,13 @@ async def follow_up(
             log.info("interaction %s expired (%s); posting instead", interaction.id, error)
     channel = interaction.channel
     if channel is not None and hasattr(channel, "send"):
+        # Addressed to the asker, who alone may be notified, whatever the text echoes.
         await channel.send(  # type: ignore[union-attr]
-            f"<@{interaction.user.id}> {text}", files=_files(picture)
+            f"<@{interaction.user.id}> {text}",
+            files=_files(picture),
+            allowed_mentions=discord.AllowedMentions.none().merge(
+                discord.AllowedMentions(users=[interaction.user])
+            ),
         )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,11 +17,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import chat_text
 from adapters.commands import command_event, library_event, parse_strength, style_event
-from adapters.slack import convert
+from adapters.slack import convert, markup
 from adapters.slack.edits import PictureThreads
 from adapters.slack.files import FileRefused, fetch_picture
 from adapters.slack.outbound import SlackPoster
 from core.adapter import Capabilities, Dispatch, ImageLoader
+from core.connections import CONNECTED, Connection
 from core.events import (
     Accepted,
     Action,
@@ -36,6 +39,8 @@ log = logging.getLogger("inkwell.slack")
 
 EVENTS_PATH = "/slack/events"
 NAME_CACHE = 4096
+MAX_MENTIONS = 10  # names looked up per message; further mentions become nothing
+FOREIGN_BUTTON = "That button isn't one Inkwell knows, so it does nothing."
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
 NO_PICTURE = "Attach the picture to draw like to the message that says `style`."
 Respond = Callable[..., Awaitable[Any]]
@@ -58,9 +63,12 @@ class SlackAdapter:
         max_attachment_bytes: int = 8 * 1024 * 1024,
         status_interval_s: float = 2.0,
         load_image: ImageLoader | None = None,
+        watch_interval_s: float = 5.0,
     ) -> None:
         """With `app_token` Inkwell connects by Socket Mode; without, it answers HTTP requests
-        on the route `mount` adds (signed with `signing_secret`)."""
+        on the route `mount` adds (signed with `signing_secret`). slack_sdk reconnects a
+        dropped socket and skips frames it can't read (logged at ERROR); every
+        `watch_interval_s` the socket's state is read into `connection` for /health."""
         options = {"base_url": api_base.rstrip("/") + "/"} if api_base else {}
         self.client = AsyncWebClient(token=bot_token, **options)
         self._app_token = app_token
@@ -74,27 +82,64 @@ class SlackAdapter:
         self._threads = PictureThreads(self.client)
         # Bolt verifies every HTTP request's signature and age before any listener runs.
         self.bolt = AsyncApp(client=self.client, signing_secret=signing_secret)
+        self._signing_secret = signing_secret
         self.bolt.event("message")(self._on_message)
         self.bolt.event("app_mention")(self._on_mention)
         self.bolt.command("/inkwell")(self._on_command)
         self.bolt.action(convert.ACTION_IDS)(self._on_button)
+        # Registered last, so it only gets clicks no listener above took: every click is
+        # acknowledged, a foreign or retired button's with a short private answer.
+        self.bolt.action(re.compile(".*"))(self._on_foreign_button)
+        self.connection = Connection(convert.PLATFORM) if app_token else None
+        self._watch_interval_s = watch_interval_s
+        self._watcher: asyncio.Task[None] | None = None
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """Events API, slash commands and button clicks, POSTed by Slack to EVENTS_PATH."""
+        """Events API, slash commands and button clicks, POSTed by Slack to EVENTS_PATH.
+
+        The signature is checked first (401), then that the body is one Slack sends (400),
+        both before slack-bolt parses anything; a Slack retry is dispatched like the first
+        delivery, and storage keeps its paragraph from being stored twice.
+        """
+        body = await request.read()
+        headers = request.headers
+        signed = convert.signed(
+            self._signing_secret,
+            body,
+            headers.get("X-Slack-Request-Timestamp", ""),
+            headers.get("X-Slack-Signature", ""),
+            time.time(),
+        )
+        if not signed:
+            return web.json_response({"error": "invalid request"}, status=401)
+        problem = convert.body_problem(body, request.content_type)
+        if problem:
+            log.warning("refused a signed Slack request: %s", problem)
+            return web.json_response({"error": problem}, status=400)
+        retry = headers.get("X-Slack-Retry-Num")
+        if retry:
+            log.info("Slack retry %s (%s)", retry, headers.get("X-Slack-Retry-Reason", "?"))
         response = await self.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 
     async def start(self, dispatch: Dispatch) -> None:
         self._dispatch = dispatch
         if self._app_token:
-            self._socket = AsyncSocketModeHandler(self.bolt, self._app_token)
+            self._socket = AsyncSocketModeHandler(self.bolt, self._app_token, logger=log)
             await self._socket.connect_async()
             log.info("connected to Slack by Socket Mode")
+            self._watcher = asyncio.create_task(self._watch_socket())
         else:
             log.info("answering Slack on %s", EVENTS_PATH)
 
     async def stop(self) -> None:
         await self._poster.close()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
+        if self.connection is not None:
+            self.connection.stopped()
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
@@ -102,6 +147,24 @@ class SlackAdapter:
 
     async def send(self, action: Action) -> MessageRef | None:
         return await self._poster.send(action)
+
+    async def _watch_socket(self) -> None:
+        """Report the Socket Mode connection's state; a loss is an ERROR with its cause."""
+        assert self._socket is not None and self.connection is not None
+        client = self._socket.client
+        while True:
+            try:
+                up = await client.is_connected()
+            except Exception as error:  # the check itself failing is a lost connection
+                up, cause = False, f"{type(error).__name__}: {error}"
+            else:
+                cause = "the socket closed; slack_sdk is reconnecting"
+            if up and self.connection.state != CONNECTED:
+                self.connection.connected()
+            elif not up and self.connection.state == CONNECTED:
+                log.error("lost the Slack Socket Mode connection: %s", cause)
+                self.connection.failed(cause)
+            await asyncio.sleep(self._watch_interval_s)
 
     # ------------------------------------------------------------------ Slack -> core
     # Bolt acknowledges events itself and runs these listeners after the ack has gone.
@@ -126,7 +189,9 @@ class SlackAdapter:
             if picture is not None:
                 await self._edit_request(event, bot_user, picture)
                 return
-        paragraph = convert.paragraph_event(event, bot_user, await self._name_of(event["user"]))
+        names = await self._names_in(event.get("text") or "", bot_user)
+        author = await self._name_of(event["user"])
+        paragraph = convert.paragraph_event(event, bot_user, author, names)
         channel = paragraph.channel
         if paragraph.addressed and convert.asks_for_style(event.get("text") or "", bot_user):
             await self._style_upload(event, paragraph.author)
@@ -149,7 +214,8 @@ class SlackAdapter:
     async def _edit_request(self, event: dict[str, Any], bot_user: str, picture: str) -> None:
         """A reply in the thread under one of Inkwell's pictures: answered in that thread."""
         author = await self._name_of(event["user"])
-        request = convert.edit_event(event, bot_user, author, picture)
+        names = await self._names_in(event.get("text") or "", bot_user)
+        request = convert.edit_event(event, bot_user, author, picture, names)
         thread = ChannelRef(convert.PLATFORM, event["channel"], event["thread_ts"])
         for action in await self._core(request):
             await self._answer(action, thread, event["user"])
@@ -158,6 +224,7 @@ class SlackAdapter:
         self, ack: Callable[..., Awaitable[None]], command: dict[str, Any], respond: Respond
     ) -> None:
         await ack()  # within Slack's 3 seconds; the work happens after
+        respond = _escaping(respond)
         name = convert.subcommand(command.get("text") or "")
         if name == "help" or name not in convert.COMMANDS:
             await respond(text=chat_text.help_text("slack"), response_type="ephemeral")
@@ -179,7 +246,8 @@ class SlackAdapter:
         assert event is not None
         for action in await self._core(event):
             if isinstance(action, Accepted):
-                await self._poster.send(action)
+                if not action.again:
+                    await self._poster.send(action)
                 continue
             await respond(text=render(action), response_type=_response_type(action))
 
@@ -262,11 +330,23 @@ class SlackAdapter:
         for reply in await self._core(event):
             await self._answer(reply, event.channel, event.author.user_id)
 
+    async def _on_foreign_button(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        log.info("a click on a button Inkwell doesn't know: %r", str(action.get("action_id"))[:100])
+        channel = (body.get("channel") or {}).get("id")
+        user = (body.get("user") or {}).get("id")
+        if channel and user:
+            where = convert.channel_ref(channel, (body.get("message") or {}).get("thread_ts"))
+            await self._whisper(where, user, FOREIGN_BUTTON)
+
     async def _answer(self, action: Action, where: ChannelRef, user: str) -> None:
         """The core's answer to `user` in `where` (a channel or a thread): ephemeral when it
         is for that writer alone, a message in `where` when it is for everyone there."""
         if isinstance(action, Accepted):
-            await self._poster.send(action)
+            if not action.again:  # a retried or resent message was answered the first time
+                await self._poster.send(action)
         elif action.audience is Audience.WRITER:
             await self._whisper(where, user, render(action))
         else:
@@ -275,8 +355,16 @@ class SlackAdapter:
     async def _whisper(self, channel: Any, user: str, text: str) -> None:
         """A message only `user` sees, in the story's channel or thread."""
         await self.client.chat_postEphemeral(
-            channel=channel.channel_id, thread_ts=channel.thread_id, user=user, text=text
+            channel=channel.channel_id,
+            thread_ts=channel.thread_id,
+            user=user,
+            text=markup.escaped(text),
         )
+
+    async def _names_in(self, text: str, bot_user: str) -> dict[str, str]:
+        """Display names of the people a message mentions, so the story says who."""
+        ids = [user for user in markup.mentioned_users(text) if user != bot_user]
+        return {user: await self._name_of(user) for user in ids[:MAX_MENTIONS]}
 
     async def _name_of(self, user_id: str) -> str:
         if user_id in self._names:
@@ -302,6 +390,15 @@ class SlackAdapter:
 
 def render(action: Action) -> str:
     return chat_text.answer_text(action, convert.TEXT_LIMIT, "Slack")
+
+
+def _escaping(respond: Respond) -> Respond:
+    """`respond`, with its text escaped: a command's answer in the channel echoes names."""
+
+    async def escaped_respond(*, text: str, **options: Any) -> Any:
+        return await respond(text=markup.escaped(text), **options)
+
+    return escaped_respond
 
 
 def _response_type(action: Action) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import re
 import shlex
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
+from adapters.slack.markup import plain_text
 from core.events import (
     Author,
     CandidatesRequested,
@@ -39,6 +43,7 @@ COMMANDS = (
     "why",
     "help",
 )
+MAX_REQUEST_AGE_S = 5 * 60  # Slack's advice: older signed requests may be replays
 STYLE_WORD = "style"  # a mention starting with it, with a picture, sets the style reference
 SET_BY_MESSAGE = (
     "Slack commands can't carry pictures: post the picture in this channel with a message "
@@ -54,6 +59,7 @@ def channel_ref(channel: str, thread_ts: str | None) -> ChannelRef:
 
 
 def strip_mentions(text: str, bot_user_id: str) -> str:
+    """The text without Inkwell's own mention, markup left as it is (to read a command)."""
     return " ".join(re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text).split())
 
 
@@ -67,16 +73,22 @@ def is_written(event: dict[str, Any]) -> bool:
     )
 
 
-def paragraph_event(event: dict[str, Any], bot_user_id: str, author_name: str) -> ParagraphPosted:
+def paragraph_event(
+    event: dict[str, Any], bot_user_id: str, author_name: str, names: dict[str, str] | None = None
+) -> ParagraphPosted:
+    """A message as a paragraph, in plain words (`names`: mentioned users' display names)."""
     # A reply in a thread has thread_ts (its parent's ts); a top-level message has none.
     channel = channel_ref(event["channel"], event.get("thread_ts"))
     text = event.get("text") or ""
     return ParagraphPosted(
         channel,
         Author(event["user"], author_name),
-        text=strip_mentions(text, bot_user_id),
+        text=plain_text(text, names or {}, bot_user_id),
         message=MessageRef(channel, event["ts"]),
         addressed=f"<@{bot_user_id}" in text,
+        # A message's ts is unique in its channel, and a retry (same event_id) or a second
+        # event for the same message carries the same one.
+        source_id=f"{event['channel']}:{event['ts']}",
     )
 
 
@@ -141,7 +153,13 @@ def button_event(body: dict[str, Any], action: dict[str, Any]) -> Event:
     return ParagraphCancelRequested(channel, author, action["value"])
 
 
-def edit_event(event: dict[str, Any], bot_user_id: str, author_name: str, picture: str) -> Event:
+def edit_event(
+    event: dict[str, Any],
+    bot_user_id: str,
+    author_name: str,
+    picture: str,
+    names: dict[str, str] | None = None,
+) -> Event:
     """A thread reply under one of Inkwell's pictures: a change request for that picture.
 
     The story is the channel the picture is in; the answer goes into the reply's thread.
@@ -150,7 +168,7 @@ def edit_event(event: dict[str, Any], bot_user_id: str, author_name: str, pictur
     return EditRequested(
         channel,
         Author(event["user"], author_name),
-        text=strip_mentions(event.get("text") or "", bot_user_id),
+        text=plain_text(event.get("text") or "", names or {}, bot_user_id),
         message_id=picture,
         message=MessageRef(channel, event["thread_ts"]),
         request_id=event["ts"],
@@ -201,3 +219,46 @@ def _button(action_id: str, text: str, value: str) -> dict[str, Any]:
         "value": value,
         "text": {"type": "plain_text", "text": text},
     }
+
+
+def signed(secret: str, body: bytes, timestamp: str, signature: str, now: float) -> bool:
+    """Whether Slack signed this request (v0 HMAC-SHA256 of "v0:timestamp:body") in the last
+    five minutes; any malformed header is a plain no, never an exception."""
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return False
+    if abs(now - int(timestamp)) > MAX_REQUEST_AGE_S:
+        return False
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    return hmac.compare_digest("v0=" + digest.hexdigest(), signature)
+
+
+def body_problem(body: bytes, content_type: str | None) -> str:
+    """Why a signed request's body is not one Slack sends, or "" when it is well formed.
+
+    Checked before slack-bolt reads it, whose parsing raises on a malformed body (a 500 with a
+    traceback); it mirrors bolt's reading: JSON when typed so or when it starts with `{`,
+    else form fields, where `payload` (button clicks) holds JSON.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if not text:
+        return "the body is empty"
+    try:
+        if content_type == "application/json" or text.startswith("{"):
+            return _document_problem(json.loads(text))
+        fields = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
+        if "payload" in fields:
+            return _document_problem(json.loads(fields["payload"]))
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        return f"the body can't be read ({type(error).__name__})"
+    return "" if fields else "the body has no fields"
+
+
+def _document_problem(document: Any) -> str:
+    if not isinstance(document, dict):
+        return "the body is not a JSON object"
+    if document.get("type") == "event_callback" and not isinstance(document.get("event"), dict):
+        return "an event callback without an event"
+    return ""

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import chat_text
 from adapters.slack import convert
+from adapters.slack.markup import escaped
 from adapters.status import StatusBoard
 from core.events import (
     Accepted,
@@ -65,7 +66,7 @@ class SlackPoster:
 
     async def post_text(self, channel: ChannelRef, text: str) -> MessageRef:
         response = await self._client.chat_postMessage(
-            channel=channel.channel_id, thread_ts=channel.thread_id, text=text
+            channel=channel.channel_id, thread_ts=channel.thread_id, text=escaped(text)
         )
         return MessageRef(channel, str(response["ts"]))
 
@@ -74,8 +75,10 @@ class SlackPoster:
             response = await self._client.chat_postMessage(
                 channel=channel.channel_id,
                 thread_ts=channel.thread_id,
-                text=status.text,
-                blocks=convert.status_blocks(status.text, status.paragraph_id, status.stage),
+                text=escaped(status.text),
+                blocks=convert.status_blocks(
+                    escaped(status.text), status.paragraph_id, status.stage
+                ),
             )
             return str(response["ts"])
 
@@ -83,8 +86,10 @@ class SlackPoster:
             await self._client.chat_update(
                 channel=channel.channel_id,
                 ts=ts,
-                text=status.text,
-                blocks=convert.status_blocks(status.text, status.paragraph_id, status.stage),
+                text=escaped(status.text),
+                blocks=convert.status_blocks(
+                    escaped(status.text), status.paragraph_id, status.stage
+                ),
             )
 
         final = state.stage in chat_text.FINAL_STAGES
@@ -107,7 +112,7 @@ class SlackPoster:
             file_uploads=uploads,
             channel=action.channel.channel_id,
             thread_ts=thread,
-            initial_comment=chat_text.clip(chat_text.illustrations_text(action), 4000),
+            initial_comment=escaped(chat_text.clip(chat_text.illustrations_text(action), 4000)),
         )
         files = response.get("files") or []
         log.info("uploaded %d illustrations in %s", len(files), action.channel.key)
@@ -135,7 +140,7 @@ class SlackPoster:
         """The style reference as it now stands, for the whole channel: a change of look
         concerns every writer, and Slack can't show a picture only to one person."""
         if picture is None:
-            await self.post_text(channel, text)
+            await self.post_text(channel, text)  # escaped there
             return
         await self._client.files_upload_v2(
             file=picture,
@@ -143,6 +148,6 @@ class SlackPoster:
             title="Style reference",
             channel=channel.channel_id,
             thread_ts=channel.thread_id,
-            initial_comment=chat_text.clip(text, 4000),
+            initial_comment=escaped(chat_text.clip(text, 4000)),
         )
         log.info("posted the style reference in %s", channel.key)

@@ -6,7 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,6 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_UPLOAD_BYTES = StyleLimits().max_bytes + 1
 TOKEN_MISSING = "This story room needs its access token in the link."
 TOKEN_REFUSED = 4401  # websocket close code; the page stops reconnecting on it
-RECENT_POSTS = 1024  # posts remembered by client id, to answer a resent post without storing it
 _OPEN_PATHS = frozenset({"/", "/health", "/ws"})
 ImageLoader = Callable[[str], Awaitable[bytes | None]]
 
@@ -82,7 +81,6 @@ class WebAdapter:
         self._profile = profile_name
         self._dispatch: Dispatch | None = None
         self._rooms: dict[str, set[_Reader]] = defaultdict(set)
-        self._recent_posts: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._runner: web.AppRunner | None = None
         self._open_paths = _OPEN_PATHS
         self.app = self._build_app()
@@ -164,13 +162,15 @@ class WebAdapter:
         return web.FileResponse(STATIC_DIR / "index.html")
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
-        """200 when the engine and storage both answer, else 503 saying which did not."""
+        """200 when the engine and storage answer and every platform connection is up,
+        else 503 saying which is not."""
         health = await self._health_check()
         body = {
             "ok": health.ok,
             "profile": health.profile,
             "engine": health.engine,
             "storage": health.storage,
+            "connections": dict(health.connections),
         }
         return web.json_response(body, status=200 if health.ok else 503)
 
@@ -229,7 +229,7 @@ class WebAdapter:
         client_id = None
         try:
             message = convert.parse_client_message(raw)
-            client_id = _client_id(message.data)
+            client_id = convert.client_id_of(message.data)
             if message.type == "join":
                 await self._join(reader, message.data)
                 return
@@ -239,17 +239,8 @@ class WebAdapter:
         except convert.ClientMessageError as error:
             await reader.send(convert.error_json(str(error), client_id))
             return
-        posted_key = (reader.room, client_id) if message.type == "paragraph" else None
-        if posted_key in self._recent_posts:
-            # The page resends a post whose answer it lost with a dropped connection.
-            await reader.send(self._recent_posts[posted_key])
-            return
         replies = await self._core(event)
-        accepted = await self._reply(reader, replies, client_id, getattr(event, "before_seq", None))
-        if accepted is not None and client_id is not None:
-            self._recent_posts[(reader.room, client_id)] = accepted
-            while len(self._recent_posts) > RECENT_POSTS:
-                self._recent_posts.popitem(last=False)
+        await self._reply(reader, replies, client_id, getattr(event, "before_seq", None))
 
     async def _join(self, reader: _Reader, data: dict[str, Any]) -> None:
         room = convert.room_name(data.get("room"))
@@ -267,9 +258,8 @@ class WebAdapter:
 
     async def _reply(
         self, reader: _Reader, replies: list[Action], client_id: str | None, before: int | None
-    ) -> dict[str, Any] | None:
-        """Send the core's immediate replies; returns the `accepted` message if there was one."""
-        accepted = None
+    ) -> None:
+        """Send the core's immediate replies: the asker's to the asker, news to the room."""
         for action in replies:
             payload = convert.action_json(action, client_id)
             if isinstance(action, StoryPage):
@@ -279,11 +269,10 @@ class WebAdapter:
                 await self.send_to_room(action.channel.channel_id, payload)
                 continue
             await reader.send(payload)
-            if isinstance(action, Accepted):
-                accepted = payload
+            if isinstance(action, Accepted) and not action.again:
+                # A resent post was shown to the room the first time.
                 posted = {"type": "posted", "entry": convert.entry_json(action.entry)}
                 await self.send_to_room(action.channel.channel_id, posted)
-        return accepted
 
     async def send_to_room(self, room: str, payload: dict[str, Any]) -> None:
         readers = list(self._rooms.get(room, ()))
@@ -308,11 +297,6 @@ class WebAdapter:
         if self._dispatch is None:
             raise RuntimeError("the story room is not started")
         return await self._dispatch(event)
-
-
-def _client_id(data: dict[str, Any]) -> str | None:
-    value = data.get("client_id")
-    return value[:64] if isinstance(value, str) else None
 
 
 def _first_error(replies: list[Action]) -> str:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.markup import plain_words
 from adapters.web.library_convert import (
     LIBRARY_MESSAGES,
     LibraryMessageError,
@@ -124,7 +125,11 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         text = message.data.get("text")
         if not isinstance(text, str):
             raise ClientMessageError("A paragraph must be text.")
-        return ParagraphPosted(channel(room), who, text=text)
+        # The page resends a post whose answer a dropped connection lost, under the same
+        # client id: stored under it, the resend finds the first post, even after a restart.
+        client_id = client_id_of(message.data)
+        source = f"{room}:{client_id}" if client_id else ""
+        return ParagraphPosted(channel(room), who, text=plain_words(text), source_id=source)
     if message.type == "history":
         before = message.data.get("before_seq")
         if before is not None and (not isinstance(before, int) or isinstance(before, bool)):
@@ -182,6 +187,12 @@ def style_upload_event(room: str, author: str, content_type: str, body: bytes) -
         raise ClientMessageError(f"Upload the style picture as a {UPLOAD_TYPES_TEXT} image.")
     who = Author(f"web:{author}", author)
     return StyleReferenceSet(channel(room), who, image=body)
+
+
+def client_id_of(data: dict[str, Any]) -> str | None:
+    """The id the page gave a post, so its answers (and a resend) can be matched to it."""
+    value = data.get("client_id")
+    return value[:64] if isinstance(value, str) and value else None
 
 
 def image_url(image_id: str) -> str:

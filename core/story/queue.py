@@ -67,6 +67,15 @@ class StoryQueue:
             ids.remove(running[0])
         return ids
 
+    async def position(self, channel_key: str, paragraph_id: str) -> int:
+        """How many of the story's stored items are ahead of this paragraph, counted as
+        `submit` counts them (0 once it is being drawn or finished)."""
+        items = await self._storage.inbox.due(channel_key, now_utc(), limit=1000)
+        for ahead, item in enumerate(items):
+            if item.kind == ILLUSTRATE and item.payload.get("paragraph_id") == paragraph_id:
+                return ahead
+        return 0
+
     async def cancel(self, channel_key: str, paragraph_id: str | None = None) -> str | None:
         """Stop a paragraph (the running one when None); returns its id, or None if idle."""
         running = self.running_paragraph(channel_key)

@@ -18,6 +18,8 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     ("channels", [("platform", 1), ("created_at", 1)], {}),
     ("paragraphs", [("channel_key", 1), ("seq", 1)], {"unique": True}),
     ("paragraphs", [("status", 1)], {}),
+    ("paragraphs", [("channel_key", 1), ("author_id", 1), ("status", 1)], {}),
+    ("paragraphs", [("source_key", 1)], {"unique": True, "sparse": True}),
     ("inbox", [("dedupe_key", 1)], {"unique": True}),
     ("inbox", [("channel_key", 1), ("seq", 1)], {"unique": True}),
     ("inbox", [("status", 1), ("channel_key", 1), ("next_attempt_at", 1)], {}),

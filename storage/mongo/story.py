@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from storage.base import UNFINISHED_STATUSES, ChannelRecord, ParagraphRecord
 from storage.codec import now_utc
 from storage.mongo.common import loaded_time, next_seq, stored_time
@@ -114,6 +116,47 @@ class MongoParagraphs:
         posted_at: datetime,
         message_id: str | None = None,
     ) -> ParagraphRecord:
+        document = await self._document(
+            None, channel_key, author_id, author_name, text, posted_at, message_id
+        )
+        await self._paragraphs.insert_one(document)
+        return _paragraph(document)
+
+    async def add_once(
+        self,
+        source_key: str,
+        channel_key: str,
+        author_id: str,
+        author_name: str,
+        text: str,
+        posted_at: datetime,
+        message_id: str | None = None,
+    ) -> tuple[ParagraphRecord, bool]:
+        existing = await self._paragraphs.find_one({"source_key": source_key})
+        if existing is not None:
+            return _paragraph(existing), False
+        document = await self._document(
+            source_key, channel_key, author_id, author_name, text, posted_at, message_id
+        )
+        try:
+            await self._paragraphs.insert_one(document)
+        except DuplicateKeyError:
+            # Another process stored the same message between our find and insert.
+            existing = await self._paragraphs.find_one({"source_key": source_key})
+            assert existing is not None
+            return _paragraph(existing), False
+        return _paragraph(document), True
+
+    async def _document(
+        self,
+        source_key: str | None,
+        channel_key: str,
+        author_id: str,
+        author_name: str,
+        text: str,
+        posted_at: datetime,
+        message_id: str | None,
+    ) -> dict[str, Any]:
         document = {
             "_id": uuid.uuid4().hex,
             "channel_key": channel_key,
@@ -126,12 +169,22 @@ class MongoParagraphs:
             "note": "",
             "message_id": message_id,
         }
-        await self._paragraphs.insert_one(document)
-        return _paragraph(document)
+        if source_key is not None:  # absent, not null: the sparse unique index skips it
+            document["source_key"] = source_key
+        return document
 
     async def get(self, paragraph_id: str) -> ParagraphRecord | None:
         document = await self._paragraphs.find_one({"_id": paragraph_id})
         return _paragraph(document) if document else None
+
+    async def by_source(self, source_key: str) -> ParagraphRecord | None:
+        document = await self._paragraphs.find_one({"source_key": source_key})
+        return _paragraph(document) if document else None
+
+    async def queued_count(self, channel_key: str, author_id: str) -> int:
+        return await self._paragraphs.count_documents(
+            {"channel_key": channel_key, "author_id": author_id, "status": "queued"}
+        )
 
     async def set_status(self, paragraph_id: str, status: str, note: str = "") -> None:
         await self._paragraphs.update_one(
@@ -167,4 +220,5 @@ def _paragraph(document: dict[str, Any]) -> ParagraphRecord:
         posted_at=loaded_time(document["posted_at"]),
         note=document.get("note", ""),
         message_id=document.get("message_id"),
+        source_key=document.get("source_key"),
     )

@@ -24,9 +24,12 @@ CREATE TABLE IF NOT EXISTS paragraphs (
     posted_at TEXT NOT NULL,
     note TEXT NOT NULL DEFAULT '',
     message_id TEXT,
+    source_key TEXT,
     UNIQUE (channel_key, seq)
 );
 CREATE INDEX IF NOT EXISTS paragraphs_status ON paragraphs(status);
+CREATE UNIQUE INDEX IF NOT EXISTS paragraphs_source ON paragraphs(source_key);
+CREATE INDEX IF NOT EXISTS paragraphs_writer ON paragraphs(channel_key, author_id, status);
 CREATE TABLE IF NOT EXISTS inbox (
     id TEXT PRIMARY KEY,
     channel_key TEXT NOT NULL,
@@ -115,4 +118,6 @@ CREATE TABLE IF NOT EXISTS history (
 # made by an older version gets them at start, so upgrading never needs a fresh database.
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("illustrations", "undone", "INTEGER NOT NULL DEFAULT 0"),
+    # NULL for paragraphs stored before it (SQLite's UNIQUE lets NULLs repeat).
+    ("paragraphs", "source_key", "TEXT"),
 )

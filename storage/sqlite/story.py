@@ -106,13 +106,44 @@ class SQLiteParagraphs(SQLiteRepository):
         posted_at: datetime,
         message_id: str | None = None,
     ) -> ParagraphRecord:
+        record, _ = await self._insert(
+            None, channel_key, author_id, author_name, text, posted_at, message_id
+        )
+        return record
+
+    async def add_once(
+        self,
+        source_key: str,
+        channel_key: str,
+        author_id: str,
+        author_name: str,
+        text: str,
+        posted_at: datetime,
+        message_id: str | None = None,
+    ) -> tuple[ParagraphRecord, bool]:
+        return await self._insert(
+            source_key, channel_key, author_id, author_name, text, posted_at, message_id
+        )
+
+    async def _insert(
+        self,
+        source_key: str | None,
+        channel_key: str,
+        author_id: str,
+        author_name: str,
+        text: str,
+        posted_at: datetime,
+        message_id: str | None,
+    ) -> tuple[ParagraphRecord, bool]:
         paragraph_id = uuid.uuid4().hex
         async with self._write() as db:
-            # Numbering inside the insert keeps two posts in the same instant distinct.
-            await db.execute(
-                "INSERT INTO paragraphs (id, channel_key, seq, author_id, author_name, text,"
-                " status, posted_at, message_id) SELECT ?, ?, COALESCE(MAX(seq), 0) + 1,"
-                " ?, ?, ?, 'queued', ?, ? FROM paragraphs WHERE channel_key = ?",
+            # Numbering inside the insert keeps two posts in the same instant distinct; the
+            # unique source key ignores a message stored before (by any process).
+            cursor = await db.execute(
+                "INSERT OR IGNORE INTO paragraphs (id, channel_key, seq, author_id, author_name,"
+                " text, status, posted_at, message_id, source_key) SELECT ?, ?,"
+                " COALESCE(MAX(seq), 0) + 1, ?, ?, ?, 'queued', ?, ?, ? FROM paragraphs"
+                " WHERE channel_key = ?",
                 (
                     paragraph_id,
                     channel_key,
@@ -121,16 +152,34 @@ class SQLiteParagraphs(SQLiteRepository):
                     text,
                     utc_text(posted_at),
                     message_id,
+                    source_key,
                     channel_key,
                 ),
             )
-        record = await self.get(paragraph_id)
+            stored = cursor.rowcount == 1
+        if stored:
+            record = await self.get(paragraph_id)
+        else:
+            row = await self._one("SELECT * FROM paragraphs WHERE source_key = ?", (source_key,))
+            record = _paragraph(row) if row else None
         assert record is not None
-        return record
+        return record, stored
 
     async def get(self, paragraph_id: str) -> ParagraphRecord | None:
         row = await self._one("SELECT * FROM paragraphs WHERE id = ?", (paragraph_id,))
         return _paragraph(row) if row else None
+
+    async def by_source(self, source_key: str) -> ParagraphRecord | None:
+        row = await self._one("SELECT * FROM paragraphs WHERE source_key = ?", (source_key,))
+        return _paragraph(row) if row else None
+
+    async def queued_count(self, channel_key: str, author_id: str) -> int:
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM paragraphs WHERE channel_key = ? AND author_id = ?"
+            " AND status = 'queued'",
+            (channel_key, author_id),
+        )
+        return int(row["n"]) if row else 0
 
     async def set_status(self, paragraph_id: str, status: str, note: str = "") -> None:
         async with self._write() as db:
@@ -174,4 +223,5 @@ def _paragraph(row: aiosqlite.Row) -> ParagraphRecord:
         posted_at=datetime.fromisoformat(row["posted_at"]),
         note=row["note"],
         message_id=row["message_id"],
+        source_key=row["source_key"],
     )

@@ -129,3 +129,68 @@ def test_why_explains_edits_and_choices_in_plain_text() -> None:
     assert "chose candidate 2 of 2 by fusion; scores 20%, 31%" in text
     assert "edited: “make it darker”, read as a global change" in text
     assert "story elements seen: fox" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'{"type": "event_callback", "event": "oops"}', "application/json"),
+        (b"payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+        (b"payload=%5B%5D", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
+        (b"", "application/json"),
+        (b"&&==&", "application/x-www-form-urlencoded"),
+        (b"[" * 100_000, "application/json"),
+    ],
+)
+def test_malformed_slack_bodies_are_named_not_raised(body: bytes, content_type: str) -> None:
+    assert slack_convert.body_problem(body, content_type)
+
+
+def test_well_formed_slack_bodies_pass() -> None:
+    event = b'{"type": "event_callback", "event": {"type": "message"}}'
+    assert slack_convert.body_problem(event, "application/json") == ""
+    command = b"command=%2Finkwell&text=&user_id=U1"
+    assert slack_convert.body_problem(command, "application/x-www-form-urlencoded") == ""
+    click = b"payload=%7B%22type%22%3A%22block_actions%22%7D"
+    assert slack_convert.body_problem(click, "application/x-www-form-urlencoded") == ""
+
+
+def test_a_slack_signature_is_checked_without_raising_on_bad_headers() -> None:
+    import hashlib
+    import hmac
+
+    body, now = b"token=x", 1_700_000_000.0
+    good = "v0=" + hmac.new(b"s", b"v0:1700000000:" + body, hashlib.sha256).hexdigest()
+    assert slack_convert.signed("s", body, "1700000000", good, now)
+    assert not slack_convert.signed("s", body, "1700000000", good, now + 301)  # a replay
+    assert not slack_convert.signed("other", body, "1700000000", good, now)
+    for stamp in ("", "abc", "1e9", "-1", "١٧٠٠٠٠٠٠٠٠", "9" * 40):
+        assert not slack_convert.signed("s", body, stamp, good, now)
+
+
+def test_discord_markup_becomes_plain_story_words() -> None:
+    from adapters.discord.markup import plain_text
+
+    content = (
+        "<@!99> @everyone **<@7>** meets <@8> in <#55> <:party:123><a:wave:456> "
+        "at <t:1700000000:R> @here ||quietly|| __under__ ~~the~~ *moon* :tada:"
+    )
+    assert plain_text(content, {7: "Bo"}, bot_id=99) == "Bo meets in at quietly under the moon"
+    assert plain_text("# The end\n> said <@&5> `loudly`", {}, 99) == "The end\nsaid loudly"
+
+
+def test_slack_markup_becomes_plain_story_words_and_posts_are_escaped() -> None:
+    from adapters.slack.markup import escaped, mentioned_users, plain_text
+
+    text = (
+        "<@UB> <!everyone> *<@U1>* and <@U2|cara> met in <#C9|general> :tada: "
+        "<!subteam^S1|@writers> on <!date^1700000000^{date}|Nov 14> "
+        "&lt;b&gt;bravely&lt;/b&gt; &amp; _slowly_ <https://x.y|a map> <!here>"
+    )
+    assert mentioned_users(text) == ["UB", "U1", "U2"]
+    words = plain_text(text, {"U1": "Ana"}, "UB")
+    assert words == "Ana and cara met in on Nov 14 bravely & slowly a map"
+    assert escaped("<!everyone> & <@U1>") == "&lt;!everyone&gt; &amp; &lt;@U1&gt;"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,6 +41,7 @@ def _bot(tmp_path: Path, engine: Engine, fake: FakeDiscord) -> Bot:
             max_attachment_bytes=1024 * 1024,
             guild_ready_timeout=0.05,
             load_image=bot.storage.images.get if bot.storage else None,
+            reconnect_backoff_s=(0.05, 0.2),
         )
         return [adapter]
 
@@ -236,3 +238,99 @@ async def test_the_tiny_engine_draws_in_a_fake_guild(
         assert all(data.startswith(b"\x89PNG") for _, data in picture.files)
     finally:
         await bot.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_repeated_message_create_makes_one_paragraph_and_one_post(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    post = await discord.say(discord.manager, "A lantern swings.")
+    [created] = [d for t, d in discord.dispatched if t == "MESSAGE_CREATE" and d["id"] == post]
+    await discord.dispatch("MESSAGE_CREATE", created)  # the gateway delivers it again
+    await discord.until(lambda: [p for p in discord.posted if p.files])
+    await bot.idle()
+    await discord.until(lambda: any(p.content == "✅ Illustrated" for p in discord.posted))
+    assert bot.storage is not None
+    story = await bot.storage.paragraphs.page(f"discord:{discord.story['id']}", None, 10)
+    assert [p.text for p in story] == ["A lantern swings."]
+    assert len([p for p in discord.posted if p.files]) == 1
+    assert len(replies_to(discord, post)) == 2  # its status and its pictures, once each
+
+
+@pytest.mark.asyncio
+async def test_markup_is_not_drawn_and_nothing_posted_can_notify(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    text = f"@everyone **<@{discord.reader.id}>** waves <:party:123>. The sky <@&77> is grey."
+    post = await discord.say(discord.manager, text, mentions=[discord.reader])
+    [picture] = await discord.until(lambda: [p for p in discord.posted if p.files])
+    assert picture.content.splitlines() == ["1. Bo waves.", "2. The sky is grey."]
+    await bot.idle()
+    assert bot.storage is not None
+    [stored] = await bot.storage.paragraphs.page(f"discord:{discord.story['id']}", None, 1)
+    assert stored.text == "Bo waves. The sky is grey." and stored.message_id == post
+    for posted in discord.posted:
+        mentions = posted.allowed_mentions or {}
+        assert mentions.get("parse") == [] and not mentions.get("replied_user"), posted.content
+
+
+def _adapter(bot: Bot) -> DiscordAdapter:
+    [adapter] = bot.adapters
+    assert isinstance(adapter, DiscordAdapter)
+    return adapter
+
+
+@pytest.mark.asyncio
+async def test_an_unreadable_interaction_is_logged_and_the_next_message_is_illustrated(
+    bot: Bot, discord: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    with caplog.at_level(logging.ERROR, logger="inkwell.discord"):
+        await discord.unreadable_interaction(discord.manager)
+        await discord.say(discord.manager, "A lantern swings.")
+        [picture] = await discord.until(lambda: [p for p in discord.posted if p.files])
+    assert picture.content == "1. A lantern swings."
+    [skipped] = [r for r in caplog.records if "could not read" in r.getMessage()]
+    assert skipped.levelno == logging.ERROR and "INTERACTION_CREATE" in skipped.getMessage()
+    assert "KeyError" in skipped.getMessage()
+    assert _adapter(bot).connection.describe() == "connected" and len(discord.identifies) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_failed_gateway_is_logged_and_restarted_with_a_fresh_client(
+    bot: Bot, discord: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    with caplog.at_level(logging.ERROR, logger="inkwell.discord"):
+        await discord.drop_gateway(4014)
+        await discord.until(lambda: len(discord.identifies) == 2)
+    ended = [r for r in caplog.records if "the Discord connection ended" in r.getMessage()]
+    assert ended and "PrivilegedIntentsRequired" in ended[0].getMessage()
+    await _adapter(bot).connection.reached("connected", 20)
+    await discord.say(discord.manager, "A lantern swings.")  # heard by the fresh client
+    [picture] = await discord.until(lambda: [p for p in discord.posted if p.files])
+    assert picture.content == "1. A lantern swings."
+    connection = _adapter(bot).connection
+    assert (connection.describe(), connection.restarts) == ("connected", 1)
+
+
+@pytest.mark.asyncio
+async def test_unknown_commands_and_foreign_buttons_get_a_private_answer(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    token = await discord.slash(
+        discord.manager, "", options=[{"name": "frobnicate", "type": 1, "options": []}]
+    )
+    [told] = await discord.until(lambda: [c for c in discord.callbacks if c["token"] == token])
+    assert told["type"] == 4 and told["data"]["flags"] & 64  # a message, only for the asker
+    assert "doesn't know that command" in told["data"]["content"]
+    status = await discord.until(lambda: discord.posted or None) if discord.posted else None
+    anchor = status[0] if status else None
+    post = await discord.say(discord.manager, "Anyone?", mention=True)
+    [answer] = await discord.until(lambda: replies_to(discord, post))
+    token = await discord.click_foreign(discord.reader, anchor or answer, "poll:vote:3")
+    [told] = await discord.until(lambda: [c for c in discord.callbacks if c["token"] == token])
+    assert told["type"] == 4 and told["data"]["flags"] & 64
+    assert "isn't one Inkwell knows" in told["data"]["content"]

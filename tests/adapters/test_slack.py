@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,16 +46,24 @@ class SlackHttp:
         return f"http://127.0.0.1:{web.bound_port}{EVENTS_PATH}"
 
     async def post(
-        self, body: str, content_type: str, *, secret: str = SECRET, age: float = 0
+        self,
+        body: str | bytes,
+        content_type: str,
+        *,
+        secret: str = SECRET,
+        age: float = 0,
+        headers: dict[str, str] | None = None,
     ) -> int:
         stamp = str(int(time.time() - age))
-        digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256)
+        data = body.encode() if isinstance(body, str) else body
+        digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + data, hashlib.sha256)
         headers = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": "v0=" + digest.hexdigest(),
+            **(headers or {}),
         }
-        async with self.session.post(self.url, data=body.encode(), headers=headers) as response:
+        async with self.session.post(self.url, data=data, headers=headers) as response:
             return response.status
 
     async def event(self, payload: dict[str, Any], **signing: Any) -> int:
@@ -77,6 +86,7 @@ def _bot(tmp_path: Path, engine: Engine, fake: FakeSlack, socket_mode: bool = Fa
             max_attachment_bytes=1024 * 1024,
             status_interval_s=STATUS_INTERVAL,
             load_image=bot.storage.images.get if bot.storage else None,
+            watch_interval_s=0.05,
         )
         if socket_mode:
             return [adapter]
@@ -238,3 +248,101 @@ async def test_socket_mode_with_the_tiny_engine_in_a_thread(
         assert any(ack["envelope_id"] == envelope for ack in fake.acks)
     finally:
         await bot.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_retry_and_an_identical_resend_make_one_paragraph_and_one_post(
+    http: SlackHttp, fake: FakeSlack
+) -> None:
+    await enable(http, fake)
+    post = fake.message_event(slack.MANAGER, "A lantern swings.")
+    assert await http.event(post) == 200
+    assert await http.event(post) == 200  # the same signed request, a moment later
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert await http.event(post, headers=retry) == 200  # Slack's retry: same event_id
+    await fake.until(lambda: pictures(fake))
+    await http.bot.idle()
+    await fake.until(lambda: any(m.text == "✅ Illustrated" for m in fake.messages))
+    assert http.bot.storage is not None
+    story = await http.bot.storage.paragraphs.page(f"slack:{slack.CHANNEL}", None, 10)
+    assert [p.text for p in story] == ["A lantern swings."]
+    assert len(pictures(fake)) == 1 and len([m for m in fake.messages if not m.files]) == 1
+    assert fake.ephemeral == []
+
+
+@pytest.mark.asyncio
+async def test_malformed_bodies_get_400_and_bad_headers_401_without_a_traceback(
+    http: SlackHttp, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    form = "application/x-www-form-urlencoded"
+    assert await http.post("{not json", "application/json") == 400
+    assert await http.post("[1, 2, 3]", "application/json") == 400
+    assert await http.post("payload=%7Bnot+json", form) == 400
+    assert await http.post(b"\xff\xfe garbage", form) == 400
+    assert await http.post('{"type": "event_callback"}', "application/json") == 400
+    headers = {"X-Slack-Request-Timestamp": "not-a-number"}
+    assert await http.post("{not json", "application/json", headers=headers) == 401
+    await http.bot.idle()
+    assert fake.calls == [] and fake.responses == []
+    assert not [r for r in caplog.records if r.exc_info]  # refused, not crashed
+    await enable(http, fake)  # the app still answers well-formed requests
+
+
+@pytest.mark.asyncio
+async def test_markup_is_not_drawn_and_mentions_are_never_echoed(
+    http: SlackHttp, fake: FakeSlack
+) -> None:
+    await enable(http, fake)
+    text = f"<!everyone> *<@{slack.READER}>* waves :tada: &lt;b&gt;. The sky is grey <!channel>"
+    assert await http.event(fake.message_event(slack.MANAGER, text)) == 200
+    [shown] = await fake.until(lambda: pictures(fake))
+    assert shown.text.splitlines() == ["1. Bo waves.", "2. The sky is grey"]
+    assert [f["title"] for f in shown.files] == ["Bo waves.", "The sky is grey"]
+    await http.bot.idle()
+    # A writer's own words, echoed back, can't form a mention once escaped.
+    assert await http.form(fake.command(slack.MANAGER, "story")) == 200
+    [page] = await fake.until(lambda: [r for r in fake.responses if "1. Ana" in r["text"]])
+    assert page["text"].startswith("1. Ana: Bo waves. The sky is grey")
+    for said in [*fake.messages, *fake.ephemeral]:
+        assert "<!" not in said.text and "<@" not in said.text, said.text
+
+
+@pytest.mark.asyncio
+async def test_socket_mode_skips_an_unreadable_frame_and_survives_a_dropped_socket(
+    tmp_path: Path, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = _bot(tmp_path, ScriptedEngine(), fake, socket_mode=True)
+    await bot.start()
+    try:
+        [adapter] = bot.adapters
+        assert isinstance(adapter, SlackAdapter) and adapter.connection is not None
+        await adapter.connection.reached("connected", 20)
+        with caplog.at_level(logging.ERROR, logger="inkwell.slack"):
+            await fake.push_raw("{not json")
+            await fake.push("slash_commands", fake.command(slack.MANAGER, "enable"))
+            await fake.until(lambda: any("Inkwell is on" in r["text"] for r in fake.responses))
+        assert any(r.levelno == logging.ERROR for r in caplog.records)  # logged, not fatal
+
+        await fake.drop_sockets()
+        await fake.until(lambda: fake.sockets_opened == 2)  # slack_sdk reconnected
+        await adapter.connection.reached("connected", 20)
+        await fake.push("events_api", fake.message_event(slack.MANAGER, "A lantern swings."))
+        [shown] = await fake.until(lambda: pictures(fake))
+        assert shown.text == "1. A lantern swings."
+    finally:
+        await bot.stop()
+    assert adapter.connection.state == "stopped"
+
+
+@pytest.mark.asyncio
+async def test_a_foreign_button_is_acknowledged_with_a_private_answer(
+    http: SlackHttp, fake: FakeSlack
+) -> None:
+    await enable(http, fake)
+    await http.event(fake.message_event(slack.MANAGER, "A lantern swings."))
+    status = await fake.until(lambda: next((m for m in fake.messages if not m.files), None))
+    click = fake.click(slack.READER, status, "inkwell_stop")
+    click["actions"][0]["action_id"] = "poll_vote"
+    assert await http.click(click) == 200
+    [told] = await fake.until(lambda: fake.ephemeral)
+    assert told.user == slack.READER and "isn't one Inkwell knows" in told.text

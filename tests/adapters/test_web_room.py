@@ -91,7 +91,13 @@ async def test_health_says_whether_the_engine_and_storage_answer(room: Room) -> 
     async with room.session.get(room.base + "/health") as response:
         assert response.status == 200
         health = await response.json()
-    assert health == {"ok": True, "profile": "scripted", "engine": "ok", "storage": "ok"}
+    assert health == {
+        "ok": True,
+        "profile": "scripted",
+        "engine": "ok",
+        "storage": "ok",
+        "connections": {},
+    }
 
 
 @pytest.mark.asyncio
@@ -212,15 +218,43 @@ async def test_a_token_guards_the_room_when_one_is_set(tmp_path: Path) -> None:
 @pytest.mark.asyncio
 async def test_a_resent_post_is_recognised_not_stored_twice(room: Room) -> None:
     writer = await room.open()
+    watcher = await room.open()
     post = {"type": "paragraph", "text": "The bridge sways.", "client_id": "c-42"}
     await writer.send(post)
     first = await writer.expect("accepted", client_id="c-42")
+    await watcher.expect("posted")
     await writer.socket.close()  # the answer "got lost"; the page reconnects and resends
 
     again = await room.open()
     await again.send(post)
     second = await again.expect("accepted", client_id="c-42")
-    assert second == first
+    assert (second["paragraph_id"], second["seq"]) == (first["paragraph_id"], first["seq"])
     await again.send({"type": "history", "before_seq": None})
     story = await again.expect("story")
     assert [e["text"] for e in story["entries"]] == ["The bridge sways."]
+    await watcher.send({"type": "paragraph", "text": "Then silence.", "client_id": "c-43"})
+    posted = await watcher.expect("posted")  # the resend was not shown to the room again
+    assert posted["entry"]["text"] == "Then silence."
+
+
+@pytest.mark.asyncio
+async def test_a_post_resent_after_a_restart_is_stored_and_drawn_once(tmp_path: Path) -> None:
+    post = {"type": "paragraph", "text": "The bridge sways. A gull cries.", "client_id": "c-7"}
+    async with _room(tmp_path, token="") as before:
+        writer = await before.open()
+        await writer.send(post)
+        first = await writer.expect("accepted", client_id="c-7")
+        await writer.expect("illustrations", paragraph_id=first["paragraph_id"])
+        await writer.expect("progress", stage="done")
+    async with _room(tmp_path, token="") as after:  # the same data directory
+        again = await after.open()
+        await again.send(post)
+        second = await again.expect("accepted", client_id="c-7")
+        assert (second["paragraph_id"], second["seq"]) == (first["paragraph_id"], first["seq"])
+        await again.send({"type": "paragraph", "text": "Then silence.", "client_id": "c-8"})
+        later = await again.expect("accepted", client_id="c-8")
+        await again.expect("progress", stage="done", paragraph_id=later["paragraph_id"])
+        await again.send({"type": "history", "before_seq": None})
+        story = await again.expect("story")
+    entries = [(e["text"], len(e["illustrations"])) for e in story["entries"]]
+    assert entries == [("The bridge sways. A gull cries.", 2), ("Then silence.", 1)]

@@ -50,3 +50,26 @@ async def test_closed_storage_is_reported(tmp_path: Path) -> None:
     await closed.close()
     health = await check_health(ScriptedEngine(), closed)
     assert not health.ok and health.engine == OK and health.storage != OK
+
+
+async def test_a_restarting_connection_is_reported_with_its_cause(storage: SQLiteStorage) -> None:
+    from core import metrics
+    from core.connections import Backoff, Connection
+
+    gateway = Connection("discord")
+    gateway.connected()
+    assert (await check_health(ScriptedEngine(), storage, connections=[gateway])).ok
+    gateway.failed("KeyError: 'version'")
+    health = await check_health(ScriptedEngine(), storage, connections=[gateway])
+    assert not health.ok
+    assert health.connections == (("discord", "restarting: KeyError: 'version'"),)
+    text = metrics.exposition().decode()
+    assert 'inkwell_connection_up{platform="discord"} 0.0' in text
+    assert 'inkwell_connection_restarts_total{platform="discord"}' in text
+    gateway.connected()
+    assert 'inkwell_connection_up{platform="discord"} 1.0' in metrics.exposition().decode()
+
+    backoff = Backoff(0.5, 3.0)
+    assert [backoff.next_pause() for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    backoff.reset()
+    assert backoff.next_pause() == 0.5

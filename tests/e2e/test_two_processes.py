@@ -6,6 +6,7 @@ import asyncio
 import re
 import sqlite3
 import time
+import uuid
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +32,10 @@ LINE = re.compile(r"^(\S+ \S+) INFO inkwell.inbox: (working|finished) illustrate
 async def _post(base: str, room: str, text: str) -> str:
     async with aiohttp.ClientSession() as session, session.ws_connect(f"{base}/ws") as ws:
         await ws.send_json({"type": "join", "room": room, "author": "Ana"})
-        await ws.send_json({"type": "paragraph", "text": text, "client_id": "c"})
+        # A client id names one post (the page makes a fresh one each time): the same id
+        # again is a resend, which storage answers with the first post.
+        post = {"type": "paragraph", "text": text, "client_id": uuid.uuid4().hex}
+        await ws.send_json(post)
         while (message := await asyncio.wait_for(ws.receive_json(), 30))["type"] != "accepted":
             pass
         return message["paragraph_id"]

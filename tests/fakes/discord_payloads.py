@@ -267,6 +267,7 @@ class Posted:
     edits: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     via: str = "channel"  # "channel" or "followup"
     token: str | None = None  # the interaction a follow-up answered
+    allowed_mentions: dict[str, Any] | None = None  # as the request asked (None: not given)
 
     @property
     def content(self) -> str:

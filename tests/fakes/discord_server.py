@@ -36,6 +36,7 @@ class FakeDiscord(Recorder):
         self.callbacks: list[dict[str, Any]] = []
         self.synced_commands: list[dict[str, Any]] = []
         self.identifies: list[dict[str, Any]] = []
+        self.dispatched: list[tuple[str, dict[str, Any]]] = []  # gateway events sent, in order
         self.interaction_channels: dict[str, str] = {}  # token -> channel its follow-ups go to
         self.dispatched_at: dict[str, float] = {}  # token -> when the interaction was sent
         self.expire_follow_ups = False  # answer follow-ups as Discord does after 15 minutes
@@ -85,6 +86,7 @@ class FakeDiscord(Recorder):
         mention: bool = False,
         attachments: list[dict[str, Any]] = (),  # type: ignore[assignment]
         reply_to: Posted | None = None,
+        mentions: list[FakeUser] = (),  # type: ignore[assignment]
     ) -> str:
         """A user posts a message (a reply when `reply_to` is given); returns its id."""
         channel = channel or self.story
@@ -96,7 +98,7 @@ class FakeDiscord(Recorder):
             self.guild_id,
             user,
             text,
-            mentions=[self.bot] if mention else [],
+            mentions=([self.bot] if mention else []) + list(mentions),
             attachments=attachments,
             reference=_reference_to(reply_to.data) if reply_to else None,
             referenced=reply_to.data if reply_to else None,
@@ -157,6 +159,28 @@ class FakeDiscord(Recorder):
         await self.dispatch("INTERACTION_CREATE", payload)
         return token
 
+    async def click_foreign(self, user: FakeUser, posted: Posted, custom_id: str) -> str:
+        """A click on a component whose custom id is not Inkwell's (another bot's button)."""
+        return await self.click(user, posted, custom_id)
+
+    async def unreadable_interaction(self, user: FakeUser) -> str:
+        """An interaction in the docs' older shape, without `version`, which discord.py's
+        Interaction can't read (a KeyError inside its parser)."""
+        token = f"tok-{uuid.uuid4().hex}"
+        data = {"custom_id": "inkwell:why:ab", "component_type": 2}
+        payload = shapes.interaction(
+            3, self.app_id, self.guild_id, self.story, user, data, token=token
+        )
+        del payload["version"]
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return token
+
+    async def drop_gateway(self, code: int) -> None:
+        """Close every gateway connection with `code` (4014: intents disallowed, which
+        discord.py does not resume from: its client ends)."""
+        for socket in list(self._sockets):
+            await socket.close(code=code, message=b"dropped by the fake")
+
     def followups(self, token: str) -> list[Posted]:
         return [p for p in self.posted if p.token == token]
 
@@ -167,6 +191,7 @@ class FakeDiscord(Recorder):
     # ------------------------------------------------------------------ gateway
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        self.dispatched.append((event, data))
         for socket in list(self._sockets):
             await self._send(socket, {"op": 0, "t": event, "d": data})
 
@@ -212,6 +237,7 @@ class FakeDiscord(Recorder):
         await self._send(socket, {"op": 0, "t": "READY", "d": ready})
         full = shapes.guild(self.guild_id, self.manager.id, [self.story, self.quiet], [self.thread])
         await self._send(socket, {"op": 0, "t": "GUILD_CREATE", "d": full})
+        await self._note()
 
     # ------------------------------------------------------------------ REST
 
@@ -296,7 +322,7 @@ class FakeDiscord(Recorder):
             reference=reference,
             flags=body.get("flags", 0),
         )
-        posted = Posted(data, files, via=via)
+        posted = Posted(data, files, via=via, allowed_mentions=body.get("allowed_mentions"))
         self.posted.append(posted)
         asyncio.get_running_loop().create_task(self._note())
         return posted

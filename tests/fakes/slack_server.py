@@ -51,6 +51,7 @@ class FakeSlack(Recorder):
         self.responses: list[dict[str, Any]] = []  # posted to response_url
         self.calls: list[str] = []  # Web API methods, in order
         self.acks: list[dict[str, Any]] = []  # Socket Mode envelope acknowledgements
+        self.sockets_opened = 0  # Socket Mode connections made, reconnections included
         self._uploads: dict[str, dict[str, Any]] = {}
         self.files = ServedFiles(BOT_TOKEN)  # what writers shared, at their url_private
         self.shared: dict[str, dict[str, Any]] = {}  # file id -> file object (files.info)
@@ -121,6 +122,16 @@ class FakeSlack(Recorder):
         for socket in list(self._sockets):
             await socket.send_str(json.dumps(envelope))
         return envelope_id
+
+    async def push_raw(self, frame: str) -> None:
+        """Send a frame as is (e.g. one that isn't JSON) over every Socket Mode connection."""
+        for socket in list(self._sockets):
+            await socket.send_str(frame)
+
+    async def drop_sockets(self) -> None:
+        """Close every Socket Mode connection, as Slack does when it refreshes them."""
+        for socket in list(self._sockets):
+            await socket.close()
 
     # ------------------------------------------------------------------ Web API
 
@@ -255,6 +266,7 @@ class FakeSlack(Recorder):
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         self._sockets.append(socket)
+        self.sockets_opened += 1
         hello = {
             "type": "hello",
             "num_connections": 1,
@@ -262,6 +274,7 @@ class FakeSlack(Recorder):
             "connection_info": {"app_id": "A0INKWELL"},
         }
         await socket.send_str(json.dumps(hello))
+        await self._note()
         try:
             async for frame in socket:
                 if frame.type == WSMsgType.TEXT:

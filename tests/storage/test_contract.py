@@ -76,6 +76,33 @@ async def test_a_story_reads_back_with_vectors_intact(store: Storage) -> None:
     assert (channel.channel_id, channel.paragraph_count) == ("tale", 1)
 
 
+async def test_a_platform_message_is_stored_once_however_often_it_arrives(
+    store: Storage,
+) -> None:
+    await _channel(store)
+    first, stored = await store.paragraphs.add_once(
+        "slack:C1:1.0001", "web:tale", "u1", "Ana", "A fox.", NOW, "1.0001"
+    )
+    assert stored
+    again, stored_again = await store.paragraphs.add_once(
+        "slack:C1:1.0001", "web:tale", "u1", "Ana", "A fox.", NOW + timedelta(seconds=1)
+    )
+    assert not stored_again and again.id == first.id and again.source_key == "slack:C1:1.0001"
+    other, stored_other = await store.paragraphs.add_once(
+        "slack:C1:1.0002", "web:tale", "u1", "Ana", "A hen.", NOW
+    )
+    assert stored_other and other.seq == 2
+    plain = await store.paragraphs.add("web:tale", "u1", "Ana", "No key.", NOW)
+    also_plain = await store.paragraphs.add("web:tale", "u1", "Ana", "No key either.", NOW)
+    assert plain.source_key is None and also_plain.seq == 4
+    assert [p.text for p in await store.paragraphs.page("web:tale", None, 10)] == [
+        "A fox.",
+        "A hen.",
+        "No key.",
+        "No key either.",
+    ]
+
+
 async def test_paging_goes_back_from_the_latest(store: Storage) -> None:
     await _channel(store)
     for number in range(5):

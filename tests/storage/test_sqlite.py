@@ -78,3 +78,35 @@ async def test_a_database_from_before_undo_gains_the_column(tmp_path: Path) -> N
     await store.illustrations.set_undone("p:0", True)
     assert (await store.illustrations.get("p:0")).undone
     await store.close()
+
+
+@pytest.mark.asyncio
+async def test_a_database_from_before_source_keys_gains_the_column_and_its_index(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "db.sqlite3")
+    old.execute(
+        "CREATE TABLE paragraphs (id TEXT PRIMARY KEY, channel_key TEXT NOT NULL,"
+        " seq INTEGER NOT NULL, author_id TEXT NOT NULL, author_name TEXT NOT NULL,"
+        " text TEXT NOT NULL, status TEXT NOT NULL, posted_at TEXT NOT NULL,"
+        " note TEXT NOT NULL DEFAULT '', message_id TEXT, UNIQUE (channel_key, seq))"
+    )
+    for seq in (1, 2):  # paragraphs from before have no key, and both stay
+        old.execute(
+            "INSERT INTO paragraphs (id, channel_key, seq, author_id, author_name, text, status,"
+            f" posted_at) VALUES ('p{seq}', 'web:tale', {seq}, 'u', 'U', 'Old.', 'done',"
+            " '2026-11-24T00:00:00+00:00')"
+        )
+    old.commit()
+    old.close()
+    store = await _open(tmp_path)
+    await store.channels.ensure("web:tale", "web", "tale", None, "tale")
+    assert (await store.paragraphs.get("p1")).source_key is None
+    new, stored = await store.paragraphs.add_once("web:tale:c1", "web:tale", "u", "U", "New.", NOW)
+    again, stored_again = await store.paragraphs.add_once(
+        "web:tale:c1", "web:tale", "u", "U", "New.", NOW
+    )
+    assert (stored, stored_again, new.seq, again.id) == (True, False, 3, new.id)
+    await store.close()
