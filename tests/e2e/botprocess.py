@@ -24,9 +24,17 @@ def free_port() -> int:
 
 
 class BotProcess:
-    """One bot with the tiny profile; its output goes to `log_path`."""
+    """One bot with a model profile (tiny unless told); its output goes to `log_path`."""
 
-    def __init__(self, data_dir: Path, config: Path, log_path: Path, port: int | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        config: Path,
+        log_path: Path,
+        port: int | None = None,
+        profile: str = "tiny",
+    ):
+        self.profile = profile
         self.data_dir = data_dir
         self.config = config
         self.log_path = log_path
@@ -45,7 +53,7 @@ class BotProcess:
                     "--config",
                     str(self.config),
                     "--profile",
-                    "tiny",
+                    self.profile,
                     "--data-dir",
                     str(self.data_dir),
                     "--port",
@@ -62,7 +70,7 @@ class BotProcess:
                 pytest.fail(f"the bot exited with {self.process.returncode}:\n{self.log()}")
             try:
                 with urllib.request.urlopen(f"{self.base}/health", timeout=2) as response:
-                    if json.load(response)["profile"] == "tiny":
+                    if json.load(response)["profile"] == self.profile:
                         return self
             except OSError:
                 time.sleep(0.3)
