@@ -22,6 +22,7 @@ class Word:
     dep: str
     head: int
     tag: str = ""
+    space: str = " "  # the whitespace after it in the request ("" inside "slicked-back")
 
     @property
     def lower(self) -> str:
@@ -50,7 +51,7 @@ class SpacyParser:
 
     def parse(self, text: str) -> Parse:
         return tuple(
-            Word(t.i, t.text, t.lemma_.lower(), t.pos_, t.dep_, t.head.i, t.tag_)
+            Word(t.i, t.text, t.lemma_.lower(), t.pos_, t.dep_, t.head.i, t.tag_, t.whitespace_)
             for t in self._nlp(text)
         )
 

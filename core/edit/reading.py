@@ -19,13 +19,13 @@ from core.edit.vocabulary import (
     MOVE_VERBS,
     PICTURE_QUALITIES,
     PICTURE_WORDS,
+    PLACE_ALIASES,
     PLACES,
     REMOVE_VERBS,
     SIZE_VERBS,
     SMALLER,
     STYLE_NOUNS,
     WEAR_VERBS,
-    PLACE_ALIASES,
     WHOLE_PICTURE,
     global_look,
     mood_look,
@@ -56,7 +56,13 @@ def read_parsed(parse: Parse, cast: Cast, scene: str = "") -> Reading | None:
 
 
 def _text(words: list[Word]) -> str:
-    return " ".join(w.lower for w in words if w.dep != "punct").replace(" 's", "'s").strip()
+    """The words as written (hyphens and "'s" kept), lower case, without end punctuation."""
+    kept = [w for w in words if not (w.dep == "punct" and w.text in ",.!?;:")]
+    said = "".join(
+        w.lower + (w.space if i + 1 < len(kept) and kept[i + 1].index == w.index + 1 else " ")
+        for i, w in enumerate(kept)
+    )
+    return " ".join(said.split())
 
 
 def _phrase(parse: Parse, noun: Word, *, articles: bool = True) -> str:
@@ -180,9 +186,9 @@ def _framing(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         camera = camera or bool({"back", "out", "away"} & set(_lemmas(parse)))
     if not (lemmas & FRAMING_VERBS or camera or {"close-up", "closeup"} & lemmas):
         said = " ".join(words)
-        if not any(cue in said for cue in ("close - up", "close-up", "wider shot", "widen")):
-            if not (words and words[0] in ("closer", "wider")):
-                return None
+        cued = any(cue in said for cue in ("close - up", "close-up", "wider shot", "widen"))
+        if not cued and not (words and words[0] in ("closer", "wider")):
+            return None
     direction = ""
     for word in words:
         if word in ("left", "right", "up", "down") and lemmas & {"pan", "tilt", *CAMERA_WORDS}:
@@ -240,11 +246,11 @@ def _resize(parse: Parse, cast: Cast, scene: str) -> Reading | None:
             continue
         if thing is None or thing.lower in PICTURE_WORDS or thing.lower in PRONOUN_OF_FORM:
             continue
-        element = _phrase(parse, thing)
+        size = "bigger" if bigger else "smaller"
         return {
             "kind": "resize",
-            "element": element,
-            "attribute": f"{'bigger' if bigger else 'smaller'} {_phrase(parse, thing, articles=False)}",
+            "element": _phrase(parse, thing),
+            "attribute": f"{size} {_phrase(parse, thing, articles=False)}",
             "attribute_word": thing.lower,
             "direction": "bigger" if bigger else "smaller",
             "read_by": "parser",
@@ -263,10 +269,8 @@ def _move(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         definite = any(
             c.lower in ("the", "his", "her", "their", "its") for c in children(parse, thing)
         )
-        if (
-            not (definite or thing.lower in scene)
-            or top.lemma in ("put", "place")
-            and (thing.lower not in scene)
+        if not (definite or thing.lower in scene) or (
+            top.lemma in ("put", "place") and (thing.lower not in scene)
         ):
             return None
     elif top.lemma in ("be", "belong", "go", "stand", "sit"):
@@ -493,9 +497,8 @@ def _addition(parse: Parse, cast: Cast, scene: str) -> Reading | None:
     if top is None:
         return None
     thing: Word | None = None
-    if (
-        top.lemma in ADD_VERBS
-        or top.lemma in ("want", "like", "love")
+    if top.lemma in ADD_VERBS or (
+        top.lemma in ("want", "like", "love")
         and not any(c.dep == "neg" for c in children(parse, top))
     ):
         thing = _first(parse, children(parse, top, "dobj"))

@@ -138,7 +138,7 @@ _REDO_CUE = re.compile(
 )
 _HISTORY_WORDS = {
     "the", "a", "it", "that", "this", "to", "i", "me", "show", "one", "version", "edit",
-    "change", "picture", "back", "way", "was", "liked", "like", "it", "better", "please",
+    "change", "picture", "back", "way", "was", "liked", "like", "better", "please",
     "just", "go", "put", "bring", "previous", "before", "undo", "redo", "revert", "original",
     "how", "started", "first", "as", "again", "my", "last", "let's", "lets",
 }  # fmt: skip
