@@ -35,8 +35,9 @@ Reading = dict  # the EditIntent fields a reader found
 
 _ATTRIBUTE_VERBS = {"make", "paint", "turn", "colour", "color", "change", "dye", "recolor"}
 _MODALS = {"should", "must", "need", "needs", "could", "ought", "have", "has"}
+_WISHES = {"nice", "good", "great", "lovely", "cool", "fun", "perfect", "beautiful", "cute"}
+_WORN_ON = {"on", "in", "onto", "around"}  # "put a scarf on him", "a lantern in his hand"
 _FILLERS = {"lot", "bit", "little", "way", "touch"}  # "a lot smaller", "a bit bigger"
-_CORRECTION_MARKERS = {"no", "not", "wrong", "actually", "suppose", "supposed", "meant", "n't"}
 _DETERMINERS = {"a", "an", "the", "some", "this", "that", "these", "those"}
 _NOUNS = ("NOUN", "PROPN")
 
@@ -108,6 +109,15 @@ def _noun_in(parse: Parse, word: Word) -> Word:
         return word
     nouns = [w for w in subtree(parse, word) if w.pos in _NOUNS]
     return nouns[-1] if nouns else word
+
+
+def _head_noun(parse: Parse, word: Word) -> Word:
+    """The last noun of a phrase outside its prepositions ("a silver tiara" -> tiara)."""
+    inner = set()
+    for prep in (w for w in subtree(parse, word) if w.dep == "prep" and w is not word):
+        inner.update(w.index for w in subtree(parse, prep))
+    nouns = [w for w in subtree(parse, word) if w.pos in _NOUNS and w.index not in inner]
+    return nouns[-1] if nouns else _noun_in(parse, word)
 
 
 def _object_of(parse: Parse, verb: Word) -> Word | None:
@@ -184,6 +194,8 @@ def _framing(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         and not children(parse, top, "dobj")
     ):
         camera = camera or bool({"back", "out", "away"} & set(_lemmas(parse)))
+    nearer = {"closer", "wider", "tighter"} & set(words)
+    camera = camera or bool(nearer and (lemmas & CAMERA_WORDS or lemmas & {"come", "get", "go"}))
     if not (lemmas & FRAMING_VERBS or camera or {"close-up", "closeup"} & lemmas):
         said = " ".join(words)
         cued = any(cue in said for cue in ("close - up", "close-up", "wider shot", "widen"))
@@ -221,8 +233,17 @@ def _style(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         if not said or mood_look([w.lower for w in said] + [w.lemma for w in said]):
             continue  # "like autumn", "into a rainy afternoon": a global change
         art = any(w.lemma in STYLE_NOUNS or w.lower in STYLE_NOUNS for w in [*said, word])
-        if art or any(w.pos == "PROPN" for w in said):
+        bare = word.index == 0 and word.lower == "as"  # "as a linocut": nothing else asked
+        if art or bare or any(w.pos == "PROPN" for w in said):
             return {"kind": "style", "style": _text(said), "read_by": "parser"}
+    top = root(parse)
+    if top is not None and top.lemma in ("make", "turn", "redo", "render", "do"):
+        it = [c for c in children(parse, top, "dobj", "nsubj") if c.lower in PICTURE_WORDS]
+        for become in children(parse, top, "attr", "oprd", "ccomp", "xcomp", "dobj"):
+            phrase = [w for w in subtree(parse, become) if w.lower not in _DETERMINERS]
+            named = any(w.lemma in STYLE_NOUNS for w in phrase)
+            if it and become not in it and named and not mood_look([w.lower for w in phrase]):
+                return {"kind": "style", "style": _text(phrase), "read_by": "parser"}
     return None
 
 
@@ -347,16 +368,14 @@ def _correction(parse: Parse, cast: Cast, scene: str) -> Reading | None:
     """A statement about a character ("she has red hair", "that is not Tom, he is old")."""
     if not cast.members:
         return None
-    lemmas = _lemmas(parse)
     owner = ""
     for word in parse:  # "that is not Tom": the named one is who is meant
         if word.dep == "attr" and any(c.dep == "neg" for c in children(parse, parse[word.head])):
             member = cast.by_name(word.lower)
             if member is not None:
                 owner = member.name.lower()
-    marked = bool(lemmas & _CORRECTION_MARKERS) or bool(owner)
     for verb in parse:
-        if verb.lemma not in ("be", "have", "suppose", "look"):
+        if verb.lemma not in ("be", "have", "suppose", "look", "wear"):
             continue
         if verb.dep not in ("ROOT", "ccomp", "conj") or verb.tag not in ("VBZ", "VBP", "VBN"):
             continue
@@ -376,8 +395,6 @@ def _correction(parse: Parse, cast: Cast, scene: str) -> Reading | None:
             verb = inner[0] if inner else verb
         said = children(parse, verb, "attr", "acomp", "dobj")
         if not said:
-            continue
-        if not marked and verb.lemma != "have" and said[0].dep != "attr":
             continue
         described = _last_conj(parse, said[0])
         part = described.lower if described.pos in _NOUNS else member.name.lower()
@@ -402,7 +419,8 @@ def _attribute(parse: Parse, cast: Cast, scene: str) -> Reading | None:
     if top.lemma == "give":
         whom = children(parse, top, "dative")
         what = children(parse, top, "dobj")
-        if whom and what and whom[0].lower not in PICTURE_WORDS:
+        animal = whom and whom[0].lower in ("it", "its") and cast.by_pronoun("it") is not None
+        if whom and what and (whom[0].lower not in PICTURE_WORDS or animal):
             return _found(parse, cast, whom[0], what[0], _text(subtree(parse, what[0])))
         if what and not whom:  # "give the princess braided hair" parsed as one phrase
             phrase = subtree(parse, what[0])
@@ -415,6 +433,8 @@ def _attribute(parse: Parse, cast: Cast, scene: str) -> Reading | None:
     if top.lemma in ("put", "place") and cast.members:
         what = children(parse, top, "dobj")
         for prep in children(parse, top, "prep"):
+            if prep.lower not in _WORN_ON:
+                continue
             for target in children(parse, prep, "pobj"):
                 member = cast.by_pronoun(target.lower) or cast.by_name(target.lower)
                 if what and member is not None:
@@ -440,7 +460,8 @@ def _attribute(parse: Parse, cast: Cast, scene: str) -> Reading | None:
             return None
         complement = [w for w in complement if w is not part]
         value = _adjectives(parse, complement) or _text(complement)
-        if mood_look([*value.split(), *(w.lemma for w in complement)]):
+        owned = _possessor(parse, part) is not None  # "make her hair darker": her hair's
+        if not owned and mood_look([*value.split(), *(w.lemma for w in complement)]):
             return None  # "make the sea calmer": the mood of the whole picture
         return _found(
             parse, cast, part, part, f"{value} {part.lower}", owner_word=_possessor(parse, part)
@@ -451,7 +472,8 @@ def _attribute(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         subject = children(parse, top, "nsubjpass")
         if modal and subject and subject[0].pos in _NOUNS:
             part = subject[0]
-            value = f"{top.lower} {part.lower}"
+            rest = [w for p in children(parse, top, "prep", "agent") for w in subtree(parse, p)]
+            value = f"{_text([top, *rest])} {part.lower}"
             return _found(parse, cast, part, part, value, owner_word=_possessor(parse, part))
     # "his coat should be yellow", "the knight's horse should be white"
     if top.lemma == "be":
@@ -487,7 +509,7 @@ def _found(
         "kind": "attribute",
         "element": owner,
         "attribute": attribute.strip(),
-        "attribute_word": _noun_in(parse, _last_conj(parse, what)).lower,
+        "attribute_word": _head_noun(parse, _last_conj(parse, what)).lower,
         "read_by": "parser",
     }
 
@@ -512,10 +534,12 @@ def _addition(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         thing = _first(parse, children(parse, verb, "attr"))
     elif top.lemma == "be":  # "a kite above them would be nice"
         subjects = children(parse, top, "nsubj")
-        thing = subjects[0] if subjects and subjects[0].pos in _NOUNS else None
+        wished = any(c.lemma in _WISHES for c in children(parse, top, "acomp", "attr"))
+        thing = subjects[0] if wished and subjects and subjects[0].pos in _NOUNS else None
     elif top.pos in _NOUNS or top.lemma == "please":  # "some boats in the harbor please"
         nouns = [w for w in parse if w.pos in _NOUNS and w.dep in ("ROOT", "nsubj", "dobj")]
-        thing = nouns[0] if nouns else None
+        placed = bool(nouns and children(parse, nouns[0], "prep", "acl"))  # "... in the harbor"
+        thing = nouns[0] if nouns and placed and len(parse) > 2 else None
     if thing is None and top.lemma in ADD_VERBS:  # "add rain falling on ...": misattached
         thing = _first_noun(parse, top)
     if thing is None or thing.lower in PICTURE_WORDS:

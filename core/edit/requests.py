@@ -7,7 +7,14 @@ from dataclasses import replace
 from core.edit.cast import Cast
 from core.edit.intents import IntentModel, KindScores
 from core.edit.parsing import Parser
-from core.edit.understanding import EXAMPLES, EditIntent, normalised, understand, wants_enhance
+from core.edit.understanding import (
+    EXAMPLES,
+    EditIntent,
+    history_of,
+    normalised,
+    understand,
+    wants_enhance,
+)
 from core.edit.vocabulary import global_look
 from core.feedback import is_quality_complaint
 
@@ -57,6 +64,9 @@ class RequestReader:
         return " + ".join(parts)
 
     async def read(self, text: str, cast: Cast | None = None, scene: str = "") -> EditIntent:
+        history = history_of(normalised(text))
+        if history is not None:
+            return EditIntent(history)  # type: ignore[arg-type]
         if wants_enhance(text) or is_quality_complaint(text):
             return EditIntent("quality")
         intent = understand(text, self.parser, cast, scene)

@@ -140,9 +140,12 @@ _HISTORY_WORDS = {
     "the", "a", "it", "that", "this", "to", "i", "me", "show", "one", "version", "edit",
     "change", "picture", "back", "way", "was", "liked", "like", "better", "please",
     "just", "go", "put", "bring", "previous", "before", "undo", "redo", "revert", "original",
-    "how", "started", "first", "as", "again", "my", "last", "let's", "lets",
+    "how", "started", "first", "as", "again", "my", "last", "let's", "lets", "restore",
 }  # fmt: skip
-_UNSUPPORTED = re.compile(r"^(?:can|could) (?:it|they|he|she) move\b|\bacross the screen\b")
+_UNSUPPORTED = re.compile(
+    r"^(?:can|could) (?:it|they|he|she) move\b|\bacross the screen\b|"
+    r"\b(?:sail|fly|run|walk|swim|gallop|drive|dance|jump|move)s? (?:away|off|around|across)\b"
+)
 _REDO = re.compile(r"^(?:redo|redo (?:that|it|the edit)|put (?:it|that) back)$")
 _ORIGINAL = re.compile(
     r"^(?:(?:show|see|show me|give me)\s+)?(?:the\s+)?original(?: picture| one| version)?$"
@@ -197,7 +200,7 @@ def understand(
     said = normalised(text)
     if not said:
         return EditIntent("question", question="What should change? " + EXAMPLES)
-    history = _history(said)
+    history = history_of(said)
     if history is not None:
         return EditIntent(history)  # type: ignore[arg-type]
     words = re.findall(r"[a-z][a-z'-]*", said)
@@ -230,7 +233,7 @@ def understand(
     )
 
 
-def _history(said: str) -> str | None:
+def history_of(said: str) -> str | None:
     """undo / redo / original for requests that say nothing else."""
     for pattern, kind in ((_UNDO, "undo"), (_REDO, "redo"), (_ORIGINAL, "original")):
         if pattern.match(said):

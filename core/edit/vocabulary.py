@@ -137,8 +137,8 @@ WEAR_VERBS = {"have", "wear", "need", "get", "carry", "hold"}
 FRAMING_VERBS = {"zoom", "pan", "crop", "tilt", "reframe", "frame"}
 CAMERA_WORDS = {"camera", "view", "frame", "shot", "framing", "viewpoint"}
 # Size words (lemmas): predicative "the boat should be bigger", or verbs ("shrink the sail").
-BIGGER = {"big", "large", "huge", "tall", "giant", "enormous", "massive"}
-SMALLER = {"small", "tiny", "little", "short", "miniature"}
+BIGGER = {"big", "large", "huge", "tall", "giant", "enormous", "massive", "high"}
+SMALLER = {"small", "tiny", "little", "short", "miniature", "low"}
 SIZE_VERBS = {"enlarge": True, "grow": True, "magnify": True, "shrink": False, "reduce": False}
 # Nouns that name a way of drawing: "as a woodcut print", "in anime style".
 STYLE_NOUNS = {
@@ -149,6 +149,7 @@ STYLE_NOUNS = {
 # The picture itself, not a thing in it: "give it ...", "make the scene ...".
 PICTURE_WORDS = {
     "it", "this", "that", "picture", "image", "scene", "one", "drawing", "everything", "thing",
+    "story", "pictures", "thanks",
 }  # fmt: skip
 # Places named in other words: "in the distance" is the background.
 PLACE_ALIASES = {"distance": "background", "horizon": "background", "centre": "center"}
