@@ -116,3 +116,15 @@ def test_each_new_kind_becomes_engine_edits() -> None:
     fixed = understand("that is not Tom, he has a grey beard", PARSER, TOM, SHOP)
     [correction] = steps_for(fixed, owner="tom")
     assert (correction.intent.kind, correction.intent.element) == ("attribute", "tom")
+
+
+def test_the_held_out_sets_share_no_request_with_the_phrasings() -> None:
+    from pathlib import Path
+
+    from bench.understanding import SETS, read_set
+    from core.edit.intents import read_phrasings
+
+    phrasings = {phrase.lower() for _, phrase in read_phrasings()}
+    held_out = [case.request.lower() for path in SETS for case in read_set(Path(path))]
+    assert len(held_out) >= 150
+    assert not phrasings & set(held_out)
