@@ -191,6 +191,8 @@ class EditWork:
                 "edit_chain": [*target.provenance.get("edit_chain", []), target.id],
                 "request": task.item.payload.get("text", ""),
                 "read_as": intent.describe(owner),
+                "read_by": intent.read_by,
+                "read_confidence": intent.confidence,
                 "requested_by": task.item.payload.get("author_name", ""),
                 "elements": list(chosen[0].elements),
             },
