@@ -3,13 +3,33 @@
 Slots come from grammar, not word position: the owner is a possessor, a dative or a subject
 (pronouns resolved through the cast), the attribute is an object or a predicate, places are
 prepositional objects. `read_parsed` returns None when no structure fits; the caller then
-asks the sentence encoder (core.edit.intents) or the writer.
+asks the sentence encoder (core.edit.intents) or the writer. (Over 400 lines: one reader per
+kind, each a few grammar patterns, tried in a fixed order; phrase helpers are in
+core.edit.phrases.)
 """
 
 from __future__ import annotations
 
 from core.edit.cast import PRONOUN_OF_FORM, Cast
 from core.edit.parsing import Parse, Word, children, root, subtree
+from core.edit.phrases import (
+    DETERMINERS,
+    FILLERS,
+    NOUNS,
+    adjectives_of,
+    complement_of,
+    first_noun,
+    first_thing,
+    head_noun,
+    last_conj,
+    lemmas_of,
+    noun_phrase,
+    object_of,
+    owner_named,
+    place_named,
+    possessor,
+    words_text,
+)
 from core.edit.vocabulary import (
     ADD_VERBS,
     BIGGER,
@@ -19,7 +39,6 @@ from core.edit.vocabulary import (
     MOVE_VERBS,
     PICTURE_QUALITIES,
     PICTURE_WORDS,
-    PLACE_ALIASES,
     PLACES,
     REMOVE_VERBS,
     SIZE_VERBS,
@@ -37,9 +56,6 @@ _ATTRIBUTE_VERBS = {"make", "paint", "turn", "colour", "color", "change", "dye",
 _MODALS = {"should", "must", "need", "needs", "could", "ought", "have", "has"}
 _WISHES = {"nice", "good", "great", "lovely", "cool", "fun", "perfect", "beautiful", "cute"}
 _WORN_ON = {"on", "in", "onto", "around"}  # "put a scarf on him", "a lantern in his hand"
-_FILLERS = {"lot", "bit", "little", "way", "touch"}  # "a lot smaller", "a bit bigger"
-_DETERMINERS = {"a", "an", "the", "some", "this", "that", "these", "those"}
-_NOUNS = ("NOUN", "PROPN")
 
 
 def read_parsed(parse: Parse, cast: Cast, scene: str = "") -> Reading | None:
@@ -53,138 +69,11 @@ def read_parsed(parse: Parse, cast: Cast, scene: str = "") -> Reading | None:
     return None
 
 
-# --------------------------------------------------------------------------- small helpers
-
-
-def _text(words: list[Word]) -> str:
-    """The words as written (hyphens and "'s" kept), lower case, without end punctuation."""
-    kept = [w for w in words if not (w.dep == "punct" and w.text in ",.!?;:")]
-    said = "".join(
-        w.lower + (w.space if i + 1 < len(kept) and kept[i + 1].index == w.index + 1 else " ")
-        for i, w in enumerate(kept)
-    )
-    return " ".join(said.split())
-
-
-def _phrase(parse: Parse, noun: Word, *, articles: bool = True) -> str:
-    """A noun's phrase without its relative clauses and prepositions ("the old sailor")."""
-    kept = [noun]
-    for child in children(parse, noun, "det", "amod", "compound", "nummod", "poss", "case"):
-        kept.extend(subtree(parse, child))
-    words = sorted(kept, key=lambda w: w.index)
-    if not articles:
-        words = [w for w in words if w.lower not in _DETERMINERS]
-    return _text(words)
-
-
-def _lemmas(parse: Parse) -> set[str]:
-    return {w.lemma for w in parse} | {w.lower for w in parse}
-
-
-def _place_name(word: str) -> str:
-    return PLACE_ALIASES.get(word, word)
-
-
-def _first(parse: Parse, words: list[Word]) -> Word | None:
-    nouns = [w for w in words if w.pos in (*_NOUNS, "PRON") or w.dep in ("dobj", "pobj")]
-    return nouns[0] if nouns else None
-
-
-def _first_noun(parse: Parse, after: Word, *, skip_preps: bool = True) -> Word | None:
-    """The first noun after `after` that is no filler ("a lot") nor inside a prepositional
-    phrase: where a parse misattached the object, its words are still in order."""
-    inside_prep = set()
-    if skip_preps:
-        for prep in (w for w in parse if w.dep == "prep"):
-            inside_prep.update(w.index for w in subtree(parse, prep))
-    for word in parse[after.index + 1 :]:
-        if word.pos in _NOUNS and word.lower not in _FILLERS and word.index not in inside_prep:
-            return word
-    return None
-
-
-def _noun_in(parse: Parse, word: Word) -> Word:
-    """`word` if it is a noun, else the last noun hanging from it ("matching ... raincoats")."""
-    if word.pos in _NOUNS:
-        return word
-    nouns = [w for w in subtree(parse, word) if w.pos in _NOUNS]
-    return nouns[-1] if nouns else word
-
-
-def _head_noun(parse: Parse, word: Word) -> Word:
-    """The last noun of a phrase outside its prepositions ("a silver tiara" -> tiara)."""
-    inner = set()
-    for prep in (w for w in subtree(parse, word) if w.dep == "prep" and w is not word):
-        inner.update(w.index for w in subtree(parse, prep))
-    nouns = [w for w in subtree(parse, word) if w.pos in _NOUNS and w.index not in inner]
-    return nouns[-1] if nouns else _noun_in(parse, word)
-
-
-def _object_of(parse: Parse, verb: Word) -> Word | None:
-    found = children(parse, verb, "dobj", "nsubj", "attr", "nsubjpass", "oprd")
-    nouns = [w for w in found if w.pos in (*_NOUNS, "PRON")]
-    return nouns[0] if nouns else (found[0] if found else None)
-
-
-def _place(parse: Parse, near: list[Word]) -> str:
-    """A named place among the prepositions that hang from `near` ("on the left")."""
-    for head in near:
-        for prep in children(parse, head, "prep", "advmod", "prt", "dative"):
-            for word in subtree(parse, prep):
-                if word.lower in PLACES and word.lower not in PICTURE_WORDS:
-                    return _place_name(word.lower)
-    return ""
-
-
-def _owner(parse: Parse, said: Word, cast: Cast) -> str:
-    """Who a possessor, dative or subject names: a cast member for a pronoun or a name."""
-    if said.lower in PRONOUN_OF_FORM:
-        member = cast.by_pronoun(said.lower)
-        return member.name.lower() if member else said.lower
-    phrase = _phrase(parse, said, articles=False).removesuffix("'s").strip()
-    member = cast.by_name(phrase)
-    return member.name.lower() if member else said.lower
-
-
-def _possessor(parse: Parse, noun: Word) -> Word | None:
-    found = children(parse, noun, "poss")
-    return found[0] if found else None
-
-
-def _last_conj(parse: Parse, noun: Word) -> Word:
-    conj = children(parse, noun, "conj")
-    return _last_conj(parse, conj[-1]) if conj else noun
-
-
-def _complement(parse: Parse, verb: Word) -> list[Word]:
-    """What a make/paint/be clause says something becomes: "red", "to brown", "glow red"."""
-    found = []
-    for child in children(parse, verb, "acomp", "oprd", "ccomp", "xcomp", "attr", "advcl"):
-        if child.pos in ("ADJ", "NOUN", "PROPN", "VERB", "AUX"):
-            found.append(child)
-    for prep in children(parse, verb, "prep"):
-        if prep.lower in ("to", "into"):
-            found.extend(children(parse, prep, "pobj", "amod"))
-    return found
-
-
-def _adjectives(parse: Parse, words: list[Word]) -> str:
-    """The describing words of a complement: adjectives with their own modifiers."""
-    kept: list[Word] = []
-    for word in words:
-        if word.pos == "ADJ" or word.dep in ("acomp", "oprd"):
-            kept.extend(w for w in subtree(parse, word) if w.dep not in ("prep", "cc"))
-        for inner in children(parse, word, "acomp", "oprd", "ccomp"):
-            kept.extend(subtree(parse, inner))
-    unique = sorted({w.index: w for w in kept}.values(), key=lambda w: w.index)
-    return _text(unique)
-
-
 # --------------------------------------------------------------------------------- readers
 
 
 def _framing(parse: Parse, cast: Cast, scene: str) -> Reading | None:
-    lemmas = _lemmas(parse)
+    lemmas = lemmas_of(parse)
     words = [w.lower for w in parse]
     camera = bool(lemmas & CAMERA_WORDS) and bool(lemmas & (MOVE_VERBS | {"tilt", "pan"}))
     top = root(parse)
@@ -193,7 +82,7 @@ def _framing(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         and top.lemma in ("pull", "step", "back")
         and not children(parse, top, "dobj")
     ):
-        camera = camera or bool({"back", "out", "away"} & set(_lemmas(parse)))
+        camera = camera or bool({"back", "out", "away"} & set(lemmas_of(parse)))
     nearer = {"closer", "wider", "tighter"} & set(words)
     camera = camera or bool(nearer and (lemmas & CAMERA_WORDS or lemmas & {"come", "get", "go"}))
     if not (lemmas & FRAMING_VERBS or camera or {"close-up", "closeup"} & lemmas):
@@ -229,21 +118,21 @@ def _style(parse: Parse, cast: Cast, scene: str) -> Reading | None:
             )
         if not phrase:
             continue
-        said = [w for w in phrase if w.lower not in _DETERMINERS and w.dep != "punct"]
+        said = [w for w in phrase if w.lower not in DETERMINERS and w.dep != "punct"]
         if not said or mood_look([w.lower for w in said] + [w.lemma for w in said]):
             continue  # "like autumn", "into a rainy afternoon": a global change
         art = any(w.lemma in STYLE_NOUNS or w.lower in STYLE_NOUNS for w in [*said, word])
         bare = word.index == 0 and word.lower == "as"  # "as a linocut": nothing else asked
         if art or bare or any(w.pos == "PROPN" for w in said):
-            return {"kind": "style", "style": _text(said), "read_by": "parser"}
+            return {"kind": "style", "style": words_text(said), "read_by": "parser"}
     top = root(parse)
     if top is not None and top.lemma in ("make", "turn", "redo", "render", "do"):
         it = [c for c in children(parse, top, "dobj", "nsubj") if c.lower in PICTURE_WORDS]
         for become in children(parse, top, "attr", "oprd", "ccomp", "xcomp", "dobj"):
-            phrase = [w for w in subtree(parse, become) if w.lower not in _DETERMINERS]
+            phrase = [w for w in subtree(parse, become) if w.lower not in DETERMINERS]
             named = any(w.lemma in STYLE_NOUNS for w in phrase)
             if it and become not in it and named and not mood_look([w.lower for w in phrase]):
-                return {"kind": "style", "style": _text(phrase), "read_by": "parser"}
+                return {"kind": "style", "style": words_text(phrase), "read_by": "parser"}
     return None
 
 
@@ -255,14 +144,14 @@ def _resize(parse: Parse, cast: Cast, scene: str) -> Reading | None:
             too = any(c.lower == "too" for c in children(parse, word))
             bigger = (size in BIGGER) != too
             verb = parse[word.head]
-            thing = _first(parse, children(parse, word, "nsubj")) or _object_of(parse, verb)
+            thing = first_thing(parse, children(parse, word, "nsubj")) or object_of(parse, verb)
             if thing is None and verb.head != verb.index:
-                thing = _object_of(parse, parse[verb.head])
-            if thing is None or thing.lower in _FILLERS or thing.pos not in (*_NOUNS, "PRON"):
-                thing = _first_noun(parse, root(parse) or word)
+                thing = object_of(parse, parse[verb.head])
+            if thing is None or thing.lower in FILLERS or thing.pos not in (*NOUNS, "PRON"):
+                thing = first_noun(parse, root(parse) or word)
         elif word.lemma in SIZE_VERBS and word.pos == "VERB":
             bigger = SIZE_VERBS[word.lemma]
-            thing = _object_of(parse, word)
+            thing = object_of(parse, word)
         else:
             continue
         if thing is None or thing.lower in PICTURE_WORDS or thing.lower in PRONOUN_OF_FORM:
@@ -270,8 +159,8 @@ def _resize(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         size = "bigger" if bigger else "smaller"
         return {
             "kind": "resize",
-            "element": _phrase(parse, thing),
-            "attribute": f"{size} {_phrase(parse, thing, articles=False)}",
+            "element": noun_phrase(parse, thing),
+            "attribute": f"{size} {noun_phrase(parse, thing, articles=False)}",
             "attribute_word": thing.lower,
             "direction": "bigger" if bigger else "smaller",
             "read_by": "parser",
@@ -284,7 +173,7 @@ def _move(parse: Parse, cast: Cast, scene: str) -> Reading | None:
     if top is None:
         return None
     if top.lemma in MOVE_VERBS:
-        thing = _first(parse, children(parse, top, "dobj"))
+        thing = first_thing(parse, children(parse, top, "dobj"))
         if thing is None:
             return None
         definite = any(
@@ -305,12 +194,12 @@ def _move(parse: Parse, cast: Cast, scene: str) -> Reading | None:
             return None
     else:
         return None
-    place = _place(parse, [top, thing])
+    place = place_named(parse, [top, thing])
     if not place:
         return None
     return {
         "kind": "move",
-        "element": _phrase(parse, thing),
+        "element": noun_phrase(parse, thing),
         "place": place,
         "region": PLACES[place],
         "read_by": "parser",
@@ -324,22 +213,22 @@ def _removal(parse: Parse, cast: Cast, scene: str) -> Reading | None:
     thing: Word | None = None
     particles = {c.lower for c in children(parse, top, "prt", "advmod")}
     if top.lemma in REMOVE_VERBS or (top.lemma == "take" and particles & {"away", "out", "off"}):
-        thing = _first(parse, children(parse, top, "dobj"))
+        thing = first_thing(parse, children(parse, top, "dobj"))
     elif top.lemma == "rid":
         of = [p for p in children(parse, top, "prep") if p.lower == "of"]
-        thing = _first(parse, children(parse, of[0], "pobj")) if of else None
+        thing = first_thing(parse, children(parse, of[0], "pobj")) if of else None
     elif top.lemma == "want" and any(c.dep == "neg" for c in children(parse, top)):
-        thing = _first(parse, children(parse, top, "dobj"))
+        thing = first_thing(parse, children(parse, top, "dobj"))
     elif top.lemma in ("have", "need") and any(
         c.lemma == "go" for c in children(parse, top, "xcomp")
     ):
         subjects = children(parse, top, "nsubj")
-        thing = subjects[0] if subjects and subjects[0].pos in _NOUNS else None
+        thing = subjects[0] if subjects and subjects[0].pos in NOUNS else None
     elif top.lemma in ("go", "be") and (
         top.lemma == "go" or any(c.dep == "neg" for c in children(parse, top))
     ):
         subjects = children(parse, top, "nsubj")
-        if subjects and subjects[0].pos in _NOUNS:
+        if subjects and subjects[0].pos in NOUNS:
             thing = subjects[0]
     if thing is None:
         nos = [w for w in parse if w.lower == "no" and w.dep == "det"]
@@ -349,15 +238,15 @@ def _removal(parse: Parse, cast: Cast, scene: str) -> Reading | None:
             if target is None:
                 objects = children(parse, word, "pobj")
                 target = objects[0] if objects else None
-            if target is not None and target.pos in _NOUNS:
+            if target is not None and target.pos in NOUNS:
                 thing = target
                 break
     if thing is None or thing.lower in PICTURE_WORDS:
         return None
-    place = _place(parse, [thing])
+    place = place_named(parse, [thing])
     return {
         "kind": "remove",
-        "element": _phrase(parse, thing),
+        "element": noun_phrase(parse, thing),
         "place": place,
         "region": PLACES.get(place, WHOLE_PICTURE),
         "read_by": "parser",
@@ -386,7 +275,7 @@ def _correction(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         if not subjects or subjects[0].lower in ("it", "that", "this", "there", "i", "you"):
             continue
         subject = subjects[0]
-        who = _owner(parse, subject, cast)
+        who = owner_named(parse, subject, cast)
         member = cast.by_name(who) or cast.by_pronoun(subject.lower)
         if member is None:
             continue
@@ -396,10 +285,12 @@ def _correction(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         said = children(parse, verb, "attr", "acomp", "dobj")
         if not said:
             continue
-        described = _last_conj(parse, said[0])
-        part = described.lower if described.pos in _NOUNS else member.name.lower()
+        described = last_conj(parse, said[0])
+        part = described.lower if described.pos in NOUNS else member.name.lower()
         attribute = (
-            _text(subtree(parse, said[0])) if said[0].pos in _NOUNS else _adjectives(parse, said)
+            words_text(subtree(parse, said[0]))
+            if said[0].pos in NOUNS
+            else adjectives_of(parse, said)
         )
         return {
             "kind": "correction",
@@ -421,13 +312,13 @@ def _attribute(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         what = children(parse, top, "dobj")
         animal = whom and whom[0].lower in ("it", "its") and cast.by_pronoun("it") is not None
         if whom and what and (whom[0].lower not in PICTURE_WORDS or animal):
-            return _found(parse, cast, whom[0], what[0], _text(subtree(parse, what[0])))
+            return _found(parse, cast, whom[0], what[0], words_text(subtree(parse, what[0])))
         if what and not whom:  # "give the princess braided hair" parsed as one phrase
             phrase = subtree(parse, what[0])
             named = [w for w in phrase if w.pos != "DET" and cast.by_name(w.lower)]
             if named and named[0] is not what[0]:
                 rest = [w for w in phrase if w.index > named[0].index]
-                return _found(parse, cast, named[0], what[0], _text(rest))
+                return _found(parse, cast, named[0], what[0], words_text(rest))
         return None
     # "put a scarf on him": something worn, placed on a character
     if top.lemma in ("put", "place") and cast.members:
@@ -438,7 +329,7 @@ def _attribute(parse: Parse, cast: Cast, scene: str) -> Reading | None:
             for target in children(parse, prep, "pobj"):
                 member = cast.by_pronoun(target.lower) or cast.by_name(target.lower)
                 if what and member is not None:
-                    return _found(parse, cast, target, what[0], _text(subtree(parse, what[0])))
+                    return _found(parse, cast, target, what[0], words_text(subtree(parse, what[0])))
     # "she should wear a green cloak", "he needs a longer beard", "Tom should have curly hair"
     if top.lemma in WEAR_VERBS:
         subject = children(parse, top, "nsubj")
@@ -448,43 +339,43 @@ def _attribute(parse: Parse, cast: Cast, scene: str) -> Reading | None:
             and what
             and (subject[0].lower in PRONOUN_OF_FORM or cast.by_name(subject[0].lower))
         ):
-            return _found(parse, cast, subject[0], what[0], _text(subtree(parse, what[0])))
+            return _found(parse, cast, subject[0], what[0], words_text(subtree(parse, what[0])))
     # "make her hair silver", "paint his cap red", "change her boots to brown"
     if top.lemma in _ATTRIBUTE_VERBS:
-        part = _first(parse, children(parse, top, "dobj", "nsubj"))
-        complement = _complement(parse, top)
+        part = first_thing(parse, children(parse, top, "dobj", "nsubj"))
+        complement = complement_of(parse, top)
         if part is None:  # "make the dragon's eyes glow red": the object is the clause's
             for clause in complement:
-                part = part or _first(parse, children(parse, clause, "nsubj", "compound"))
+                part = part or first_thing(parse, children(parse, clause, "nsubj", "compound"))
         if part is None or part.lower in PICTURE_WORDS | PICTURE_QUALITIES or not complement:
             return None
         complement = [w for w in complement if w is not part]
-        value = _adjectives(parse, complement) or _text(complement)
-        owned = _possessor(parse, part) is not None  # "make her hair darker": her hair's
+        value = adjectives_of(parse, complement) or words_text(complement)
+        owned = possessor(parse, part) is not None  # "make her hair darker": her hair's
         if not owned and mood_look([*value.split(), *(w.lemma for w in complement)]):
             return None  # "make the sea calmer": the mood of the whole picture
         return _found(
-            parse, cast, part, part, f"{value} {part.lower}", owner_word=_possessor(parse, part)
+            parse, cast, part, part, f"{value} {part.lower}", owner_word=possessor(parse, part)
         )
     # "their shirts should be striped": the look as a participle
     if top.tag == "VBN" and children(parse, top, "auxpass"):
         modal = {c.lemma for c in children(parse, top, "aux")} & _MODALS
         subject = children(parse, top, "nsubjpass")
-        if modal and subject and subject[0].pos in _NOUNS:
+        if modal and subject and subject[0].pos in NOUNS:
             part = subject[0]
             rest = [w for p in children(parse, top, "prep", "agent") for w in subtree(parse, p)]
-            value = f"{_text([top, *rest])} {part.lower}"
-            return _found(parse, cast, part, part, value, owner_word=_possessor(parse, part))
+            value = f"{words_text([top, *rest])} {part.lower}"
+            return _found(parse, cast, part, part, value, owner_word=possessor(parse, part))
     # "his coat should be yellow", "the knight's horse should be white"
     if top.lemma == "be":
         modal = {c.lemma for c in children(parse, top, "aux")} & _MODALS
         subject = children(parse, top, "nsubj")
         said = children(parse, top, "acomp", "attr")
-        if modal and subject and said and subject[0].pos in _NOUNS:
+        if modal and subject and said and subject[0].pos in NOUNS:
             part = subject[0]
-            value = _adjectives(parse, said) or _text(subtree(parse, said[0]))
+            value = adjectives_of(parse, said) or words_text(subtree(parse, said[0]))
             return _found(
-                parse, cast, part, part, f"{value} {part.lower}", owner_word=_possessor(parse, part)
+                parse, cast, part, part, f"{value} {part.lower}", owner_word=possessor(parse, part)
             )
     return None
 
@@ -500,16 +391,16 @@ def _found(
 ) -> Reading:
     """An attribute reading: whose look (a cast member where one is meant) and what."""
     if who is what:  # the part names itself: its possessor, if any, is the owner
-        owner = _owner(parse, owner_word, cast) if owner_word is not None else ""
+        owner = owner_named(parse, owner_word, cast) if owner_word is not None else ""
         if not owner:
-            owner = _owner(parse, what, cast)
+            owner = owner_named(parse, what, cast)
     else:
-        owner = _owner(parse, who, cast)
+        owner = owner_named(parse, who, cast)
     return {
         "kind": "attribute",
         "element": owner,
         "attribute": attribute.strip(),
-        "attribute_word": _head_noun(parse, _last_conj(parse, what)).lower,
+        "attribute_word": head_noun(parse, last_conj(parse, what)).lower,
         "read_by": "parser",
     }
 
@@ -523,33 +414,33 @@ def _addition(parse: Parse, cast: Cast, scene: str) -> Reading | None:
         top.lemma in ("want", "like", "love")
         and not any(c.dep == "neg" for c in children(parse, top))
     ):
-        thing = _first(parse, children(parse, top, "dobj"))
+        thing = first_thing(parse, children(parse, top, "dobj"))
     elif top.lemma == "give":
         whom = children(parse, top, "dative")
         if whom and whom[0].lower in PICTURE_WORDS:
-            thing = _first(parse, children(parse, top, "dobj"))
+            thing = first_thing(parse, children(parse, top, "dobj"))
     elif top.lemma in ("need", "be") and children(parse, top, "expl"):
         inner = children(parse, top, "xcomp")
         verb = inner[0] if inner else top
-        thing = _first(parse, children(parse, verb, "attr"))
+        thing = first_thing(parse, children(parse, verb, "attr"))
     elif top.lemma == "be":  # "a kite above them would be nice"
         subjects = children(parse, top, "nsubj")
         wished = any(c.lemma in _WISHES for c in children(parse, top, "acomp", "attr"))
-        thing = subjects[0] if wished and subjects and subjects[0].pos in _NOUNS else None
-    elif top.pos in _NOUNS or top.lemma == "please":  # "some boats in the harbor please"
-        nouns = [w for w in parse if w.pos in _NOUNS and w.dep in ("ROOT", "nsubj", "dobj")]
+        thing = subjects[0] if wished and subjects and subjects[0].pos in NOUNS else None
+    elif top.pos in NOUNS or top.lemma == "please":  # "some boats in the harbor please"
+        nouns = [w for w in parse if w.pos in NOUNS and w.dep in ("ROOT", "nsubj", "dobj")]
         placed = bool(nouns and children(parse, nouns[0], "prep", "acl"))  # "... in the harbor"
         thing = nouns[0] if nouns and placed and len(parse) > 2 else None
     if thing is None and top.lemma in ADD_VERBS:  # "add rain falling on ...": misattached
-        thing = _first_noun(parse, top)
+        thing = first_noun(parse, top)
     if thing is None or thing.lower in PICTURE_WORDS:
         return None
     if thing.lemma in PICTURE_QUALITIES or global_look([w.lower for w in subtree(parse, thing)]):
         return None  # "add some drama to the lighting", "a foggy morning feel": global
-    place = _place(parse, [top, thing, *children(parse, thing, "acl", "relcl")])
+    place = place_named(parse, [top, thing, *children(parse, thing, "acl", "relcl")])
     return {
         "kind": "add",
-        "element": _phrase(parse, thing),
+        "element": noun_phrase(parse, thing),
         "place": place,
         "region": PLACES.get(place, DEFAULT_PLACE),
         "read_by": "parser",
