@@ -42,7 +42,9 @@ OFFERS = {
     "add": "add a lantern on the left",
     "remove": "remove the lantern",
     "attribute": "give him a red scarf",
-    "undo": "undo",
+    "resize": "make the boat bigger",
+    "move": "move the boat to the left",
+    "correction": "Tom has a grey beard",
 }
 
 
@@ -107,9 +109,12 @@ def _weighed(intent: EditIntent, said: str, scores: KindScores) -> EditIntent:
     return intent
 
 
-def unsure_note(intent: EditIntent, scores_best: str = "") -> str:
-    """What the reply adds when a reading is unsure: how to say it plainly instead."""
+def unsure_note(intent: EditIntent) -> str:
+    """What the reply adds when a reading is unsure: how to take it back and say it plainly."""
     if intent.confidence >= UNSURE_BELOW or intent.read_by == "rules":
         return ""
-    offer = OFFERS.get(scores_best, "undo")
-    return f" Not what you meant? Reply 'undo', then say it like '{offer}'."
+    example = OFFERS.get(intent.kind, "make it darker")
+    return (
+        f" I'm not sure I read that right: if not, reply 'undo' and say it like the examples "
+        f"(for this kind: '{example}')."
+    )

@@ -128,3 +128,14 @@ def test_the_held_out_sets_share_no_request_with_the_phrasings() -> None:
     held_out = [case.request.lower() for path in SETS for case in read_set(Path(path))]
     assert len(held_out) >= 150
     assert not phrasings & set(held_out)
+
+
+def test_an_unsure_reading_says_so_and_how_to_take_it_back() -> None:
+    from dataclasses import replace
+
+    from core.edit.requests import unsure_note
+
+    intent = understand("make the shop smaller", PARSER, TOM, SHOP)
+    assert unsure_note(replace(intent, confidence=0.9, read_by="parser+encoder")) == ""
+    note = unsure_note(replace(intent, confidence=0.1, read_by="parser+encoder"))
+    assert "reply 'undo'" in note and "make the boat bigger" in note
