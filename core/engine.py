@@ -173,6 +173,10 @@ class Screening:
     verb_included: bool
     generability_probs: tuple[float, float, float] = (0.0, 0.0, 1.0)
     type_probs: tuple[float, float] = (1.0, 0.0)  # (verb excluded, verb included)
+    # The sentence encoder's L2-normalised feature the heads read (all-MiniLM-L6-v2: 384-d),
+    # so callers can compare sentences (edit requests with intent phrasings) without a second
+    # model call; () from engines that have none.
+    feature: tuple[float, ...] = field(default=(), repr=False)
 
 
 # ---------------------------------------------------------------- restorer training (seed 002)

@@ -82,13 +82,15 @@ class ScreeningModel:
         with torch.inference_mode():
             generability, description = self._heads.probabilities(features)
         results = []
-        for gen_row, type_row in zip(generability.tolist(), description.tolist(), strict=True):
+        rows = zip(generability.tolist(), description.tolist(), features.tolist(), strict=True)
+        for gen_row, type_row, feature in rows:
             results.append(
                 Screening(
                     generability=max(range(3), key=gen_row.__getitem__),
                     verb_included=type_row[1] > type_row[0],
                     generability_probs=(gen_row[0], gen_row[1], gen_row[2]),
                     type_probs=(type_row[0], type_row[1]),
+                    feature=tuple(feature),
                 )
             )
         return results

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
 import uuid
 
+from core.edit.intents import IntentModel
+from core.edit.parsing import load_parser
 from core.edit.policy import EditPolicy
-from core.edit.prompts import owner_of
+from core.edit.prompts import cast_for, owner_of
 from core.edit.prototypes import nearest_prototype
-from core.edit.understanding import EditIntent, understand, wants_enhance
+from core.edit.requests import RequestReader, unsure_note
+from core.edit.understanding import EditIntent, wants_enhance
 from core.engine import Engine, ToneShift
 from core.events import (
     Action,
@@ -21,7 +25,6 @@ from core.events import (
     PostText,
     Refused,
 )
-from core.feedback import is_quality_complaint
 from core.router import Router
 from core.story.queue import StoryQueue
 from storage.base import IllustrationRecord, Storage
@@ -44,6 +47,7 @@ class EditCommands:
         self._engine = engine
         self._queue = queue
         self._policy = policy
+        self._request_reader: RequestReader | None = None
 
     def register(self, router: Router) -> None:
         self._router = router
@@ -55,15 +59,10 @@ class EditCommands:
         target, text = await self._target(event)
         if isinstance(target, str):
             return [Refused(channel, target)]
-        if wants_enhance(text) or is_quality_complaint(text):
-            # Seed 002: "too blurry" is training signal and a job for the restorer.
-            log.info("restorer asked for %s in %s", target.id, channel.key)
-            complaint = "" if wants_enhance(text) else text
-            enhance = EnhanceRequested(
-                channel, event.author, target.id, complaint=complaint, message=event.message
-            )
-            return await self._router.dispatch(enhance)
-        intent = understand(text)
+        cast = await cast_for(self._storage, target)
+        intent = await (await self._reader()).read(text, cast, target.text)
+        if intent.kind == "quality":
+            return await self._restore(event, target, text)
         if intent.kind == "question" and self._policy.read_by_prototypes:
             guess = await nearest_prototype(
                 self._engine,
@@ -92,10 +91,28 @@ class EditCommands:
         queued = f" ({ahead} ahead of it)" if ahead else ""
         log.info("edit of %s queued in %s: %s", target.id, channel.key, intent.kind)
         owner = ""
-        if intent.kind == "attribute":  # whose look changes: "him" -> the picture's character
+        if intent.kind in ("attribute", "correction"):  # whose look: "him" -> the character
             owner = await owner_of(self._storage, target, intent.element)
         read = intent.describe(owner)
-        return [PostText(channel, f"I read this as: {read}.{queued}", target.paragraph_id)]
+        unsure = unsure_note(intent)
+        return [PostText(channel, f"I read this as: {read}.{queued}{unsure}", target.paragraph_id)]
+
+    async def _restore(self, event: EditRequested, target: IllustrationRecord, text: str) -> list:
+        """Seed 002: "too blurry" is training signal and a job for the restorer."""
+        log.info("restorer asked for %s in %s", target.id, event.channel.key)
+        complaint = "" if wants_enhance(text) else text
+        enhance = EnhanceRequested(
+            event.channel, event.author, target.id, complaint=complaint, message=event.message
+        )
+        return await self._router.dispatch(enhance)
+
+    async def _reader(self) -> RequestReader:
+        """The reader, its parser loaded on first use (a second or so, off the event loop)."""
+        if self._request_reader is None:
+            parser = await asyncio.to_thread(load_parser, self._policy.parser)
+            self._request_reader = RequestReader(parser, IntentModel(self._engine))
+            log.info("edit requests are read by %s", self._request_reader.models)
+        return self._request_reader
 
     async def _target(self, event: EditRequested) -> tuple[IllustrationRecord | str, str]:
         """The picture the request is about, and the request (without the picture's number

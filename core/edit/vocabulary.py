@@ -117,6 +117,8 @@ PLACES: dict[str, tuple[float, float, float, float]] = {
     "center": (0.3, 0.3, 0.7, 0.8),
     "centre": (0.3, 0.3, 0.7, 0.8),
     "middle": (0.3, 0.3, 0.7, 0.8),
+    "distance": (0.2, 0.15, 0.8, 0.5),
+    "horizon": (0.0, 0.3, 1.0, 0.55),
 }
 # A new foreground element with no place named: the lower middle, where foregrounds sit.
 DEFAULT_PLACE = (0.25, 0.4, 0.75, 0.95)
@@ -125,4 +127,56 @@ WHOLE_PICTURE = (0.0, 0.0, 1.0, 1.0)
 PRONOUNS = {"him", "her", "them", "he", "she", "they", "his", "their", "hers", "theirs", "it"}
 
 # Requests a still-picture editor can't do; answered plainly instead of guessed at.
-UNSUPPORTED = ("animate", "animation", "video", "gif", "move", "moving", "sound", "music", "3d")
+UNSUPPORTED = ("animate", "animated", "animation", "video", "gif", "moving", "sound", "music", "3d")
+
+# Verbs (lemmas) that carry a kind when a parse shows their object (core.edit.reading).
+ADD_VERBS = {"add", "put", "place", "include", "insert", "draw", "stick"}
+REMOVE_VERBS = {"remove", "delete", "erase", "lose", "drop", "clear", "cut", "eliminate", "hide"}
+MOVE_VERBS = {"move", "shift", "slide", "put", "place", "position", "drag", "push", "pull"}
+WEAR_VERBS = {"have", "wear", "need", "get", "carry", "hold"}
+FRAMING_VERBS = {"zoom", "pan", "crop", "tilt", "reframe", "frame"}
+CAMERA_WORDS = {"camera", "view", "frame", "shot", "framing", "viewpoint"}
+# Size words (lemmas): predicative "the boat should be bigger", or verbs ("shrink the sail").
+BIGGER = {"big", "large", "huge", "tall", "giant", "enormous", "massive", "high"}
+SMALLER = {"small", "tiny", "little", "short", "miniature", "low"}
+SIZE_VERBS = {"enlarge": True, "grow": True, "magnify": True, "shrink": False, "reduce": False}
+# Nouns that name a way of drawing: "as a woodcut print", "in anime style".
+STYLE_NOUNS = {
+    *STYLE,
+    "painting", "drawing", "print", "art", "illustration", "engraving", "etching",
+    "photograph", "mosaic", "style", "version", "rendering", "cartoon", "strip",
+}  # fmt: skip
+# The picture itself, not a thing in it: "give it ...", "make the scene ...".
+PICTURE_WORDS = {
+    "it", "this", "that", "picture", "image", "scene", "one", "drawing", "everything", "thing",
+    "story", "pictures", "thanks",
+}  # fmt: skip
+# Places named in other words: "in the distance" is the background.
+PLACE_ALIASES = {"distance": "background", "horizon": "background", "centre": "center"}
+# What a global change changes: "add some drama to the lighting".
+PICTURE_QUALITIES = {
+    "light", "lighting", "mood", "atmosphere", "colour", "color", "tone", "palette",
+    "contrast", "drama", "feel", "feeling", "vibe", "warmth", "shadow", "saturation",
+}  # fmt: skip
+
+
+def global_look(words: list[str]) -> list[Look]:
+    """The looks a request's words ask for, comparatives read by their base ("gloomy")."""
+    looks = []
+    for word in dict.fromkeys(words):
+        look = GLOBAL_WORDS.get(word) or GLOBAL_WORDS.get(_BASES.get(word, ""))
+        if look is not None:
+            looks.append(look)
+    return looks
+
+
+def mood_look(words: list[str]) -> list[Look]:
+    """`global_look` without the rendering styles: tone, time, season, weather, emotion."""
+    return [look for look in global_look(words) if look not in STYLE.values()]
+
+
+# "gloomy" -> "gloomier": comparatives in the vocabulary, reachable from their base word.
+_BASES = {
+    **{word[:-3] + "y": word for word in GLOBAL_WORDS if word.endswith("ier")},
+    **{word[:-2]: word for word in GLOBAL_WORDS if word.endswith("er") and len(word) > 5},
+}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from core.edit.chain import can_redo, current_version, original, redo, undo
 from core.edit.commands import intent_from_payload
+from core.edit.effects import steps_for
 from core.edit.preference import remember_preference
 from core.edit.prompts import edited_prompt, library_text, owner_of
 from core.edit.understanding import EditIntent
@@ -144,24 +145,28 @@ class EditWork:
             {k: v for k, v in target.provenance.items() if k in _PROVENANCE_FIELDS}
         )
         owner = await owner_of(self._storage, target, intent.element)
-        request = EditRequest(
-            kind=intent.kind,  # type: ignore[arg-type]
-            image=parent_png,
-            provenance=parent,
-            prompt=edited_prompt(parent.prompt, intent, owner),
-            strength=self._strength,
-            region=intent.region,
-            element=intent.element,
-            attribute=intent.attribute,
-            attribute_word=intent.attribute_word,
-            tone=intent.tone,
-            style=await style_for_drawing(self._storage, target.channel_key),
-        )
+        style = await style_for_drawing(self._storage, target.channel_key)
         paragraph_id = target.paragraph_id
         await self._send(Progress(task.channel, paragraph_id, "editing", 0.0, detail="Editing"))
         reporter = ProgressReporter(self._send, task.channel, paragraph_id, self._interval)
+        image = parent_png
         try:
-            [result] = await self._engine.edit([request], reporter.on_step, cancel)
+            for step in steps_for(intent, owner):
+                request = EditRequest(
+                    kind=step.intent.kind,  # type: ignore[arg-type]
+                    image=step.prepare(image) if step.prepare else image,
+                    provenance=parent,
+                    prompt=edited_prompt(parent.prompt, step.intent, owner),
+                    strength=self._strength if step.strength is None else step.strength,
+                    region=step.intent.region,
+                    element=step.intent.element,
+                    attribute=step.intent.attribute,
+                    attribute_word=step.intent.attribute_word,
+                    tone=step.intent.tone,
+                    style=style,
+                )
+                [result] = await self._engine.edit([request], reporter.on_step, cancel)
+                image = result.png
         finally:
             await reporter.flush()
         chosen, features, memory = await self._chooser.choose(
@@ -186,6 +191,8 @@ class EditWork:
                 "edit_chain": [*target.provenance.get("edit_chain", []), target.id],
                 "request": task.item.payload.get("text", ""),
                 "read_as": intent.describe(owner),
+                "read_by": intent.read_by,
+                "read_confidence": intent.confidence,
                 "requested_by": task.item.payload.get("author_name", ""),
                 "elements": list(chosen[0].elements),
             },
@@ -196,7 +203,7 @@ class EditWork:
         )
         await self._storage.illustrations.add(record)
         await memory.save(self._storage)
-        if intent.kind == "global" and intent.keep:
+        if intent.kind in ("global", "style") and intent.keep:
             by = task.item.payload.get("author_name", "")
             await remember_preference(self._storage, target.channel_key, intent.words, by)
         await self._send(Progress(task.channel, paragraph_id, "done", 1.0, detail="Edited"))

@@ -21,6 +21,7 @@ from core.story.clauses import split_clauses
 
 NOTHING_CONCRETE = "nothing concrete to draw"
 ACTION_ONLY = "an action across several clauses; not drawn on its own"
+MOST_DRAWABLE = "no sentence passed screening; this one was the most drawable"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class SentencePlan:
     sentence: str
     clauses: tuple[str, ...]  # the clauses to check after drawing (several-clause sentences)
     skip_reason: str = ""
+    fallback: str = ""  # why it is drawn although screening did not pass it
 
     @property
     def drawn(self) -> bool:

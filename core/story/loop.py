@@ -30,6 +30,7 @@ from core.events import (
     Progress,
 )
 from core.story.branches import SentencePlan
+from core.story.chat_text import drawing_text
 from core.story.choosing import Chosen, ConsistentChooser
 from core.story.clauses import split_sentences
 from core.story.planning import ParagraphPlanner, Prompt, skipped_note
@@ -140,7 +141,8 @@ class IllustrationLoop:
 
     async def _illustrate(self, job: ParagraphJob) -> None:
         paragraph, channel = job.paragraph, job.channel
-        sentences = split_sentences(paragraph.text)
+        cleaned = (drawing_text(sentence) for sentence in split_sentences(paragraph.text))
+        sentences = [sentence for sentence in cleaned if sentence]
         note = ""
         if len(sentences) > self._settings.max_sentences:
             note = (

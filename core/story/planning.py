@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from core.engine import Engine, GeneratedImage, Screening
 from core.story.branches import (
+    MOST_DRAWABLE,
     ClauseOutcome,
     SentencePlan,
     plan_sentence,
     similar_pictures,
     split_or_keep,
 )
+from core.story.chat_text import screening_text
 from core.story.clauses import split_clauses
 from core.story.settings import StorySettings
 from core.story.thresholds import image_difference, row_means
@@ -41,11 +43,14 @@ class ParagraphPlanner:
         """Screen every sentence and the clauses of several-clause sentences in one call."""
         clauses = [c for s in sentences for c in split_clauses(s) if len(split_clauses(s)) > 1]
         texts = list(dict.fromkeys([*sentences, *clauses]))
-        screenings = dict(zip(texts, await self._engine.screen(texts), strict=True))
+        screened = await self._engine.screen([screening_text(text) for text in texts])
+        screenings = dict(zip(texts, screened, strict=True))
         plans = [
             plan_sentence(s, screenings[s], screenings, self._settings.index_threshold)
             for s in sentences
         ]
+        if self._settings.draw_at_least_one:
+            plans = at_least_one(plans, screenings)
         return plans, screenings
 
     async def prompts(
@@ -117,8 +122,28 @@ class ParagraphPlanner:
         return outcomes
 
 
+def at_least_one(plans: list[SentencePlan], screenings: dict[str, Screening]) -> list[SentencePlan]:
+    """When screening left nothing to draw, the most drawable sentence is drawn after all,
+    with the reason recorded: a paragraph never ends without a picture."""
+    if not plans or any(plan.drawn for plan in plans):
+        return plans
+    best = max(range(len(plans)), key=lambda i: drawability(screenings[plans[i].sentence]))
+    chosen = plans[best]
+    share = drawability(screenings[chosen.sentence])
+    fallback = SentencePlan(chosen.sentence, (), fallback=f"{MOST_DRAWABLE} ({share:.0%})")
+    return [fallback if i == best else plan for i, plan in enumerate(plans)]
+
+
+def drawability(screening: Screening) -> float:
+    """How drawable the screening found a sentence: index 2's share, half of index 1's."""
+    probs = screening.generability_probs
+    return probs[2] + 0.5 * probs[1]
+
+
 def skipped_note(plans: list[SentencePlan]) -> str:
     """What the writers are told about sentences that were not drawn, and why."""
-    return " ".join(
+    notes = [
         f'Not drawn: "{plan.sentence}" ({plan.skip_reason}).' for plan in plans if not plan.drawn
-    )
+    ]
+    notes += [f'Drawn: "{plan.sentence}" ({plan.fallback}).' for plan in plans if plan.fallback]
+    return " ".join(notes)

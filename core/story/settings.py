@@ -40,6 +40,10 @@ class StorySettings:
         "image difference: row variance (claim 6) or largest pairwise difference ([0083])",
         choices=("variance", "pairwise"),
     )
+    draw_at_least_one: bool = setting(
+        True,
+        "when no sentence passes screening, draw the most drawable one (the note says why)",
+    )
     max_image_bytes: int = setting(
         0, "picture bytes a story keeps; past it the oldest are removed (0: no limit)", at_least=0
     )

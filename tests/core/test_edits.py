@@ -216,3 +216,47 @@ async def test_a_request_the_rules_cannot_place_is_read_by_its_nearest_prototype
     assert read.text.startswith("I read this as: a global change (make it more ominous)")
     await chat.inkwell.idle()  # type: ignore[attr-defined]
     assert engine.edits[-1].prompt.endswith(", make it more ominous")
+
+
+async def test_new_kinds_are_read_and_drawn_end_to_end(
+    chat: FakeAdapter, engine: ScriptedEngine
+) -> None:
+    pytest.importorskip("spacy")
+    post, message = await _illustrated(chat, "Tom waits by the shop. He holds a bucket.")
+    first = post.images[0]
+    [read] = await _reply(chat, "1: zoom in a little", message)
+    assert read.text.startswith("I read this as: zooming in.")
+    await chat.inkwell.idle()  # type: ignore[attr-defined]
+    zoom = engine.edits[-1]
+    from core.edit.effects import ZOOM_IN_STRENGTH, zoomed_in
+
+    # The middle of the picture, redrawn lightly by img2img.
+    assert (zoom.kind, zoom.strength) == ("global", ZOOM_IN_STRENGTH)
+    assert zoom.image == zoomed_in(first.png)
+    before = len(engine.edits)
+    await _edited(chat, "1: move the shop to the left", message)
+    assert [e.kind for e in engine.edits[before:]] == ["remove", "add"]
+    assert engine.edits[-1].region == (0.0, 0.3, 0.5, 1.0)
+    [read] = await _reply(chat, "1: that is not Tom, he has a grey beard", message)
+    assert read.text.startswith("I read this as: a correction of tom: a grey beard")
+    await chat.inkwell.idle()  # type: ignore[attr-defined]
+    fix = engine.edits[-1]
+    assert (fix.kind, fix.attribute_word, fix.attribute) == ("attribute", "beard", "a grey beard")
+
+
+async def test_the_encoder_reads_what_the_grammar_cannot_place(
+    chat: FakeAdapter, engine: ScriptedEngine
+) -> None:
+    from core.edit.intents import read_phrasings
+    from core.engine import Screening
+
+    toward, away = np.eye(DIM)[2], np.eye(DIM)[3]
+    for kind, phrase in read_phrasings():
+        feature = toward if kind == "global" else away
+        engine.screenings[phrase] = Screening(2, False, feature=tuple(feature))
+    engine.screenings["set it all at sunrise"] = Screening(2, False, feature=tuple(toward))
+    _, message = await _illustrated(chat, "The fox waits by the river.")
+    [read] = await _reply(chat, "set it all at sunrise", message)
+    assert read.text.startswith("I read this as: a global change (set it all at sunrise)")
+    await chat.inkwell.idle()  # type: ignore[attr-defined]
+    assert engine.edits[-1].prompt.endswith(", set it all at sunrise")

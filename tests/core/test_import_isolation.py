@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ["torch", "diffusers", "transformers", "open_clip", "pymongo", "discord", "slack_bolt"]
+HEAVY = [
+    *("torch", "diffusers", "transformers", "open_clip", "pymongo", "discord", "slack_bolt"),
+    "spacy",  # the request parser is imported lazily, on first use
+]
 
 
 def test_every_core_module_imports_without_heavy_libraries() -> None:

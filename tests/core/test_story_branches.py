@@ -55,11 +55,11 @@ async def test_sentences_with_nothing_to_draw_are_skipped_and_explained(
 
 
 @pytest.mark.asyncio
-async def test_a_paragraph_with_nothing_to_draw_gets_only_the_note(
+async def test_a_paragraph_with_nothing_to_draw_gets_only_the_note_when_writers_say_so(
     storage: SQLiteStorage, engine: ScriptedEngine
 ) -> None:
     engine.screenings = {"Time passed.": Screening(0, False)}
-    inkwell = await _chat(storage, engine)
+    inkwell = await _chat(storage, engine, draw_at_least_one=False)
     await inkwell.chat.post("Time passed.")
     await inkwell.chat.wait_for(PostText)
     await inkwell.idle()
@@ -67,6 +67,44 @@ async def test_a_paragraph_with_nothing_to_draw_gets_only_the_note(
     assert engine.generate_calls == []
     [page] = await inkwell.chat.dispatch(StoryRequested(inkwell.chat.channel(), ANA))
     assert page.entries[0].status == "done"
+    await inkwell.stop()
+
+
+@pytest.mark.asyncio
+async def test_when_nothing_passes_screening_the_most_drawable_sentence_is_drawn(
+    storage: SQLiteStorage, engine: ScriptedEngine
+) -> None:
+    engine.screenings = {
+        "Time passed.": Screening(0, False, (0.9, 0.1, 0.0)),
+        "The rain on the window.": Screening(1, False, (0.2, 0.5, 0.3)),
+    }
+    inkwell = await _chat(storage, engine)
+    await inkwell.chat.post("Time passed. The rain on the window.")
+    [posted] = await inkwell.chat.wait_for(PostIllustrations)
+    await inkwell.idle()
+    assert [image.caption for image in posted.images] == ["The rain on the window."]
+    [note] = [text.text for text in inkwell.chat.of_type(PostText)]
+    assert 'Not drawn: "Time passed."' in note
+    assert 'Drawn: "The rain on the window." (no sentence passed screening' in note
+    await inkwell.stop()
+
+
+@pytest.mark.asyncio
+async def test_chat_labels_markup_and_foreign_words_are_cleaned_before_screening(
+    storage: SQLiteStorage, engine: ScriptedEngine
+) -> None:
+    inkwell = await _chat(storage, engine)
+    await inkwell.chat.post(
+        "Paragraph 0: a red boat on the grey sea. Tom: **The 骑士 rides past the القلعة.**"
+    )
+    [posted] = await inkwell.chat.wait_for(PostIllustrations)
+    await inkwell.idle()
+    assert engine.screen_calls[0] == [
+        "a red boat on the grey sea.",
+        "The thing rides past the thing.",
+    ]
+    captions = [image.caption for image in posted.images]
+    assert captions == ["a red boat on the grey sea.", "The 骑士 rides past the القلعة."]
     await inkwell.stop()
 
 
