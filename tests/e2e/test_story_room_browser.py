@@ -50,7 +50,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory, prepared_models: Path) -> Iter
     data_dir = tmp_path_factory.mktemp("bot-data")
     seed_models(prepared_models, data_dir)
     config = data_dir / "config.toml"
-    config.write_text("[story]\ncandidates = 2\nprogress_interval_s = 0\n", encoding="utf-8")
+    # One writer posts 23 paragraphs in a row below: more than a writer may have waiting by
+    # default (inbox.max_waiting_per_writer), which is not what these tests are about.
+    config.write_text(
+        "[story]\ncandidates = 2\nprogress_interval_s = 0\n[inbox]\nmax_waiting_per_writer = 50\n",
+        encoding="utf-8",
+    )
     port = _free_port()
     log_path = data_dir / "bot.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
