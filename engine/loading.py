@@ -68,7 +68,9 @@ def load_clip(
         clip_name, clip_weights = tiny.clip_model, str(tiny.clip_weights)
     else:
         clip_name, clip_weights = profile.clip_model, profile.clip_pretrained
-        if profile.clip_config is not None and clip_name not in open_clip.list_models():
+        if profile.clip_config is not None:
+            # Always: the profile's file is authoritative, even over a config registered
+            # earlier under the same name (another run's, or a test's smaller one).
             open_clip.add_model_config(profile.clip_config)
         if clip_weights is None:
             logger.warning("CLIP model %s has no pretrained weights: random init", clip_name)
