@@ -230,6 +230,7 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
             "paragraph_id": action.entry.paragraph_id,
             "seq": action.entry.seq,
             "queue_position": action.queue_position,
+            "again": action.again,
         }
     if isinstance(action, Progress):
         return {
