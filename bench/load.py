@@ -4,7 +4,8 @@
 child on 127.0.0.1, opens one websocket per room and posts each room's paragraphs one after the
 other, every room at once. Once half of all paragraphs are acknowledged the bot is SIGKILLed and
 restarted on the same data directory; rooms reconnect and resend what was not acknowledged with
-the same client id, and a share of acknowledged posts is resent on purpose too. Everything waits
+the same client id, and every tenth acknowledged post is resent on purpose too. Each room then
+watches its stream until it has seen every one of its paragraphs drawn. Everything waits
 a bounded time. At the end the SQLite database, the bot's log and the websocket streams are
 counted, and the last line is
 
@@ -34,11 +35,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import aiohttp
+
+from storage.base import UNFINISHED_STATUSES
 
 REPO = Path(__file__).resolve().parents[1]
 ACK_TIMEOUT_S = 30.0  # one post's wait for its "accepted" while the bot is up
@@ -145,8 +149,10 @@ class Tally:
     again: int = 0  # resends answered as the paragraph stored before
     refused: int = 0  # posts answered with an error (counted, never expected)
     illustrated_seen: set[str] = field(default_factory=set)
+    shown: Counter[str] = field(default_factory=Counter)  # "illustrations" messages per paragraph
     reconnects: int = 0
     accepted: int = 0
+    sent: set[tuple[int, int]] = field(default_factory=set)  # (room, number) posted at least once
 
 
 class Load:
@@ -157,47 +163,52 @@ class Load:
         self.up = asyncio.Event()
         self.up.set()
         self.half = asyncio.Event()
-        self.rng = random.Random(args.seed)
+        self.rng = random.Random(args.seed)  # reconnection jitter
         self.total = args.rooms * args.paragraphs
 
     async def room(self, session: aiohttp.ClientSession, room: int) -> None:
+        """Post the room's paragraphs one after another, then watch until all are drawn."""
         number = 0
-        deadline = time.monotonic() + self.args.time_limit
-        while number < self.args.paragraphs:
-            if time.monotonic() > deadline:
-                return
+        ids: set[str] = set()
+        posting_ends = time.monotonic() + self.args.time_limit
+        watching_ends = posting_ends + self.args.drain_limit
+        while time.monotonic() < watching_ends:
             await asyncio.wait_for(self.up.wait(), RECONNECT_TIMEOUT_S)
             try:
                 async with session.ws_connect(f"{self.bot.base}/ws", heartbeat=20) as ws:
                     reader = _Reader(ws, self.tally)
                     await ws.send_json({"type": "join", "room": f"load-{room}", "author": "w"})
-                    await reader.wait_for("joined")
-                    while number < self.args.paragraphs:
-                        await self.post(reader, room, number)
-                        if self.rng.random() < self.args.resend_share:
-                            await self.post(reader, room, number)  # the same post again
+                    await reader.wait_for("story")  # what was drawn while we were away
+                    while number < self.args.paragraphs and time.monotonic() < posting_ends:
+                        ids.add(await self.post(reader, room, number))
+                        if (room * self.args.paragraphs + number) % self.args.resend_every == 0:
+                            ids.add(await self.post(reader, room, number))  # the same again
                         number += 1
-                    await reader.close()
+                    await reader.watch(ids - {""}, watching_ends)
+                    return
             except (aiohttp.ClientError, ConnectionError, TimeoutError):
                 self.tally.reconnects += 1
                 await asyncio.sleep(0.2 + self.rng.random())  # bounded by the deadline above
 
-    async def post(self, reader: _Reader, room: int, number: int) -> None:
+    async def post(self, reader: _Reader, room: int, number: int) -> str:
+        """Post one paragraph and wait for its answer; its id ("" when refused)."""
         client_id = f"r{room}-p{number}"
         text = paragraph_text(room, number)
+        self.tally.sent.add((room, number))
         started = time.perf_counter()
         await reader.ws.send_json({"type": "paragraph", "text": text, "client_id": client_id})
         reply = await reader.wait_for("accepted", "error", client_id=client_id)
         self.tally.acks_ms.append((time.perf_counter() - started) * 1000)
         if reply["type"] == "error":
             self.tally.refused += 1
-            return
+            return ""
         if reply.get("again"):
             self.tally.again += 1
         else:
             self.tally.accepted += 1
         if self.tally.accepted >= self.total // 2:
             self.half.set()
+        return reply["paragraph_id"]
 
     async def killer(self) -> None:
         await self.half.wait()
@@ -228,10 +239,20 @@ class _Reader:
             data = json.loads(message.data)
             if data["type"] == "illustrations":
                 self.tally.illustrated_seen.add(data["paragraph_id"])
+                self.tally.shown[data["paragraph_id"]] += 1
+            if data["type"] == "story":
+                drawn = (e for e in data["entries"] if e["status"] == "done" and e["illustrations"])
+                self.tally.illustrated_seen.update(entry["paragraph_id"] for entry in drawn)
             if data["type"] in types and (client_id is None or data.get("client_id") == client_id):
                 return data
 
-    async def close(self) -> None:
+    async def watch(self, ids: set[str], until: float) -> None:
+        """Read the room's stream until every one of `ids` was seen drawn (or `until`)."""
+        while not ids <= self.tally.illustrated_seen and time.monotonic() < until:
+            try:
+                await self.wait_for("illustrations")
+            except TimeoutError:
+                continue  # quiet for a while; the loop's deadline bounds it
         await self.ws.close()
 
 
@@ -256,7 +277,7 @@ def wait_until_drawn(database: Path, expected: int, timeout_s: float) -> bool:
         with sqlite3.connect(database) as db:
             rows = db.execute("SELECT status, COUNT(*) FROM paragraphs GROUP BY 1").fetchall()
         counts = dict(rows)
-        unfinished = sum(n for status, n in counts.items() if status not in ("done", "failed"))
+        unfinished = sum(n for status, n in counts.items() if status in UNFINISHED_STATUSES)
         if sum(counts.values()) >= expected and unfinished == 0:
             return True
         time.sleep(1.0)
@@ -274,10 +295,16 @@ def count(args: argparse.Namespace, data_dir: Path, log_path: Path, tally: Tally
             "FROM paragraphs p LEFT JOIN illustrations i ON i.paragraph_id = p.id "
             "WHERE p.channel_key LIKE 'web:load-%' GROUP BY p.id"
         ).fetchall()
-    posts = re.findall(r"posted illustrations of paragraph (\w+)", log_path.read_text())
-    posted: dict[str, int] = {}
-    for paragraph_id in posts:
-        posted[paragraph_id] = posted.get(paragraph_id, 0) + 1
+        delivered = {
+            delivery_id.removeprefix("illustrations:")
+            for (delivery_id,) in db.execute(
+                "SELECT id FROM deliveries WHERE status = 'posted' AND id LIKE 'illustrations:%'"
+            )
+        }
+    # Every post is logged once made (a SIGKILL can swallow the last line, never add one) and
+    # seen by the room's readers while connected: the larger count of the two, per paragraph.
+    logged = Counter(re.findall(r"posted illustrations of paragraph (\w+)", log_path.read_text()))
+    posts = {pid: max(logged[pid], tally.shown[pid]) for pid in logged.keys() | tally.shown.keys()}
     copies: dict[tuple[str, str], int] = {}
     waits: dict[str, list[float]] = {}
     illustrated = 0
@@ -286,16 +313,12 @@ def count(args: argparse.Namespace, data_dir: Path, log_path: Path, tally: Tally
         if status == "done" and drawn_at is not None:
             illustrated += 1
             waits.setdefault(key, []).append((_when(drawn_at) - _when(stored_at)).total_seconds())
-    sent = {
-        (f"web:load-{room}", paragraph_text(room, number))
-        for room in range(args.rooms)
-        for number in range(args.paragraphs)
-    }
+    sent = {(f"web:load-{room}", paragraph_text(room, number)) for room, number in tally.sent}
     stored_ids = {row[0] for row in rows}
-    done_and_posted = {row[0] for row in rows if row[3] == "done" and posted.get(row[0])}
+    done_and_posted = {row[0] for row in rows if row[3] == "done" and row[0] in delivered}
     lost = len(sent - copies.keys()) + (len(stored_ids) - len(done_and_posted))
     duplicated = sum(n - 1 for n in copies.values()) + sum(
-        n - 1 for pid, n in posted.items() if pid in stored_ids
+        n - 1 for pid, n in posts.items() if pid in stored_ids
     )
     room_waits = [statistics.fmean(w) for w in waits.values() if w]
     median = statistics.median(room_waits) if room_waits else 0.0
@@ -321,18 +344,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--paragraphs", type=int, default=20, help="per room")
-    parser.add_argument("--resend-share", type=float, default=0.1, help="acked posts resent")
+    parser.add_argument("--resend-every", type=int, default=10, help="every Nth post resent")
     parser.add_argument("--time-limit", type=float, default=900, help="posting, seconds")
     parser.add_argument("--drain-limit", type=float, default=900, help="drawing, seconds")
     parser.add_argument("--models-cache", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--seed", type=int, default=18)
+    parser.add_argument("--data-dir", type=Path, help="a new directory to keep (default: temp)")
     args = parser.parse_args(argv)
     cache = args.models_cache / "inkwell-load-models"
     cache.mkdir(parents=True, exist_ok=True)
     print("preparing the tiny models and screening heads (once)...", flush=True)
     models = prepare_models(cache)
     with tempfile.TemporaryDirectory(prefix="inkwell-load-") as tmp:
-        data_dir = Path(tmp)
+        data_dir = args.data_dir or Path(tmp)
+        if args.data_dir:
+            data_dir.mkdir(parents=True)
         subprocess.run(["cp", "-r", str(models), str(data_dir / "models")], check=True)
         config = data_dir / "config.toml"
         config.write_text(config_text(args.paragraphs))
@@ -351,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         result = count(args, data_dir, log_path, tally)
         took = time.monotonic() - started
     print(
-        f"posted in {posted_s:.0f} s, all drawn: {drawn}, total {took:.0f} s; "
+        f"posted in {posted_s:.0f} s, all drawn: {drawn}, total {took:.0f} s; sent "
+        f"{len(tally.sent)} of {args.rooms * args.paragraphs} within the time limit; "
         f"acks {len(tally.acks_ms)} (accepted {tally.accepted}, resends answered as stored "
         f"{tally.again}, refused {tally.refused}), reconnects {tally.reconnects}; stored "
         f"{result['stored']}, illustrated {result['illustrated']}, posted {result['posted']}, "
