@@ -271,14 +271,16 @@ async def post_everything(args: argparse.Namespace, bot: Bot) -> Tally:
 
 
 def wait_until_drawn(database: Path, expected: int, timeout_s: float) -> bool:
-    """Wait (bounded) until no stored paragraph is waiting or being drawn."""
+    """Wait (bounded) until no stored paragraph is waiting, drawn or posted: a paragraph is
+    marked done before its pictures are posted, its inbox item once they are."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with sqlite3.connect(database) as db:
             rows = db.execute("SELECT status, COUNT(*) FROM paragraphs GROUP BY 1").fetchall()
+            [(pending,)] = db.execute("SELECT COUNT(*) FROM inbox WHERE status = 'pending'")
         counts = dict(rows)
         unfinished = sum(n for status, n in counts.items() if status in UNFINISHED_STATUSES)
-        if sum(counts.values()) >= expected and unfinished == 0:
+        if sum(counts.values()) >= expected and unfinished == 0 and pending == 0:
             return True
         time.sleep(1.0)
     return False
@@ -370,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             tally = asyncio.run(post_everything(args, bot))
             posted_s = time.monotonic() - started
             drawn = wait_until_drawn(
-                data_dir / "inkwell.sqlite3", args.rooms * args.paragraphs, args.drain_limit
+                data_dir / "inkwell.sqlite3", len(tally.sent), args.drain_limit
             )
         finally:
             bot.stop()
