@@ -11,6 +11,7 @@ from core.events import (
     PostIllustrations,
     PostText,
     Progress,
+    QueueShown,
     Refused,
     StoryPage,
     StyleReferenceShown,
@@ -135,6 +136,33 @@ def why_text(action: WhyShown, limit: int) -> str:
     return clip("\n".join(lines), limit)
 
 
+def queue_text(action: QueueShown, limit: int) -> str:
+    """The story's queue in drawing order, the asker's own items marked, their place first."""
+    if not action.items:
+        return "Nothing is waiting to be drawn in this story."
+    if action.your_position is None:
+        head = "You have nothing waiting in this story."
+    elif action.your_position == 0:
+        head = f"Yours is being drawn now ({action.yours} of yours in the queue)."
+    else:
+        head = (
+            f"Your next is at position {action.your_position} "
+            f"({action.yours} of yours in the queue)."
+        )
+    lines = [head]
+    for item in action.items:
+        where = "now" if item.position == 0 else f"{item.position}."
+        number = f" {item.seq}" if item.seq is not None and item.kind == "paragraph" else ""
+        you = " ← you" if item.mine else ""
+        lines.append(f"{where} {item.kind}{number} by {item.author}: {clip(item.text, 80)}{you}")
+    # Keep the head and the first items when the queue is longer than a message may be.
+    text = "\n".join(lines)
+    while len(text) > limit and len(lines) > 2:
+        lines.pop()
+        text = "\n".join([*lines, "…"])
+    return clip(text, limit)
+
+
 def answer_text(action: Action, limit: int, platform: str) -> str:
     """The words a chat platform shows for an answer to a writer, at most `limit` long."""
     if isinstance(action, ChannelSettings):
@@ -149,6 +177,8 @@ def answer_text(action: Action, limit: int, platform: str) -> str:
         text = library_text(action, limit)
     elif isinstance(action, WhyShown):
         text = why_text(action, limit)
+    elif isinstance(action, QueueShown):
+        text = queue_text(action, limit)
     else:
         text = f"Inkwell has no words for {type(action).__name__} on {platform}."
     return clip(text, limit)
@@ -170,6 +200,7 @@ def help_text(platform: str) -> str:
         "`/inkwell cancel` stop the paragraph being drawn",
         "`/inkwell story` the latest paragraphs",
         "`/inkwell settings` how Inkwell is set up here",
+        "`/inkwell queue` what is waiting to be drawn here, and your place in it",
         "`/inkwell library` the story's characters, places and props; `/inkwell library "
         "rename|merge|forget|pin|unpin` to steer it; `/inkwell why` why the latest pictures",
         "Once on, every message here is a paragraph. Under each illustration, "

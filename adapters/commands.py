@@ -14,6 +14,7 @@ from core.events import (
     ElementRenameRequested,
     Event,
     LibraryRequested,
+    QueueRequested,
     SettingsRequested,
     StoryRequested,
     StyleReferenceCleared,
@@ -49,6 +50,8 @@ def command_event(
         return WhyRequested(channel, author, "")
     if name == "library":
         return LibraryRequested(channel, author)
+    if name == "queue":
+        return QueueRequested(channel, author)
     return None
 
 

@@ -23,6 +23,7 @@ from core.events import (
     ParagraphCancelRequested,
     ParagraphPosted,
     PostText,
+    QueueRequested,
     Refused,
     RegenerateRequested,
     SettingsRequested,
@@ -58,6 +59,7 @@ _STORY_EVENTS = (
     ParagraphCancelRequested,
     RegenerateRequested,
     StoryRequested,
+    QueueRequested,
     EditRequested,
     CandidatesRequested,
     # A channel's look is part of its story: where Inkwell is off, nobody can change or read it.

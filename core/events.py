@@ -454,3 +454,35 @@ class CandidatesShown(Action):
 
     paragraph_id: str
     images: tuple[IllustrationImage, ...]
+
+
+# ---------------------------------------------------------------- the story's queue
+
+
+@dataclass(frozen=True)
+class QueueRequested(Event):
+    """Show the story's waiting paragraphs and edits, and where the asker's own work stands."""
+
+
+@dataclass(frozen=True)
+class QueuedWork:
+    """One piece of the story's waiting work; position 0 is being drawn now, 1 is next."""
+
+    position: int
+    kind: str  # "paragraph", "redraw", "edit" or "candidates"
+    author: str
+    text: str
+    paragraph_id: str
+    seq: int | None  # the paragraph's number in the story, when it is still there
+    mine: bool  # the asker's own
+
+
+@dataclass(frozen=True)
+class QueueShown(Action):
+    """The story's queue in the order it will be drawn; `your_position` is the asker's first
+    waiting item's position (None when they have nothing waiting)."""
+
+    audience: Audience = field(default=Audience.WRITER, kw_only=True)
+    items: tuple[QueuedWork, ...]
+    your_position: int | None
+    yours: int  # how many of the items are the asker's

@@ -45,6 +45,7 @@ from core.story.limits import story_refusal, writer_refusal
 from core.story.loop import IllustrationLoop
 from core.story.paragraphs import RejectedParagraph, clean_paragraph
 from core.story.queue import ILLUSTRATE, ParagraphWork, StoryQueue
+from core.story.queue_view import QueueView
 from core.story.settings import StorySettings
 from core.style.commands import StyleCommands
 from storage.base import InboxItem, ParagraphRecord, Storage
@@ -121,6 +122,7 @@ class Inkwell:
         controls.register(self.router)
         StyleCommands(storage, engine).register(self.router)
         LibraryCommands(storage).register(self.router)
+        QueueView(storage, self.queue).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)
         CandidateCommands(storage, self.queue, engine.profile_name).register(self.router)
         Enhancer(storage, engine, self.deliver).register(self.router)

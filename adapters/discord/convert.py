@@ -50,9 +50,11 @@ COMMANDS = {
     "story": "Show the latest paragraphs of this story",
     "settings": "Show how Inkwell is set up in this channel",
     "why": "Why the latest paragraph got the pictures it got",
+    "queue": "Show what the story has waiting to be drawn, and your place in it",
     "help": "What Inkwell does and how to use it",
 }
-PRIVATE_COMMANDS = frozenset({"story", "settings", "help", "why"})  # answered to the asker only
+# answered to the asker only
+PRIVATE_COMMANDS = frozenset({"story", "settings", "help", "why", "queue"})
 LIBRARY_COMMANDS = {
     "show": "Show the story's characters, places and props",
     "rename": "Rename an element of the story",

@@ -31,7 +31,7 @@ STOP = "inkwell_stop"
 WHY = "inkwell_why"
 CANDIDATES = "inkwell_candidates"
 ACTION_IDS = re.compile(rf"^({REGENERATE}|{STOP}|{WHY}|{CANDIDATES})$")
-PRIVATE_COMMANDS = frozenset({"story", "settings", "help", "why"})
+PRIVATE_COMMANDS = frozenset({"story", "settings", "help", "why", "queue"})
 COMMANDS = (
     "enable",
     "disable",
@@ -41,6 +41,7 @@ COMMANDS = (
     "style",
     "library",
     "why",
+    "queue",
     "help",
 )
 MAX_REQUEST_AGE_S = 5 * 60  # Slack's advice: older signed requests may be replays

@@ -31,6 +31,8 @@ from core.events import (
     PostIllustrations,
     PostText,
     Progress,
+    QueueRequested,
+    QueueShown,
     Refused,
     StoryEntry,
     StoryPage,
@@ -85,6 +87,7 @@ def parse_client_message(raw: str) -> ClientMessage:
         "cancel",
         "edit",
         "enhance",
+        "queue",
         *_STYLE_MESSAGES,
         *LIBRARY_MESSAGES,
     }
@@ -137,6 +140,8 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         return StoryRequested(channel(room), who, before_seq=before)
     if message.type == "cancel":
         return CancelRequested(channel(room), who)
+    if message.type == "queue":
+        return QueueRequested(channel(room), who)
     if message.type == "edit":
         return _edit_event(message.data, room, who)
     if message.type in LIBRARY_MESSAGES:
@@ -230,6 +235,7 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
             "paragraph_id": action.entry.paragraph_id,
             "seq": action.entry.seq,
             "queue_position": action.queue_position,
+            "again": action.again,
         }
     if isinstance(action, Progress):
         return {
@@ -267,6 +273,8 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
             "message": action.message,
             "reference": action.reference,
         }
+    if isinstance(action, QueueShown):
+        return queue_json(action)
     if isinstance(action, (LibraryShown, WhyShown)):
         return library_json(action, image_url)
     if isinstance(action, CandidatesShown):
@@ -296,6 +304,27 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
             "has_more": action.has_more,
         }
     raise TypeError(f"the web room can't show {type(action).__name__}")
+
+
+def queue_json(action: QueueShown) -> dict[str, Any]:
+    """The story's queue for the room's Queue panel, in drawing order (0 is being drawn)."""
+    return {
+        "type": "queue",
+        "your_position": action.your_position,
+        "yours": action.yours,
+        "items": [
+            {
+                "position": item.position,
+                "kind": item.kind,
+                "author": item.author,
+                "text": item.text,
+                "paragraph_id": item.paragraph_id,
+                "seq": item.seq,
+                "mine": item.mine,
+            }
+            for item in action.items
+        ],
+    }
 
 
 def error_json(message: str, client_id: str | None = None) -> dict[str, Any]:

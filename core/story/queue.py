@@ -67,6 +67,15 @@ class StoryQueue:
             ids.remove(running[0])
         return ids
 
+    async def waiting_items(self, channel_key: str) -> tuple[InboxItem | None, list[InboxItem]]:
+        """The item being drawn here (None when none), and the story's others in drawing order."""
+        items = await self._storage.inbox.due(channel_key, now_utc(), limit=1000)
+        running = self._worker.running(channel_key)
+        if running is None:
+            return None, items
+        waiting = [item for item in items if item.id != running.item.id]
+        return running.item, waiting
+
     async def position(self, channel_key: str, paragraph_id: str) -> int:
         """How many of the story's stored items are ahead of this paragraph, counted as
         `submit` counts them (0 once it is being drawn or finished)."""

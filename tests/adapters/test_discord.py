@@ -334,3 +334,28 @@ async def test_unknown_commands_and_foreign_buttons_get_a_private_answer(
     [told] = await discord.until(lambda: [c for c in discord.callbacks if c["token"] == token])
     assert told["type"] == 4 and told["data"]["flags"] & 64
     assert "isn't one Inkwell knows" in told["data"]["content"]
+
+
+@pytest.mark.asyncio
+async def test_inkwell_queue_shows_the_waiting_paragraphs_and_the_askers_place(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    engine = bot.engine
+    assert isinstance(engine, ScriptedEngine)
+    engine.gate = asyncio.Event()
+    try:
+        await discord.say(discord.manager, "A kite rises over the hill.")
+        await asyncio.wait_for(engine.generating.wait(), 10)
+        await discord.say(discord.manager, "A dog runs after it.")
+        await discord.say(discord.reader, "Bo waves from the boat.")
+        await discord.until(lambda: [p for p in discord.posted if "Paragraph 3" in p.content])
+        [answer] = await discord.followups_of(await discord.slash(discord.reader, "queue"))
+    finally:
+        engine.gate.set()
+    lines = answer.content.splitlines()
+    assert lines[0] == "Your next is at position 2 (1 of yours in the queue)."
+    assert lines[1].startswith("now paragraph 1 by ")
+    assert lines[3].endswith("Bo waves from the boat. ← you")
+    assert "<@" not in answer.content
+    await bot.idle()

@@ -3,6 +3,7 @@ Slack Web API on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -346,3 +347,29 @@ async def test_a_foreign_button_is_acknowledged_with_a_private_answer(
     assert await http.click(click) == 200
     [told] = await fake.until(lambda: fake.ephemeral)
     assert told.user == slack.READER and "isn't one Inkwell knows" in told.text
+
+
+@pytest.mark.asyncio
+async def test_inkwell_queue_shows_the_waiting_paragraphs_and_the_askers_place(
+    http: SlackHttp, fake: FakeSlack
+) -> None:
+    await enable(http, fake)
+    engine = http.bot.engine
+    assert isinstance(engine, ScriptedEngine)
+    engine.gate = asyncio.Event()
+    try:
+        assert await http.event(fake.message_event(slack.MANAGER, "A kite rises.")) == 200
+        await asyncio.wait_for(engine.generating.wait(), 10)
+        assert await http.event(fake.message_event(slack.MANAGER, "A dog runs.")) == 200
+        assert await http.event(fake.message_event(slack.READER, "Bo waves <!channel>.")) == 200
+        await fake.until(lambda: [m for m in fake.messages if "Paragraph 3" in m.text])
+        assert await http.form(fake.command(slack.READER, "queue")) == 200
+        [answer] = await fake.until(lambda: [r for r in fake.responses if "position" in r["text"]])
+    finally:
+        engine.gate.set()
+    assert answer["response_type"] == "ephemeral"
+    lines = answer["text"].splitlines()
+    assert lines[0] == "Your next is at position 2 (1 of yours in the queue)."
+    assert lines[3].endswith("Bo waves. ← you")
+    assert "<!" not in answer["text"]
+    await http.bot.idle()

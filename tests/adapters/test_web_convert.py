@@ -81,6 +81,7 @@ def test_actions_become_browser_messages() -> None:
         "paragraph_id": "p1",
         "seq": 3,
         "queue_position": 2,
+        "again": False,
     }
     assert convert.entry_json(entry)["illustrations"] == [
         {"url": "/images/img1.png", "caption": "A gull.", "illustration_id": "p1:0"}

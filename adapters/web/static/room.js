@@ -218,6 +218,8 @@
         return window.InkwellLibrary.showWhy(msg);
       case "candidates":
         return window.InkwellLibrary.showCandidates(msg);
+      case "queue":
+        return window.InkwellQueue.render(msg);
     }
   }
 
