@@ -13,11 +13,18 @@ class Turns:
     def __init__(self, at_once: int) -> None:
         self._free = at_once
         self._line: deque[tuple[str, asyncio.Future[None]]] = deque()
+        self._joined = asyncio.Event()  # set whenever a story joins the line
 
     @property
     def waiting(self) -> list[str]:
         """The stories waiting for a turn, first in line first."""
         return [key for key, _ in self._line]
+
+    async def until_waiting(self, channel_key: str) -> None:
+        """Return once the story waits in line (for observers; callers bound the wait)."""
+        while channel_key not in self.waiting:
+            self._joined.clear()  # no await between the check and the clear: nothing is missed
+            await self._joined.wait()
 
     @asynccontextmanager
     async def turn(self, channel_key: str) -> AsyncIterator[None]:
@@ -27,6 +34,7 @@ class Turns:
             ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             entry = (channel_key, ticket)
             self._line.append(entry)
+            self._joined.set()
             try:
                 await ticket  # its turn is handed over by `_pass_on`, the slot with it
             except BaseException:

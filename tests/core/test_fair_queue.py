@@ -94,12 +94,8 @@ async def test_stories_are_served_in_turn_so_a_flood_cannot_starve_another_room(
     [accepted] = await chat.dispatch(quiet)
     assert isinstance(accepted, Accepted)
     turns = chat.inkwell._worker.turns  # type: ignore[attr-defined]
-    for _ in range(500):  # bounded: the quiet room's worker reaches the line
-        if turns.waiting == ["fake:quiet"]:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        pytest.fail(f"the quiet room never queued for a turn: {turns.waiting}")
+    await asyncio.wait_for(turns.until_waiting("fake:quiet"), 10)
+    assert turns.waiting == ["fake:quiet"]
     engine.gate.set()
     await chat.inkwell.idle()  # type: ignore[attr-defined]
     drawn = [calls[0].prompt for calls in engine.generate_calls]
