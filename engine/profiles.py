@@ -84,7 +84,10 @@ PROFILES: dict[str, ModelProfile] = {
         clip_pretrained=str(PICTUREBOOK_WEIGHTS / "clip" / "open_clip_model.safetensors"),
         clip_config=str(PICTUREBOOK_WEIGHTS / "clip" / f"{PICTUREBOOK_CLIP_MODEL}.json"),
         steps=25,
-        guidance_scale=3.0,
+        # Measured on 200 held-out captions (oracle, same seeds): guidance 3 -> 6 raised the
+        # facts read back from 0.302 to 0.336 (things present 0.150 -> 0.204, weather
+        # 0.667 -> 0.778); 9 gave 0.339, within noise of 6.
+        guidance_scale=6.0,
         width=64,
         height=64,
         vgg_weights=None,
