@@ -41,8 +41,9 @@ from engine.profiles import resolve_profile
 from picturebook import measures, oracle
 from picturebook.captions import Caption, compose
 from picturebook.measures import EDITS, Consistency, EditCase
+from picturebook.render import render
 from picturebook.stories import QUICK, STORIES, Story
-from picturebook.world import Facts, sample_scene
+from picturebook.world import Facts, Scene, sample_scene
 from storage.sqlite import SQLiteStorage
 
 log = logging.getLogger("bench.quality")
@@ -60,10 +61,42 @@ class Drawn:
     seconds: float = 0.0
 
 
-def held_out_captions(count: int) -> list[Caption]:
-    """Captions of scenes no training seed draws (the grammar's own mix of said and unsaid)."""
+def held_out_scenes(count: int) -> list[tuple[Scene, Caption]]:
+    """Scenes no training seed draws, with their captions (the grammar's said and unsaid)."""
     rng = random.Random(CAPTION_SEED)
-    return [compose(sample_scene(rng), rng) for _ in range(count)]
+    scenes = []
+    for _ in range(count):
+        scene = sample_scene(rng)
+        scenes.append((scene, compose(scene, rng)))
+    return scenes
+
+
+def held_out_captions(count: int) -> list[Caption]:
+    return [caption for _, caption in held_out_scenes(count)]
+
+
+def print_ceiling(profile_name: str, count: int, model: oracle.Oracle) -> None:
+    """What the oracle reads of the held-out captions' facts from their renders, and from the
+    profile autoencoder's reconstructions of those renders: no UNet drawing in that latent space
+    can state more than the second row."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    profile = resolve_profile(profile_name)
+    vae = AutoencoderKL.from_pretrained(profile.generator, subfolder="vae").float().eval()
+    pairs = held_out_scenes(count)
+    renders = np.stack([np.asarray(render(scene).convert("RGB")) for scene, _ in pairs])
+    with torch.no_grad():
+        x = torch.from_numpy(renders).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        back = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
+    rebuilt = ((back + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    print(f"autoencoder ceiling of {profile_name} on {count} held-out captions")
+    for name, pictures in (("renders", renders), ("reconstructions", rebuilt)):
+        seen = oracle.read_many([Image.fromarray(p) for p in pictures], model)
+        table = measures.alignment_table(
+            [(c.facts, r) for (_, c), r in zip(pairs, seen, strict=True)]
+        )
+        print(f"{name:>16} " + " ".join(f"{k}={v:.3f}" for k, (v, _) in table.items()))
 
 
 async def draw_captions(engine, count: int, drawn: Drawn) -> None:
@@ -289,6 +322,11 @@ def print_oracle(model: oracle.Oracle, name: str, count: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--oracle", action="store_true", help="only the oracle's accuracy")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="only what the oracle reads from renders and the autoencoder's reconstructions",
+    )
     parser.add_argument("--profile", default="picturebook")
     parser.add_argument("--quick", action="store_true", help=f"{len(QUICK)} stories, fewer renders")
     parser.add_argument("--data-dir", help="default: a temporary dir (tiny) or ./data")
@@ -307,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     model = oracle.load(args.oracle_weights)
     if args.oracle:
         print_oracle(model, args.oracle_weights.name, 500 if args.quick else 2000)
+        return 0
+    if args.ceiling:
+        print_ceiling(args.profile, args.captions or (40 if args.quick else 200), model)
         return 0
     stories = QUICK if args.quick else STORIES
     if args.captions is None:
