@@ -193,6 +193,11 @@ class PostIllustrations(Action):
     images: tuple[IllustrationImage, ...]
     profile: str
     reply_to: MessageRef | None = None
+    # The same on every attempt of this post: a platform that refuses a second message with
+    # the same key (Discord's nonce, the room's page) or can be searched for it (Slack) shows
+    # it once. Empty: no key.
+    delivery_id: str = ""
+    again: bool = False  # an earlier attempt got as far as posting: it may have landed
 
 
 @dataclass(frozen=True)

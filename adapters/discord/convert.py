@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from adapters.discord.markup import plain_text
@@ -83,6 +84,18 @@ class IncomingMessage:
     content: str
     mentions_bot: bool
     names: dict[int, str] = field(default_factory=dict)  # mentioned users' display names
+
+
+def delivery_nonce(delivery_id: str, part: int) -> str | None:
+    """The nonce of one message of a post (24 hex digits; Discord allows 25 characters).
+
+    discord.py sends a nonce with `enforce_nonce`, so Discord answers a second message with
+    the same nonce from the bot, within a few minutes, with the first one instead of posting
+    again: a post resent after a crash lands once. No delivery id, no nonce.
+    """
+    if not delivery_id:
+        return None
+    return hashlib.blake2b(f"{delivery_id}#{part}".encode(), digest_size=12).hexdigest()
 
 
 def channel_ref(channel_id: int, parent_id: int | None) -> ChannelRef:

@@ -251,6 +251,8 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
             "type": "illustrations",
             "paragraph_id": action.paragraph_id,
             "profile": action.profile,
+            # The page shows a delivery once: a post resent after a crash repeats its id.
+            "delivery_id": action.delivery_id,
             "images": [
                 {
                     "illustration_id": image.illustration_id,

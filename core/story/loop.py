@@ -154,12 +154,16 @@ class IllustrationLoop:
         note = " ".join(part for part in (note, skipped_note(plans)) if part)
         await self._storage.paragraphs.set_status(paragraph.id, "illustrating", note)
         images = await stored_drawing(self._storage, job)
+        # A stored drawing means an earlier attempt reached the post: it may have landed.
+        again = images is not None
         if images is None and any(plan.drawn for plan in plans):
             images = await self._draw(job, plans, screenings)
         # Done before posting: the inbox item, not the status, is what a crash resumes from.
         await self._storage.paragraphs.set_status(paragraph.id, "done", note)
         if images:
-            await post_once(self._storage, self._deliver, job, images, self._engine.profile_name)
+            await post_once(
+                self._storage, self._deliver, job, images, self._engine.profile_name, again
+            )
         await keep_within_budget(
             self._storage, paragraph.channel_key, self._settings.max_image_bytes
         )
