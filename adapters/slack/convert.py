@@ -44,6 +44,7 @@ COMMANDS = (
     "queue",
     "help",
 )
+RECENT_MESSAGES = 50  # how far back a resent post looks for the one it may repeat
 MAX_REQUEST_AGE_S = 5 * 60  # Slack's advice: older signed requests may be replays
 STYLE_WORD = "style"  # a mention starting with it, with a picture, sets the style reference
 SET_BY_MESSAGE = (
@@ -263,3 +264,22 @@ def _document_problem(document: Any) -> str:
     if document.get("type") == "event_callback" and not isinstance(document.get("event"), dict):
         return "an event callback without an event"
     return ""
+
+
+def illustration_filename(index: int, delivery_id: str) -> str:
+    """`illustration-01-<key>.png`: the key, from the post's delivery id, lets a post resent
+    after a crash find the upload it may repeat in the channel's history (Slack has no
+    idempotency key for uploads)."""
+    if not delivery_id:
+        return f"illustration-{index:02d}.png"
+    key = hashlib.blake2b(delivery_id.encode(), digest_size=6).hexdigest()
+    return f"illustration-{index:02d}-{key}.png"
+
+
+def earlier_upload(messages: list[dict[str, Any]], first_filename: str) -> str | None:
+    """The id of the first file of a message in `messages` that uploaded `first_filename`."""
+    for message in messages:
+        files = message.get("files") or []
+        if files and files[0].get("name") == first_filename:
+            return str(files[0]["id"])
+    return None
