@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from storage.base import ElementRecord, HistoryRecord, IllustrationRecord, Storage
+from storage.codec import looks_from_plain, looks_to_plain
 
 FORMAT = "inkwell-story/1"
 PAGE = 500
@@ -199,6 +200,10 @@ def _element_json(record: ElementRecord) -> dict[str, Any]:
         "aliases": list(record.aliases),
         "first_illustration_id": record.first_illustration_id,
         "pinned": record.pinned,
+        "look": _vector(record.look),
+        "looks": looks_to_plain(record.references),
+        "description": record.description,
+        "pronoun": record.pronoun,
     }
 
 
@@ -214,6 +219,10 @@ def _element_from(data: dict[str, Any]) -> ElementRecord:
         aliases=tuple(data["aliases"]),
         first_illustration_id=data["first_illustration_id"],
         pinned=data["pinned"],
+        look=_unvector(data.get("look")),
+        references=looks_from_plain(data.get("looks")),
+        description=data.get("description", ""),
+        pronoun=data.get("pronoun", ""),
     )
 
 

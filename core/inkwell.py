@@ -81,7 +81,9 @@ class Inkwell:
         self._adapters: dict[str, Adapter] = {}
         self._loop = IllustrationLoop(engine, storage, self.send, settings, self.deliver)
         edit = edit or EditPolicy()
-        chooser = ConsistentChooser(engine, storage, settings.thr_1, settings.presence_threshold)
+        chooser = ConsistentChooser(
+            engine, storage, settings.thr_1, settings.presence_threshold, settings.cast
+        )
         edits = EditWork(
             engine,
             storage,

@@ -97,7 +97,7 @@ class IllustrationLoop:
         self._settings = settings
         self._deliver = deliver or _delivering(send)
         self._chooser = ConsistentChooser(
-            engine, storage, settings.thr_1, settings.presence_threshold
+            engine, storage, settings.thr_1, settings.presence_threshold, settings.cast
         )
         self._planner = ParagraphPlanner(engine, settings)
 

@@ -1,0 +1,23 @@
+"""The `[story.cast]` section: how the story's cast keeps characters, places and props alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.settings import setting
+
+
+@dataclass(frozen=True)
+class CastSettings:
+    mode: str = setting(
+        "looks",
+        "seed: seed 000's library (each element's CLIP text feature, scored where a candidate "
+        "shows it); looks: also each element's look, the CLIP feature of its own region",
+        choices=("seed", "looks"),
+    )
+    grid: int = setting(
+        3, "regions per side searched for an element in a picture (grid x grid)", at_least=1
+    )
+    region_size: float = setting(
+        0.5, "side of a searched region, as a share of the picture's side", above=0, at_most=1
+    )

@@ -1,0 +1,72 @@
+"""The story's cast: looks cut from each element's own region, in both library modes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from core.engine import GenerationRequest
+from core.story.cast_settings import CastSettings
+from core.story.choosing import ConsistentChooser
+from core.story.regions import grid_boxes
+from storage.sqlite import SQLiteStorage
+from tests.fakes.engine import DIM, ScriptedEngine
+
+NOW = datetime(2026, 12, 2, tzinfo=UTC)
+SENTENCE = "A fox meets a hound."
+
+
+def vec(*values: float) -> np.ndarray:
+    vector = np.zeros(DIM, dtype=np.float32)
+    vector[: len(values)] = values
+    return vector / np.linalg.norm(vector)
+
+
+async def _choose(engine: ScriptedEngine, storage: SQLiteStorage, cast: CastSettings):
+    [group] = await engine.generate([GenerationRequest(SENTENCE, (1, 2))])
+    chooser = ConsistentChooser(engine, storage, thr_1=0.2, presence_threshold=0.2, cast=cast)
+    chosen, _, memory = await chooser.choose("web:tale", [SENTENCE], [group], ["ill-1"], NOW)
+    await memory.save(storage)
+    return chosen, {e.name: e for e in await storage.elements.list("web:tale")}
+
+
+@pytest.mark.asyncio
+async def test_two_elements_of_one_picture_never_share_a_look(
+    engine: ScriptedEngine, storage: SQLiteStorage
+) -> None:
+    engine.text_features = {"fox": vec(1, 0.2), "hound": vec(1, 0.3)}
+    boxes = len(grid_boxes(3, 0.5))
+    # Every region alike but one, which looks most like both a fox and a hound.
+    regions = np.repeat(vec(0, 0, 1)[None], boxes, axis=0)
+    regions[4] = vec(1, 0.25)
+    regions[7] = vec(0.5, 0.1, 1)
+    for candidate in (0, 1):
+        engine.region_features[(SENTENCE, candidate)] = regions
+    chosen, cast = await _choose(engine, storage, CastSettings(mode="looks"))
+    assert chosen[0].elements == ("fox", "hound")
+    fox, hound = cast["fox"], cast["hound"]
+    assert not np.allclose(fox.look, hound.look)
+    assert {tuple(fox.look), tuple(hound.look)} == {tuple(regions[4]), tuple(regions[7])}
+    assert fox.references[0].image_id != hound.references[0].image_id
+    assert not np.allclose(fox.feature, hound.feature), "their text features, as the seed's"
+
+
+@pytest.mark.asyncio
+async def test_the_seeds_mode_keeps_text_features_and_no_look(
+    engine: ScriptedEngine, storage: SQLiteStorage
+) -> None:
+    engine.text_features = {"fox": vec(1, 0.2), "hound": vec(1, 0.3)}
+    asked: list[int] = []
+    regions = engine.embed_regions
+
+    async def counted(images, boxes):
+        asked.append(len(images))
+        return await regions(images, boxes)
+
+    engine.embed_regions = counted  # type: ignore[method-assign]
+    _, cast = await _choose(engine, storage, CastSettings(mode="seed"))
+    assert asked == [], "the seed's mode needs no regions"
+    np.testing.assert_allclose(cast["fox"].feature, engine.text_features["fox"], atol=1e-6)
+    assert cast["fox"].look is None and cast["hound"].references == ()
