@@ -21,3 +21,9 @@ class CastSettings:
     region_size: float = setting(
         0.5, "side of a searched region, as a share of the picture's side", above=0, at_most=1
     )
+    describe: bool = setting(
+        True, "an element's description joins the prompt of a sentence that names it"
+    )
+    prompt_tokens: int = setting(
+        77, "the text encoder's token budget; descriptions never push a prompt past it", at_least=8
+    )

@@ -20,6 +20,7 @@ from core.story.consistency import (
     recognised,
     select,
 )
+from core.story.describing import read_description, reading_texts
 from core.story.elements import head_noun, noun_elements
 from core.story.regions import assign, crop_png, grid_boxes
 from storage.base import ElementLook, ElementRecord, HistoryRecord, Storage
@@ -52,6 +53,7 @@ class StoryMemory:
     history: HistoryRecord | None
     changed: set[str] = field(default_factory=set)
     crops: dict[str, Crop] = field(default_factory=dict)
+    first_phrases: dict[str, str] = field(default_factory=dict)  # new entries: as first named
 
     async def save(self, storage: Storage) -> None:
         for name in sorted(self.changed):
@@ -97,6 +99,7 @@ class ConsistentChooser:
         now: datetime,
         image_features: np.ndarray | None = None,
         forced: dict[int, int] | None = None,
+        pronouns: dict[str, str] | None = None,
     ) -> tuple[list[Chosen], np.ndarray, StoryMemory]:
         """One embedding call for all candidates and one for all texts, then prompt by
         prompt in story order, each choice seeing the library the previous one left.
@@ -189,7 +192,29 @@ class ConsistentChooser:
             self._remember_history(memory, channel_key, picture, now)
             chosen.append(Chosen(selection, tuple(head_noun(p) for p in present)))
             offset += len(group)
+        await self._describe(memory)
+        for name, pronoun in (pronouns or {}).items():
+            element = memory.elements.get(name)
+            if element is not None and not element.pronoun:
+                memory.elements[name] = replace(element, pronoun=pronoun)
+                memory.changed.add(name)
         return chosen, image_features, memory
+
+    async def _describe(self, memory: StoryMemory) -> None:
+        """Descriptions of the entries first seen now: the writers' words, then the crop's."""
+        new = [memory.elements[name] for name in sorted(memory.first_phrases)]
+        looked = [e for e in new if e.look is not None]
+        texts = [text for e in looked for text in reading_texts(e.name)]
+        features = await self._engine.embed_texts(texts) if texts else None
+        per = len(reading_texts("x"))
+        for element in new:
+            phrase = memory.first_phrases[element.name]
+            rows = None
+            if element.look is not None and features is not None:
+                at = looked.index(element) * per
+                rows = features[at : at + per]
+            description = read_description(phrase, element.look, rows)
+            memory.elements[element.name] = replace(element, description=description)
 
     def _named(self, memory: StoryMemory, found: list[str]) -> list[tuple[LibraryElement, int]]:
         """The library elements a sentence names, each once, with its phrase's column."""
@@ -233,6 +258,7 @@ class ConsistentChooser:
                 first_illustration_id=illustration_id,
                 look=region,
             )
+            memory.first_phrases[name] = phrase
         else:
             aliases = (
                 known.aliases if phrase in (name, *known.aliases) else (*known.aliases, phrase)

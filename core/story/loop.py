@@ -30,6 +30,7 @@ from core.events import (
     Progress,
 )
 from core.story.branches import SentencePlan
+from core.story.cast_prompts import CastPrompts
 from core.story.chat_text import drawing_text
 from core.story.choosing import Chosen, ConsistentChooser
 from core.story.clauses import split_sentences
@@ -179,6 +180,8 @@ class IllustrationLoop:
         style = await style_for_drawing(self._storage, paragraph.channel_key)
         # Global edits writers asked to keep ("I prefer darker") shape every later drawing.
         look = await story_preference(self._storage, paragraph.channel_key)
+        # The cast's descriptions join the prompts that name (or refer to) an element.
+        cast = await CastPrompts.load(self._storage, paragraph.channel_key, self._settings.cast)
         reporter = ProgressReporter(
             self._send, channel, paragraph.id, self._settings.progress_interval_s
         )
@@ -187,7 +190,7 @@ class IllustrationLoop:
             """One batched call: every prompt's K candidates, each seed fixed by its place."""
             requests = [
                 GenerationRequest(
-                    prompt=with_preference(text, look),
+                    prompt=with_preference(cast.prompt(text, reserved=look), look),
                     seeds=candidate_seeds(
                         paragraph.id,
                         index,
@@ -218,6 +221,7 @@ class IllustrationLoop:
             ids,
             now_utc(),
             forced={n: p.forced for n, p in enumerate(prompts) if p.forced is not None},
+            pronouns=cast.learned_pronouns,
         )
         images = await self._store(job, prompts, chosen, image_features)
         await mark_drawn(self._storage, job)

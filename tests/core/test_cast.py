@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from core.engine import GenerationRequest
+from core.events import PostIllustrations
 from core.story.cast_settings import CastSettings
 from core.story.choosing import ConsistentChooser
 from core.story.regions import grid_boxes
@@ -70,3 +71,22 @@ async def test_the_seeds_mode_keeps_text_features_and_no_look(
     assert asked == [], "the seed's mode needs no regions"
     np.testing.assert_allclose(cast["fox"].feature, engine.text_features["fox"], atol=1e-6)
     assert cast["fox"].look is None and cast["hound"].references == ()
+
+
+@pytest.mark.asyncio
+async def test_a_later_sentence_draws_the_element_as_first_described(
+    chat, engine: ScriptedEngine, storage: SQLiteStorage
+) -> None:
+    engine.text_features = {"red fox": vec(1, 0.2), "fox": vec(1, 0.2)}
+    await chat.post("A red fox sleeps.")
+    await chat.wait_for(PostIllustrations)
+    await chat.inkwell.idle()
+    [fox] = await storage.elements.list("fake:story")
+    assert fox.description == "red"
+    await chat.post("The fox runs. He sleeps.")
+    await chat.wait_for(PostIllustrations, count=2)
+    await chat.inkwell.idle()
+    drawn = [request.prompt for request in engine.generate_calls[-1]]
+    assert drawn == ["The red fox runs.", "He sleeps, red fox."]
+    [fox] = await storage.elements.list("fake:story")
+    assert fox.pronoun == "he", "learned from the sentence after it"
