@@ -27,3 +27,13 @@ class CastSettings:
     prompt_tokens: int = setting(
         77, "the text encoder's token budget; descriptions never push a prompt past it", at_least=8
     )
+    drift_threshold: float = setting(
+        0.0,
+        "drift check: least similarity of a recurring element's region to its look; under it "
+        "more candidates are drawn and the choice made again (0: no check)",
+        at_least=0,
+        at_most=1,
+    )
+    drift_extra: int = setting(
+        4, "most extra candidates the drift check draws for one sentence", at_least=0, at_most=64
+    )

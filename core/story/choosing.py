@@ -73,6 +73,8 @@ class StoryMemory:
 class Chosen:
     selection: Selection
     elements: tuple[str, ...]  # the library names this illustration was seen to contain
+    # Recurring elements with a look: how alike the pick's region is to it (the drift check).
+    looks: tuple[tuple[str, float], ...] = ()
 
 
 class ConsistentChooser:
@@ -169,10 +171,15 @@ class ConsistentChooser:
             present = [
                 p for p in found if cosines(picture[None], phrase_feature[p])[0] >= self._presence
             ]
+            looks: list[tuple[str, float]] = []
             for phrase in present:
                 crop = None
                 if regions is not None and places is not None:
                     k = found.index(phrase)
+                    known = memory.elements.get(head_noun(phrase))
+                    if known is not None and known.look is not None:
+                        alike = float(cosines(regions[selection.index, k][None], known.look)[0])
+                        looks.append((known.name, alike))
                     crop = Crop(
                         group[selection.index].png,
                         boxes[places[selection.index][k]],
@@ -190,7 +197,7 @@ class ConsistentChooser:
                     now,
                 )
             self._remember_history(memory, channel_key, picture, now)
-            chosen.append(Chosen(selection, tuple(head_noun(p) for p in present)))
+            chosen.append(Chosen(selection, tuple(head_noun(p) for p in present), tuple(looks)))
             offset += len(group)
         await self._describe(memory)
         for name, pronoun in (pronouns or {}).items():

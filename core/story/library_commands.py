@@ -31,6 +31,7 @@ WHY_FIELDS = (
     "screening",
     "selection",
     "elements",
+    "drift",  # the drift check: each recurring element's likeness to its look
     "candidate_index",
     "candidate_scores",
     "image_text_scores",

@@ -8,15 +8,19 @@ import numpy as np
 import pytest
 
 from core.engine import GenerationRequest
-from core.events import PostIllustrations
+from core.events import Author, PostIllustrations, WhyRequested, WhyShown
+from core.inkwell import Inkwell
 from core.story.cast_settings import CastSettings
 from core.story.choosing import ConsistentChooser
 from core.story.regions import grid_boxes
+from core.story.settings import StorySettings
+from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import DIM, ScriptedEngine
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
 SENTENCE = "A fox meets a hound."
+ANA = Author("ana", "Ana")
 
 
 def vec(*values: float) -> np.ndarray:
@@ -90,3 +94,45 @@ async def test_a_later_sentence_draws_the_element_as_first_described(
     assert drawn == ["The red fox runs.", "He sleeps, red fox."]
     [fox] = await storage.elements.list("fake:story")
     assert fox.pronoun == "he", "learned from the sentence after it"
+
+
+@pytest.mark.asyncio
+async def test_the_drift_check_redraws_and_stops_at_its_bound(
+    engine: ScriptedEngine, storage: SQLiteStorage
+) -> None:
+    cast = CastSettings(drift_threshold=0.9, drift_extra=4)
+    settings = StorySettings(candidates=3, progress_interval_s=0, cast=cast)
+    inkwell = Inkwell(engine, storage, settings)
+    chat = FakeAdapter()
+    inkwell.attach(chat)
+    await inkwell.start()
+    try:
+        engine.text_features = {"fox": vec(1, 0.2)}
+        boxes = len(grid_boxes(3, 0.5))
+        engine.region_features = {
+            ("A fox sleeps.", n): np.repeat(vec(1, 0.2, 0.1)[None], boxes, axis=0) for n in range(3)
+        }
+        # Every later fox, however many are drawn, is unlike the first one's look.
+        engine.region_features |= {
+            ("The fox runs.", n): np.repeat(vec(0.2, 1, 0, 1)[None], boxes, axis=0)
+            for n in range(3)
+        }
+        await chat.post("A fox sleeps.")
+        await chat.wait_for(PostIllustrations)
+        await inkwell.idle()
+        calls = len(engine.generate_calls)
+        await chat.post("The fox runs.")
+        [_, posted] = await chat.wait_for(PostIllustrations, count=2)
+        await inkwell.idle()
+        rounds = engine.generate_calls[calls:]
+        assert [sum(len(r.seeds) for r in call) for call in rounds] == [3, 3, 1]
+        [record] = (await storage.illustrations.for_paragraphs([posted.paragraph_id])).values()
+        drift = record[0].provenance["drift"]
+        assert drift["threshold"] == 0.9 and drift["extra_candidates"] == 4
+        assert drift["looks"]["fox"] < 0.9
+        assert len(record[0].provenance["candidate_seeds"]) == 7
+        assert len(set(record[0].provenance["candidate_seeds"])) == 7, "fresh seeds"
+        [shown] = await chat.dispatch(WhyRequested(chat.channel("story"), ANA, posted.paragraph_id))
+        assert isinstance(shown, WhyShown) and shown.illustrations[0]["drift"] == drift
+    finally:
+        await inkwell.stop()
