@@ -123,7 +123,7 @@ class Inkwell:
         self.router.on(CancelRequested, self._on_cancel)
         controls.register(self.router)
         StyleCommands(storage, engine).register(self.router)
-        LibraryCommands(storage).register(self.router)
+        LibraryCommands(storage, engine).register(self.router)
         QueueView(storage, self.queue).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)
         CandidateCommands(storage, self.queue, engine.profile_name).register(self.router)

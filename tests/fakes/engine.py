@@ -7,6 +7,7 @@ The real tiny engine runs in the end-to-end tests; this one exists so a test can
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import asdict, replace
@@ -39,6 +40,11 @@ def _png(prompt_index: int, candidate: int, seed: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _uploaded(png: bytes) -> np.ndarray:
+    axis = int.from_bytes(hashlib.sha256(png).digest()[:4], "big") % DIM
+    return np.eye(DIM, dtype=np.float32)[axis]
 
 
 class ScriptedEngine:
@@ -184,7 +190,9 @@ class ScriptedEngine:
         return features
 
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
-        return np.stack([self._features[png] for png in images])
+        """The feature each drawn picture was given; a picture it never drew (an upload) gets
+        a unit vector picked by its bytes."""
+        return np.stack([self._features.get(png, _uploaded(png)) for png in images])
 
     async def embed_regions(self, images: Sequence[bytes], boxes: Sequence) -> np.ndarray:
         """Scripted rows where given; otherwise the picture's feature nudged a little toward
