@@ -258,7 +258,9 @@ def test_a_style_picture_is_set_used_and_cleared(page: Page, bot: str, tmp_path:
     expect(page.get_by_test_id("style-image")).to_be_hidden()
 
 
-def test_the_library_and_why_these_pictures(page: Page, bot: str) -> None:
+def test_the_library_and_why_these_pictures(page: Page, bot: str, tmp_path: Path) -> None:
+    from PIL import Image
+
     _open_room(page, bot, "Library tales")
     page.get_by_test_id("composer").fill("A fox sleeps under an old oak. The fox wakes at dawn.")
     page.get_by_test_id("post-button").click()
@@ -279,6 +281,21 @@ def test_the_library_and_why_these_pictures(page: Page, bot: str) -> None:
     elements = panel.get_by_test_id("library-element")
     if elements.count():
         first = elements.first.get_attribute("data-name")
+        # The cast: a description, then a reference picture that becomes the thumbnail.
+        page.once("dialog", lambda dialog: dialog.accept("grey beard, green apron"))
+        elements.first.get_by_test_id("library-describe").click()
+        expect(page.get_by_test_id("library-message")).to_contain_text(
+            f"{first} is now drawn as: grey beard, green apron."
+        )
+        expect(elements.first.get_by_test_id("library-description")).to_have_text(
+            "drawn as: grey beard, green apron"
+        )
+        picture = tmp_path / "reference.png"
+        Image.new("RGB", (160, 160), (40, 160, 90)).save(picture)
+        elements.first.get_by_test_id("library-reference-file").set_input_files(str(picture))
+        expect(page.get_by_test_id("library-message")).to_contain_text("a reference picture")
+        expect(elements.first.get_by_test_id("library-thumb")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "story_room_cast.png"), full_page=True)
         page.once("dialog", lambda dialog: dialog.accept())
         elements.first.get_by_test_id("library-forget").click()
         expect(page.get_by_test_id("library-message")).to_contain_text(f"Forgot '{first}'")
