@@ -18,8 +18,9 @@ COLOURS = (
 )  # fmt: skip
 # Pairs read against each other: the first joins the description when it reads better.
 WEARING = (("with a hat", "without a hat"),)
-# A colour joins only when CLIP prefers it this much over the colours' mean (zero-shot margin).
-COLOUR_MARGIN = 0.01
+# A reading joins only when CLIP prefers it by this much: a colour over the colours' mean, a
+# garment over its absence (the zero-shot margin).
+READING_MARGIN = 0.01
 
 
 def reading_texts(name: str) -> list[str]:
@@ -46,11 +47,11 @@ def read_description(phrase: str, region: np.ndarray | None, features: np.ndarra
     colours = scores[: len(COLOURS)]
     if not any(word in COLOURS for word in parts):
         best = int(np.argmax(colours))
-        if colours[best] - float(np.mean(colours)) >= COLOUR_MARGIN:
+        if colours[best] - float(np.mean(colours)) >= READING_MARGIN:
             parts.insert(0, COLOURS[best])
     for number, (yes, _) in enumerate(WEARING):
         pair = scores[len(COLOURS) + 2 * number : len(COLOURS) + 2 * number + 2]
-        if pair[0] > pair[1]:
+        if pair[0] - pair[1] >= READING_MARGIN:
             parts.append(yes)
     return ", ".join(parts)
 

@@ -8,10 +8,17 @@ import numpy as np
 import pytest
 
 from core.engine import GenerationRequest
-from core.events import Author, PostIllustrations, WhyRequested, WhyShown
+from core.events import (
+    Author,
+    EditRequested,
+    MessageRef,
+    PostIllustrations,
+    WhyRequested,
+    WhyShown,
+)
 from core.inkwell import Inkwell
 from core.story.cast_settings import CastSettings
-from core.story.choosing import ConsistentChooser
+from core.story.choosing import TYPE_PROMPTS, ConsistentChooser
 from core.story.regions import grid_boxes
 from core.story.settings import StorySettings
 from core.testing import FakeAdapter
@@ -136,3 +143,40 @@ async def test_the_drift_check_redraws_and_stops_at_its_bound(
         assert isinstance(shown, WhyShown) and shown.illustrations[0]["drift"] == drift
     finally:
         await inkwell.stop()
+
+
+@pytest.mark.asyncio
+async def test_an_edit_to_how_an_element_looks_sticks_to_its_cast_entry(
+    chat, engine: ScriptedEngine, storage: SQLiteStorage
+) -> None:
+    engine.text_features = {
+        "knight": vec(1, 0.2),
+        TYPE_PROMPTS["character"]: vec(1, 0.2),
+        TYPE_PROMPTS["environment"]: vec(0, 0, 0, 1),
+        TYPE_PROMPTS["prop"]: vec(0, 0, 0, 0, 1),
+    }
+    await chat.post("The knight rides home.")
+    [post] = await chat.wait_for(PostIllustrations)
+    await chat.inkwell.idle()
+    channel = chat.channel()
+    replies = await chat.dispatch(
+        EditRequested(
+            channel,
+            ANA,
+            text="give him a green scarf",
+            message_id=chat.message_of(post),
+            message=MessageRef(channel, "reply-1"),
+        )
+    )
+    assert "a green scarf" in replies[0].text
+    await chat.inkwell.idle()
+    edited = chat.of_type(PostIllustrations)[-1].images[0]
+    knight = await storage.elements.get("fake:story", "knight")
+    assert knight.description == "with a green scarf"
+    assert knight.references[-1].illustration_id == edited.illustration_id
+    np.testing.assert_allclose(knight.look, knight.references[-1].feature, atol=1e-6)
+
+    await chat.post("The knight waits.")
+    await chat.wait_for(PostIllustrations, count=3)
+    await chat.inkwell.idle()
+    assert engine.generate_calls[-1][0].prompt == "The knight with a green scarf waits."

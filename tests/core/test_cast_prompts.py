@@ -108,3 +108,12 @@ def test_a_description_is_read_from_the_words_then_the_crop(stated: str, expecte
     region[texts.index("a fox with a hat")] = 0.5
     assert read_description(stated, region, features) == expected
     assert read_description("red fox", None, None) == "red"
+
+
+def test_an_edit_replaces_what_the_description_said_of_the_same_thing() -> None:
+    from core.story.cast_edits import with_part
+
+    assert with_part("grey beard, red scarf", "with a green scarf", "scarf") == (
+        "grey beard, with a green scarf"
+    )
+    assert with_part("", "with a hat", "hat") == "with a hat"
