@@ -180,3 +180,31 @@ async def test_an_edit_to_how_an_element_looks_sticks_to_its_cast_entry(
     await chat.wait_for(PostIllustrations, count=3)
     await chat.inkwell.idle()
     assert engine.generate_calls[-1][0].prompt == "The knight with a green scarf waits."
+
+
+@pytest.mark.asyncio
+async def test_a_replys_pronoun_finds_the_element_the_cast_says_it_is(
+    storage: SQLiteStorage,
+) -> None:
+    from core.edit.prompts import cast_for
+    from storage.base import ElementRecord, IllustrationRecord
+
+    for name, pronoun in (("knight", ""), ("fox", "she")):
+        await storage.elements.put(
+            ElementRecord("web:tale", name, "character", vec(1), 1, NOW, NOW, pronoun=pronoun)
+        )
+    record = IllustrationRecord(
+        id="ill-1",
+        channel_key="web:tale",
+        paragraph_id="p1",
+        sentence_index=0,
+        text="The knight meets the fox.",  # the text says no pronoun for either
+        image_id="img",
+        score=0.5,
+        provenance={"elements": ["knight", "fox"]},
+        clip_feature=None,
+        created_at=NOW,
+    )
+    cast = await cast_for(storage, record)
+    assert cast.by_pronoun("her").name == "fox"
+    assert cast.by_pronoun("him").name == "knight", "unknown pronouns still take he or she"
