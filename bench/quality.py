@@ -311,11 +311,11 @@ def print_report(result: dict[str, object], profile: str) -> None:
         print(
             "\nthe cast, part by part (stories through the loop; IP-Adapter references: not built)"
         )
-        print(f"{'variant':>18} {'consistency':>12} {'alignment':>10}")
-        c = result["consistency_bare"]
-        print(f"{'bare':>18} {c.share:12.3f} {result['alignment_bare']:10.3f}")
-        for label, consistency, alignment in result["ablation"]:
-            print(f"{label:>18} {consistency.share:12.3f} {alignment:10.3f}")
+        print(f"{'variant':>18} {'consistency':>12} {'(matched/later)':>15} {'alignment':>10}")
+        rows = [("bare", result["consistency_bare"], result["alignment_bare"])]
+        for label, c, alignment in [*rows, *result["ablation"]]:
+            counts = f"({c.matched}/{c.later})"
+            print(f"{label:>18} {c.share:12.3f} {counts:>15} {alignment:10.3f}")
     print("\nedits (change read by the oracle; share of pixels changed outside the region)")
     for case, ok, outside in result["edit_rows"]:
         where = "-" if outside is None else f"{outside:.3f}"
