@@ -19,6 +19,10 @@ StyleBranchState = Literal["trained", "untrained", "random"]
 RestorerState = Literal["trained", "untrained"]
 
 
+# A region of a picture as shares of its width and height: (x0, y0, x1, y1) in 0..1.
+Box = tuple[float, float, float, float]
+
+
 @dataclass(frozen=True)
 class StyleRef:
     """A channel's style reference: the stored image and how strongly it steers drawing."""
@@ -255,6 +259,11 @@ class Engine(Protocol):
 
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
         """L2-normalised CLIP image features of encoded images, shape (len(images), dim)."""
+        ...
+
+    async def embed_regions(self, images: Sequence[bytes], boxes: Sequence[Box]) -> np.ndarray:
+        """L2-normalised CLIP image features of each box cut from each encoded image,
+        shape (len(images), len(boxes), dim): where the story's cast finds an element."""
         ...
 
     async def screen(self, texts: Sequence[str]) -> list[Screening]:

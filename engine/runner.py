@@ -17,6 +17,7 @@ from diffusers import StableDiffusionPipeline
 from PIL import Image
 
 from core.engine import (
+    Box,
     EditRequest,
     GeneratedImage,
     GenerationCancelled,
@@ -326,6 +327,29 @@ class ModelRunner:
                 pixels = pixels.to(self._device)
                 outputs.append(self._normalised(self._clip.encode_image(pixels)))
         return np.concatenate(outputs)
+
+    def embed_regions(self, items: Sequence[tuple[bytes, tuple[Box, ...]]]) -> list[np.ndarray]:
+        """Per (encoded image, boxes): the L2-normalised CLIP features of each box's crop,
+        shape (len(boxes), embed_dim); boxes are (x0, y0, x1, y1) shares of the picture."""
+        crops: list[Image.Image] = []
+        for position, (data, boxes) in enumerate(items):
+            image = self._decode(data, position)
+            width, height = image.size
+            for x0, y0, x1, y1 in boxes:
+                box = (round(x0 * width), round(y0 * height), round(x1 * width), round(y1 * height))
+                crops.append(image.crop(box))
+        outputs = [np.zeros((0, self._embed_dim), np.float32)]
+        with torch.inference_mode():
+            for start in range(0, len(crops), self._embed_batch):
+                chunk = crops[start : start + self._embed_batch]
+                pixels = torch.stack([self._preprocess(crop) for crop in chunk]).to(self._device)
+                outputs.append(self._normalised(self._clip.encode_image(pixels)))
+        features = np.concatenate(outputs)
+        found, offset = [], 0
+        for _, boxes in items:
+            found.append(features[offset : offset + len(boxes)])
+            offset += len(boxes)
+        return found
 
     @staticmethod
     def _decode(data: bytes, position: int) -> Image.Image:

@@ -30,7 +30,9 @@ from core.events import (
     Action,
     Audience,
     Author,
+    ElementReferenceSet,
     Event,
+    LibraryShown,
     MessageRef,
     StyleReferenceSet,
     StyleReferenceShown,
@@ -262,15 +264,7 @@ class DiscordAdapter:
             return
         author = _author(interaction)
         if name == "set" and picture is not None:
-            # Checked from what Discord says of the file, before a byte of it is fetched.
-            problem = chat_text.attachment_problem(
-                picture.filename, picture.content_type, picture.size, self._max_attachment
-            )
-            data = b"" if problem else await picture.read()
-            if len(data) > self._max_attachment:  # the file was not the size Discord declared
-                problem = chat_text.attachment_problem(
-                    picture.filename, picture.content_type, len(data), self._max_attachment
-                )
+            data, problem = await self._attachment(picture)
             if problem:
                 await follow_up(interaction, f"🚫 {problem}", True)
                 return
@@ -294,7 +288,11 @@ class DiscordAdapter:
             await self._answer(interaction, action, reply_to)
 
     async def on_library(
-        self, interaction: discord.Interaction, name: str, names: list[str]
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        names: list[str],
+        picture: discord.Attachment | None = None,
     ) -> None:
         """`/inkwell library ...`: a look is for the asker, a change for the channel (the core
         says which); the defer's visibility is Discord's to fix before the answer is known."""
@@ -303,9 +301,36 @@ class DiscordAdapter:
         if channel is None:
             await follow_up(interaction, "Inkwell works in server channels.", True)
             return
-        event = library_event(name, names, channel, _author(interaction))
+        author = _author(interaction)
+        if name == "reference" and picture is not None:
+            data, problem = await self._attachment(picture)
+            if problem:
+                await follow_up(interaction, f"🚫 {problem}", True)
+                return
+            event: Event = ElementReferenceSet(
+                channel, author, names[0], image=data, filename=picture.filename
+            )
+        else:
+            try:
+                event = library_event(name, names, channel, author)
+            except ValueError as usage:
+                await follow_up(interaction, str(usage), True)
+                return
         for action in await self._core(event):
             await self._answer(interaction, action, reply_to=None)
+
+    async def _attachment(self, picture: discord.Attachment) -> tuple[bytes, str]:
+        """The attachment's bytes, or why Inkwell won't take it: checked from what Discord
+        says of the file before a byte is fetched, and again once it is."""
+        problem = chat_text.attachment_problem(
+            picture.filename, picture.content_type, picture.size, self._max_attachment
+        )
+        data = b"" if problem else await picture.read()
+        if len(data) > self._max_attachment:  # the file was not the size Discord declared
+            problem = chat_text.attachment_problem(
+                picture.filename, picture.content_type, len(data), self._max_attachment
+            )
+        return data, problem
 
     def _channel_of(self, interaction: discord.Interaction) -> Any:
         channel = interaction.channel
@@ -321,10 +346,26 @@ class DiscordAdapter:
                 await self._poster.accepted(action, reply_to)
             return
         private = action.audience is Audience.WRITER
+        if isinstance(action, LibraryShown):
+            sheet = await self._thumbnails(action)
+            await follow_up(interaction, render(action), private, sheet, chat_text.CAST_PICTURE)
+            return
         picture = None
         if isinstance(action, StyleReferenceShown):
             picture = await self._style_picture(action)
         await follow_up(interaction, render(action), private, picture)
+
+    async def _thumbnails(self, action: LibraryShown) -> bytes | None:
+        """The cast's pictures as one sheet, in the order the text lists them."""
+        if self._load_image is None:
+            return None
+        found = [
+            await self._load_image(e.thumbnail_image_id)
+            for e in action.elements
+            if e.thumbnail_image_id
+        ]
+        pictures = [picture for picture in found if picture]
+        return chat_text.thumbnail_sheet(pictures) if pictures else None
 
     async def _style_picture(self, action: StyleReferenceShown) -> bytes | None:
         if action.image_id is None or self._load_image is None:

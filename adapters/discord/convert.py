@@ -52,10 +52,11 @@ COMMANDS = {
     "settings": "Show how Inkwell is set up in this channel",
     "why": "Why the latest paragraph got the pictures it got",
     "queue": "Show what the story has waiting to be drawn, and your place in it",
+    "cast": "Show the story's characters, places and props with their pictures",
     "help": "What Inkwell does and how to use it",
 }
 # answered to the asker only
-PRIVATE_COMMANDS = frozenset({"story", "settings", "help", "why", "queue"})
+PRIVATE_COMMANDS = frozenset({"story", "settings", "help", "why", "queue", "cast"})
 LIBRARY_COMMANDS = {
     "show": "Show the story's characters, places and props",
     "rename": "Rename an element of the story",
@@ -63,6 +64,9 @@ LIBRARY_COMMANDS = {
     "forget": "Forget an element; it is learned again when drawn",
     "pin": "Keep an element's look as it is now",
     "unpin": "Let an element's look follow new pictures again",
+    "describe": "Words drawn with every sentence that names an element",
+    "pronoun": "The pronoun that refers to an element (he, she, it, they)",
+    "reference": "Give an element a picture of how it looks",
 }
 STYLE_COMMANDS = {
     "set": "Draw later paragraphs like a picture you attach",

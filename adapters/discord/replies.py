@@ -25,13 +25,19 @@ def render(action: Action) -> str:
 
 
 async def follow_up(
-    interaction: discord.Interaction, text: str, private: bool, picture: bytes | None = None
+    interaction: discord.Interaction,
+    text: str,
+    private: bool,
+    picture: bytes | None = None,
+    filename: str = chat_text.STYLE_PICTURE,
 ) -> None:
     """A follow-up while the token lives; after that, or if it is refused, a channel post."""
     age = discord.utils.utcnow() - interaction.created_at
     if age < TOKEN_LIFETIME:
         try:
-            await interaction.followup.send(text, ephemeral=private, files=_files(picture))
+            await interaction.followup.send(
+                text, ephemeral=private, files=_files(picture, filename)
+            )
             return
         except discord.HTTPException as error:
             if error.status not in (401, 404):
@@ -42,15 +48,15 @@ async def follow_up(
         # Addressed to the asker, who alone may be notified, whatever the text echoes.
         await channel.send(  # type: ignore[union-attr]
             f"<@{interaction.user.id}> {text}",
-            files=_files(picture),
+            files=_files(picture, filename),
             allowed_mentions=discord.AllowedMentions.none().merge(
                 discord.AllowedMentions(users=[interaction.user])
             ),
         )
 
 
-def _files(picture: bytes | None) -> list[discord.File]:
+def _files(picture: bytes | None, filename: str) -> list[discord.File]:
     # A fresh File each send: discord.py consumes the stream it wraps.
     if picture is None:
         return []
-    return [discord.File(io.BytesIO(picture), filename=chat_text.STYLE_PICTURE)]
+    return [discord.File(io.BytesIO(picture), filename=filename)]

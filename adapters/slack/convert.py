@@ -40,6 +40,7 @@ COMMANDS = (
     "settings",
     "style",
     "library",
+    "cast",
     "why",
     "queue",
     "help",
@@ -47,6 +48,7 @@ COMMANDS = (
 RECENT_MESSAGES = 50  # how far back a resent post looks for the one it may repeat
 MAX_REQUEST_AGE_S = 5 * 60  # Slack's advice: older signed requests may be replays
 STYLE_WORD = "style"  # a mention starting with it, with a picture, sets the style reference
+CAST_WORD = "cast"  # "@Inkwell cast NAME" with a picture: the element's reference picture
 SET_BY_MESSAGE = (
     "Slack commands can't carry pictures: post the picture in this channel with a message "
     "that mentions @Inkwell and says `style`."
@@ -112,6 +114,15 @@ def style_request(text: str) -> tuple[str, str]:
     words = text.split()[1:]
     name = words[0].lower() if words else "show"
     return name, " ".join(words[1:])
+
+
+def cast_reference_name(text: str, bot_user_id: str) -> str | None:
+    """The element a message to Inkwell starting `cast NAME` gives its picture to; None for
+    other messages ("" when the name is missing)."""
+    words = strip_mentions(text, bot_user_id).split()
+    if not words or words[0].lower().strip(":,.!") != CAST_WORD:
+        return None
+    return " ".join(words[1:]).strip(" \"'“”")
 
 
 def asks_for_style(text: str, bot_user_id: str) -> bool:

@@ -155,6 +155,20 @@ class SlackPoster:
         files = response.get("files") or []
         return MessageRef(action.channel, str(files[0]["id"]) if files else "")
 
+    async def post_picture(
+        self, channel: ChannelRef, text: str, picture: bytes, filename: str, title: str
+    ) -> None:
+        """A picture with its text for the whole channel (the cast's thumbnails)."""
+        await self._client.files_upload_v2(
+            file=picture,
+            filename=filename,
+            title=title,
+            channel=channel.channel_id,
+            thread_ts=channel.thread_id,
+            initial_comment=escaped(chat_text.clip(text, 4000)),
+        )
+        log.info("posted %s in %s", filename, channel.key)
+
     async def post_style(self, channel: ChannelRef, text: str, picture: bytes | None) -> None:
         """The style reference as it now stands, for the whole channel: a change of look
         concerns every writer, and Slack can't show a picture only to one person."""

@@ -571,8 +571,9 @@
   });
   el.styleClear.addEventListener("click", () => send({ type: "style_clear" }));
 
-  // library.js asks the room for its library and for "why" through the same socket.
-  window.InkwellRoom = { send };
+  // library.js asks the room for its cast and for "why" through the same socket, and
+  // uploads an element's reference picture to the room it is in.
+  window.InkwellRoom = { send, room: () => state.room, author, withToken, showBanner };
 
   enterRoom(roomFromHash());
   loadRooms();
