@@ -25,21 +25,31 @@ logger = logging.getLogger("inkwell.models")
 METHOD = "ip-adapter (InstantStyle: style layers only)"
 
 
-def style_layers(unet: UNet2DConditionModel, strength: float) -> dict[str, Any]:
-    """InstantStyle's scales: the adapter speaks only in the style attention layer.
+def style_layer(unet: UNet2DConditionModel) -> str:
+    """The attention layer InstantStyle lets the adapter speak in: the style layer.
 
     InstantStyle finds style in the second attention of the first decoder level that has
-    attention (SDXL: up_blocks.0, whose diffusers recipe is {"up": {"block_0": [0, 1, 0]}}).
+    attention (SDXL: up_blocks.0.attentions.1, diffusers' recipe {"up": {"block_0": [0, 1, 0]}}).
     In SD 1.x / 2.x UNets up_blocks.0 is an UpBlock2D without attention, so the same layer is
-    up_blocks.1.attentions.1; every other IP-Adapter layer gets scale 0.
+    up_blocks.1.attentions.1 ({"up": {"block_1": [0, 1, 0]}}); every other layer gets scale 0.
     """
     for index, block in enumerate(unet.up_blocks):
         attentions = getattr(block, "attentions", None)
         if attentions is not None and len(attentions) >= 2:
-            scales = [0.0] * len(attentions)
-            scales[1] = strength
-            return {"up": {f"block_{index}": scales}}
+            return f"up_blocks.{index}.attentions.1"
     raise ValueError("this UNet has no decoder level with two attention layers for the style")
+
+
+def set_style_scale(processors: dict[str, Any], layer: str, strength: float) -> int:
+    """Scale `strength` on the IP-Adapter processors of `layer`, 0 on every other one; returns
+    how many processors speak."""
+    speaking = 0
+    for name, processor in processors.items():
+        if isinstance(getattr(processor, "scale", None), list):
+            on = name.startswith(f"{layer}.")
+            processor.scale = [strength if on else 0.0] * len(processor.scale)
+            speaking += on
+    return speaking
 
 
 class IPStyledUNet(nn.Module):
@@ -119,6 +129,7 @@ class IPAdapterStyle:
         self._projection = projection
         self._encoder = image_encoder
         self._features = feature_extractor
+        self._layer = style_layer(pipe.unet)
         self._styled = IPStyledUNet(pipe.unet)
         components = {**pipe.components, "unet": self._styled}
         self._pipeline = StableDiffusionPipeline(**components, requires_safety_checker=False)
@@ -198,7 +209,7 @@ class IPAdapterStyle:
         unet.encoder_hid_proj = self._projection
         unet.config.encoder_hid_dim_type = "ip_image_proj"
         try:
-            self._pipeline.set_ip_adapter_scale(style_layers(unet, strengths.pop()))
+            set_style_scale(self._processors, self._layer, strengths.pop())
             with self._styled.embeds(embeds):
                 yield self._pipeline
         finally:
