@@ -10,8 +10,7 @@ import pytest
 from core.engine import EditRequest, GenerationRequest
 
 pytestmark = [
-    pytest.mark.real_architecture,
-    pytest.mark.ray,
+    pytest.mark.real_architecture,  # not `ray`: `pytest -m ray` stays the light Ray tests
     pytest.mark.asyncio,
     pytest.mark.timeout(1200),
 ]
