@@ -158,6 +158,15 @@ def why_text(action: WhyShown, limit: int) -> str:
             )
         if detail.get("elements"):
             lines.append(f"   story elements seen: {', '.join(detail['elements'])}")
+        if detail.get("style_ref"):
+            lines.append(f"   styled by {detail.get('style_method') or 'the style branch'}")
+        if detail.get("restorer"):
+            how = (
+                "img2img"
+                if detail["restorer"] == "img2img"
+                else f"the {detail['restorer']} restorer"
+            )
+            lines.append(f"   enhanced by {how}")
     return clip("\n".join(lines), limit)
 
 

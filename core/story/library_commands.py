@@ -53,6 +53,8 @@ WHY_FIELDS = (
     "steps",
     "profile",
     "style_ref",
+    "style_method",
+    "restorer",  # an enhanced version: what redrew it
     "request",  # an edit: what the writer asked,
     "read_as",  # and how Inkwell read it
 )

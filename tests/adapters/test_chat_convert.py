@@ -156,9 +156,17 @@ def test_why_explains_edits_and_choices_in_plain_text() -> None:
                 "elements": ["fox"],
             },
             {"text": "An owl.", "request": "make it darker", "read_as": "a global change"},
+            {
+                "text": "A lantern.",
+                "style_ref": "img-1",
+                "style_method": "ip-adapter (InstantStyle: style layers only)",
+                "restorer": "img2img",
+            },
         ),
     )
     text = chat_text.why_text(action, 3000)
+    assert "styled by ip-adapter (InstantStyle: style layers only)" in text
+    assert "enhanced by img2img" in text
     assert "chose candidate 2 of 2 by fusion; scores 20%, 31%" in text
     assert "edited: “make it darker”, read as a global change" in text
     assert "story elements seen: fox" in text
