@@ -148,3 +148,8 @@ def test_a_missing_pipeline_falls_back_to_the_rules_and_says_so(
     assert "story clauses and nouns are read by the comma and word rules" in caplog.text
     assert missing.clauses(BAKER) == split_clauses(BAKER)
     assert load_reader("").parser is None
+
+
+def test_chinese_is_cut_at_its_commas_even_with_the_parser(reader: StoryReader) -> None:
+    assert reader.clauses("青山，绿水、小桥") == ["青山", "绿水", "小桥"]
+    assert reader.nouns("他拔出剑。") == ["他拔出剑。"]
