@@ -82,13 +82,19 @@ def parsed_clauses(parse: Parse) -> list[str]:
 
 
 def _heads_clause(parse: Parse, word: Word) -> bool:
-    if word.pos not in ("VERB", "AUX"):  # an AUX heads "The forest is endless"
+    if not is_predicate(parse, word):
         return False
     if word.dep == "ROOT":
         return True
     if word.dep == "conj":  # a coordinated verb: a clause even with its partner's subject
-        return parse[word.head].pos in ("VERB", "AUX")
+        return is_predicate(parse, parse[word.head])
     return word.dep in _SUBORDINATE and _has_subject(parse, word)
+
+
+def is_predicate(parse: Parse, word: Word) -> bool:
+    """A verb (an AUX heads "The forest is endless"), or a word with a subject: the small
+    English pipeline tags "sleeps" in "A red fox sleeps under the tree" a noun."""
+    return word.pos in ("VERB", "AUX") or _has_subject(parse, word)
 
 
 def _has_subject(parse: Parse, word: Word) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from core.edit.parsing import Parse, Parser, Word
+from core.story.clauses import is_predicate
 
 _DETERMINERS = {
     "a", "an", "the", "his", "her", "their", "its", "my", "our", "your", "this", "that",
@@ -59,7 +60,7 @@ def parsed_nouns(parse: Parse) -> list[str]:
     """Each noun of a parse that heads its phrase, with its modifiers, in order."""
     found = []
     for word in parse:
-        if word.pos in _NOUNS and word.dep != "compound":
+        if word.pos in _NOUNS and word.dep != "compound" and not is_predicate(parse, word):
             words = sorted([word, *_modifiers(parse, word)], key=lambda w: w.index)
             found.append(" ".join(w.lower for w in words))
     return list(dict.fromkeys(found))

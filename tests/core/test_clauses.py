@@ -153,3 +153,15 @@ def test_a_missing_pipeline_falls_back_to_the_rules_and_says_so(
 def test_chinese_is_cut_at_its_commas_even_with_the_parser(reader: StoryReader) -> None:
     assert reader.clauses("青山，绿水、小桥") == ["青山", "绿水", "小桥"]
     assert reader.nouns("他拔出剑。") == ["他拔出剑。"]
+
+
+def test_a_verb_the_small_pipeline_tags_a_noun_still_heads_its_clause(
+    reader: StoryReader,
+) -> None:
+    # en_core_web_sm tags "sleeps" NOUN here; it has a subject, so it is a predicate.
+    sentence = "A red fox sleeps under the old tree, and a gull flies over the harbour at night."
+    assert reader.clauses(sentence) == [
+        "A red fox sleeps under the old tree",
+        "a gull flies over the harbour at night",
+    ]
+    assert reader.nouns(sentence) == ["red fox", "old tree", "gull", "harbour", "night"]
