@@ -56,15 +56,18 @@ class SpacyParser:
         )
 
 
-def load_parser(model: str) -> Parser | None:
-    """The named spaCy model, or None (and a warning) when spaCy or the model is missing:
-    requests are then read by the word-shape rules of `core.edit.understanding`."""
+def load_parser(
+    model: str, fallback: str = "edit requests are read by word-shape rules"
+) -> Parser | None:
+    """The named spaCy model, or None (and a warning saying what `fallback` is used instead)
+    when spaCy or the model is missing: edit requests are then read by the word-shape rules
+    of `core.edit.understanding`, story text by those of `core.story.clauses` and `.elements`."""
     if not model:
         return None
     try:
         return SpacyParser(model)
     except (ImportError, OSError) as error:
-        log.warning("no parser %r (%s): edit requests are read by word-shape rules", model, error)
+        log.warning("no parser %r (%s): %s", model, error, fallback)
         return None
 
 

@@ -45,12 +45,16 @@ def drawing_text(sentence: str) -> str:
 def screening_text(sentence: str) -> str:
     """What the screening encoder reads: foreign-script words inside a Latin sentence become
     a placeholder noun; sentences mostly in another script are left as they are."""
-    letters = [ch for ch in sentence if ch.isalpha()]
-    latin = sum(1 for ch in letters if _is_latin(ch))
-    if not letters or latin < len(letters) / 2:
+    if not mostly_latin(sentence):
         return sentence
     runs = re.sub(r"[^\W\d_]+", lambda m: m.group(0) if _latin_word(m.group(0)) else "\0", sentence)
     return re.sub(r"\0+", PLACEHOLDER, runs)
+
+
+def mostly_latin(text: str) -> bool:
+    """Whether at least half of the text's letters are Latin (English story text)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return bool(letters) and sum(1 for ch in letters if _is_latin(ch)) >= len(letters) / 2
 
 
 def _latin_word(word: str) -> bool:

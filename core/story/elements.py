@@ -1,14 +1,19 @@
 """Finds the concrete things a sentence names: the nouns that become story elements.
 
 Seed 000 scores candidates against a prompt's noun elements, not its whole text [0130].
-Without a tagger model, English noun phrases are found by their shape: a determiner or
-possessive, up to two modifiers, then the head noun; capitalised words inside a sentence
-are names. Sentences where nothing is found fall back to the whole prompt (SPEC decision).
+With a parser (spaCy), an element is a noun with its adjective and compound modifiers ("the
+old sailor's blue scarf": "old sailor", "blue scarf"). Without one, English noun phrases are
+found by their shape: a determiner or possessive, up to two modifiers, then the head noun;
+capitalised words inside a sentence are names. Sentences where nothing is found fall back to
+the whole prompt (SPEC decision).
 """
 
 from __future__ import annotations
 
 import re
+
+from core.edit.parsing import Parse, Parser, Word
+from core.story.clauses import is_predicate
 
 _DETERMINERS = {
     "a", "an", "the", "his", "her", "their", "its", "my", "our", "your", "this", "that",
@@ -25,8 +30,10 @@ _NOT_NAMES = _DETERMINERS | _STOP | {"i", "he", "she", "they", "we", "it", "you"
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
-def noun_elements(sentence: str) -> list[str]:
+def noun_elements(sentence: str, parser: Parser | None = None) -> list[str]:
     """Element names in order of appearance, lower-case, without duplicates."""
+    if parser is not None:
+        return parsed_nouns(parser.parse(sentence))
     words = _WORD.findall(sentence)
     found: list[str] = []
     index = 0
@@ -43,6 +50,31 @@ def noun_elements(sentence: str) -> list[str]:
             found.append(lower)  # a name: a character or a place
         index += 1
     return list(dict.fromkeys(found))
+
+
+_NOUNS = ("NOUN", "PROPN")
+_MODIFYING = ("amod", "compound")  # "blue scarf", "market street"; not "two", "the", "very"
+
+
+def parsed_nouns(parse: Parse) -> list[str]:
+    """Each noun of a parse that heads its phrase, with its modifiers, in order."""
+    found = []
+    for word in parse:
+        if word.pos in _NOUNS and word.dep != "compound" and not is_predicate(parse, word):
+            words = sorted([word, *_modifiers(parse, word)], key=lambda w: w.index)
+            found.append(" ".join(w.lower for w in words))
+    return list(dict.fromkeys(found))
+
+
+def _modifiers(parse: Parse, head: Word) -> list[Word]:
+    """The adjectives and nouns that modify `head` from its left, and theirs."""
+    found = []
+    for word in parse:
+        modifies = word.head == head.index and word.index < head.index
+        # "broken" in "a broken cart" may be tagged a verb
+        if modifies and word.dep in _MODIFYING and word.pos in ("ADJ", *_NOUNS, "VERB"):
+            found += [word, *_modifiers(parse, word)]
+    return found
 
 
 def _phrase_after(words: list[str], start: int) -> str:

@@ -1,21 +1,28 @@
-"""From a paragraph's sentences to the prompts it is illustrated with: seed 000's branches."""
+"""From a paragraph's sentences to the prompts it is illustrated with: seed 000's branches,
+to any depth (a clause drawn anew runs the whole table again)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from core.engine import Engine, GeneratedImage, Screening
 from core.story.branches import (
     MOST_DRAWABLE,
+    Branch,
     ClauseOutcome,
     SentencePlan,
+    branch,
+    drawable_clauses,
     plan_sentence,
+    settle,
     similar_pictures,
-    split_or_keep,
 )
 from core.story.chat_text import screening_text
-from core.story.clauses import split_clauses
+from core.story.reader import StoryReader, load_reader
 from core.story.settings import StorySettings
 from core.story.thresholds import image_difference, row_means
 
@@ -34,20 +41,47 @@ class Prompt:
     forced: int | None = None  # a clause's similar picture, already chosen
 
 
+@dataclass
+class _Drawn:
+    """A text drawn at some depth (0: a sentence), with what became of its clauses."""
+
+    text: str
+    index: int  # its sentence's place in the paragraph
+    depth: int
+    clauses: tuple[str, ...]  # drawable clauses to settle from its pictures (SPLIT)
+    pictures: list[GeneratedImage] = field(default_factory=list)
+    outcome: ClauseOutcome | None = None
+    again: dict[str, _Drawn] = field(default_factory=dict)  # clauses that ran the table again
+
+
+def _label(depth: int, what: str) -> str:
+    if depth == 0:
+        return "sentence"
+    return f"clause: {what}" if depth == 1 else f"clause (depth {depth}): {what}"
+
+
 class ParagraphPlanner:
-    def __init__(self, engine: Engine, settings: StorySettings) -> None:
+    def __init__(
+        self, engine: Engine, settings: StorySettings, reader: StoryReader | None = None
+    ) -> None:
         self._engine = engine
         self._settings = settings
+        self._reader = reader
+
+    async def reader(self) -> StoryReader:
+        """The clause and noun reader, loaded on first use (seconds, off the event loop)."""
+        if self._reader is None:
+            self._reader = await asyncio.to_thread(load_reader, self._settings.parser)
+        return self._reader
 
     async def plan(self, sentences: list[str]) -> tuple[list[SentencePlan], dict[str, Screening]]:
         """Screen every sentence and the clauses of several-clause sentences in one call."""
-        clauses = [c for s in sentences for c in split_clauses(s) if len(split_clauses(s)) > 1]
-        texts = list(dict.fromkeys([*sentences, *clauses]))
-        screened = await self._engine.screen([screening_text(text) for text in texts])
-        screenings = dict(zip(texts, screened, strict=True))
+        clauses = await self._clauses(sentences)
+        screenings: dict[str, Screening] = {}
+        await self._screen([*sentences, *(c for s in sentences for c in clauses[s])], screenings)
+        threshold = self._settings.index_threshold
         plans = [
-            plan_sentence(s, screenings[s], screenings, self._settings.index_threshold)
-            for s in sentences
+            plan_sentence(s, screenings[s], clauses[s], screenings, threshold) for s in sentences
         ]
         if self._settings.draw_at_least_one:
             plans = at_least_one(plans, screenings)
@@ -56,70 +90,114 @@ class ParagraphPlanner:
     async def prompts(
         self, plans: list[SentencePlan], screenings: dict[str, Screening], draw: Draw
     ) -> list[Prompt]:
-        """Draw the drawable sentences, settle their clauses, redraw clauses that need it."""
-        drawn = [(index, plan) for index, plan in enumerate(plans) if plan.drawn]
-        first = await draw([(plan.sentence, index, "") for index, plan in drawn])
-        outcomes = await self._settle_clauses(
-            [(plan, group) for (_, plan), group in zip(drawn, first, strict=True)]
-        )
-        redraw = [
-            (clause, index)
-            for index, plan in drawn
-            for clause in (outcomes[plan.sentence].redraw if plan.sentence in outcomes else ())
+        """Draw the drawable sentences, settle their clauses, and run the table again on the
+        clauses that need it, one depth per drawing call, until none is left."""
+        screenings = dict(screenings)
+        roots = [
+            _Drawn(plan.sentence, index, 0, plan.clauses)
+            for index, plan in enumerate(plans)
+            if plan.drawn
         ]
-        second = await draw([(clause, index, clause) for clause, index in redraw]) if redraw else []
-        redrawn = {clause: group for (clause, _), group in zip(redraw, second, strict=True)}
+        level = roots
+        while level:
+            groups = await draw([(t.text, t.index, t.text if t.depth else "") for t in level])
+            for drawn, group in zip(level, groups, strict=True):
+                drawn.pictures = group
+            splitting = [drawn for drawn in level if drawn.clauses]
+            await self._settle(splitting)
+            level = await self._again(splitting, screenings)
+        return [prompt for root in roots for prompt in self._prompts_of(root, screenings)]
 
-        prompts: list[Prompt] = []
-        for (_, plan), group in zip(drawn, first, strict=True):
-            outcome = outcomes.get(plan.sentence)
-            if outcome is None:
-                prompts.append(Prompt(plan.sentence, group, "sentence", screenings[plan.sentence]))
-                continue
-            for clause in plan.clauses:
-                if clause in outcome.keep:
-                    prompts.append(
-                        Prompt(
-                            clause,
-                            group,
-                            "clause: similar picture",
-                            screenings[clause],
-                            forced=outcome.keep[clause],
-                        )
-                    )
-                else:
-                    prompts.append(
-                        Prompt(clause, redrawn[clause], "clause: drawn anew", screenings[clause])
-                    )
+    async def _again(
+        self, splitting: list[_Drawn], screenings: dict[str, Screening]
+    ) -> list[_Drawn]:
+        """The clauses that run the table again: each takes its own row, DRAW or SPLIT (it was
+        drawable to be settled), its sub-clauses screened first, in one call for the depth."""
+        pending = [
+            (parent, clause)
+            for parent in splitting
+            for clause in (parent.outcome.again if parent.outcome else ())
+        ]
+        clauses = await self._clauses([clause for _, clause in pending])
+        await self._screen([c for _, clause in pending for c in clauses[clause]], screenings)
+        threshold = self._settings.index_threshold
+        level = []
+        for parent, clause in pending:
+            row = branch(screenings[clause], len(clauses[clause]), threshold)
+            own = clauses[clause] if row is Branch.SPLIT else []
+            drawn = _Drawn(
+                clause,
+                parent.index,
+                parent.depth + 1,
+                drawable_clauses(own, screenings, threshold),
+            )
+            parent.again[clause] = drawn
+            level.append(drawn)
+        return level
+
+    async def _settle(self, splitting: list[_Drawn]) -> None:
+        """For split texts: each drawable clause's similar picture among the text's own, by
+        its nouns, and whether those differ little enough (thr_2) to illustrate the clauses."""
+        if not splitting:
+            return
+        reader = await self.reader()
+        pictures = await self._engine.embed_images(
+            [image.png for drawn in splitting for image in drawn.pictures]
+        )
+        nouns = await asyncio.to_thread(
+            lambda: {c: reader.nouns(c) for drawn in splitting for c in drawn.clauses}
+        )
+        words = list(dict.fromkeys(noun for found in nouns.values() for noun in found))
+        features = dict(zip(words, await self._engine.embed_texts(words), strict=True))
+        offset = 0
+        for drawn in splitting:
+            rows = pictures[offset : offset + len(drawn.pictures)]
+            offset += len(drawn.pictures)
+            clause_nouns = [np.stack([features[n] for n in nouns[c]]) for c in drawn.clauses]
+            similar = similar_pictures(clause_nouns, rows, self._settings.thr_1)
+            found = [row_means(drawn.pictures[i].png) for i in similar if i is not None]
+            difference = image_difference(found, self._settings.difference_mode)
+            drawn.outcome = settle(drawn.clauses, similar, difference, self._settings.thr_2)
+
+    def _prompts_of(self, drawn: _Drawn, screenings: dict[str, Screening]) -> list[Prompt]:
+        """A drawn text's prompts in clause order: its own, or its clauses' at any depth."""
+        if drawn.outcome is None:
+            return [
+                Prompt(drawn.text, drawn.pictures, _label(drawn.depth, "drawn anew"),
+                       screenings[drawn.text])
+            ]  # fmt: skip
+        prompts = []
+        for clause in drawn.clauses:
+            if clause in drawn.outcome.keep:
+                label = _label(drawn.depth + 1, "similar picture")
+                forced = drawn.outcome.keep[clause]
+                prompts.append(
+                    Prompt(clause, drawn.pictures, label, screenings[clause], forced=forced)
+                )
+            elif clause in drawn.again:
+                prompts += self._prompts_of(drawn.again[clause], screenings)
         return prompts
 
-    async def _settle_clauses(
-        self, drawn: list[tuple[SentencePlan, list[GeneratedImage]]]
-    ) -> dict[str, ClauseOutcome]:
-        """For several-clause sentences: each kept clause's similar picture, and whether those
-        differ little enough (thr_2) to illustrate the clauses."""
-        checking = [(plan, group) for plan, group in drawn if plan.clauses]
-        if not checking:
-            return {}
-        pictures = await self._engine.embed_images(
-            [image.png for _, group in checking for image in group]
-        )
-        clause_texts = [clause for plan, _ in checking for clause in plan.clauses]
-        clause_features = await self._engine.embed_texts(clause_texts)
-        outcomes: dict[str, ClauseOutcome] = {}
-        picture_offset = clause_offset = 0
-        for plan, group in checking:
-            rows = pictures[picture_offset : picture_offset + len(group)]
-            texts = clause_features[clause_offset : clause_offset + len(plan.clauses)]
-            picture_offset += len(group)
-            clause_offset += len(plan.clauses)
-            similar = similar_pictures(texts, rows, self._settings.thr_1)
-            found = [row_means(group[i].png) for i in similar if i is not None]
-            difference = image_difference(found, self._settings.difference_mode)
-            outcomes[plan.sentence] = split_or_keep(
-                plan.clauses, similar, difference, self._settings.thr_2
-            )
-        return outcomes
+    async def _clauses(self, texts: list[str]) -> dict[str, list[str]]:
+        """Each text's clauses when it has several that are each shorter than it, else none."""
+        reader = await self.reader()
+
+        def read() -> dict[str, list[str]]:
+            found = {}
+            for text in dict.fromkeys(texts):
+                pieces = reader.clauses(text)
+                several = len(pieces) > 1 and all(len(p) < len(text) for p in pieces)
+                found[text] = pieces if several else []
+            return found
+
+        return await asyncio.to_thread(read)
+
+    async def _screen(self, texts: list[str], screenings: dict[str, Screening]) -> None:
+        """Screen the texts not screened yet, in one call."""
+        new = [text for text in dict.fromkeys(texts) if text not in screenings]
+        if new:
+            screened = await self._engine.screen([screening_text(text) for text in new])
+            screenings.update(zip(new, screened, strict=True))
 
 
 def at_least_one(plans: list[SentencePlan], screenings: dict[str, Screening]) -> list[SentencePlan]:

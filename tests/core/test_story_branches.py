@@ -13,7 +13,8 @@ from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
 
 ANA = Author("ana", "Ana")
-KITE_PIER = "A red kite, the old pier"
+KITE_PIER = "A red kite flies over the bay, and the old pier stands in the rain."
+KITE_PIER_CLAUSES = ["A red kite flies over the bay", "the old pier stands in the rain"]
 
 
 async def _chat(storage: SQLiteStorage, engine: ScriptedEngine, **settings) -> Inkwell:
@@ -112,13 +113,15 @@ async def test_chat_labels_markup_and_foreign_words_are_cleaned_before_screening
 async def test_clauses_whose_similar_pictures_agree_are_illustrated_from_the_first_drawing(
     storage: SQLiteStorage, engine: ScriptedEngine
 ) -> None:
-    engine.similarities = {f"{KITE_PIER}.": [0.9, 0.5, 0.3]}
+    pytest.importorskip("spacy")  # story.parser: clauses by the parse
+    engine.similarities = {KITE_PIER: [0.9, 0.5, 0.3]}
     inkwell = await _chat(storage, engine, thr_1=0.1, thr_2=1e9)
-    await inkwell.chat.post(f"{KITE_PIER}.")
+    await inkwell.chat.post(KITE_PIER)
     [posted] = await inkwell.chat.wait_for(PostIllustrations)
     await inkwell.idle()
     assert len(engine.generate_calls) == 1, "no second drawing"
-    assert [image.caption for image in posted.images] == ["A red kite", "the old pier."]
+    assert engine.screen_calls == [[KITE_PIER, *KITE_PIER_CLAUSES]], "every clause is screened"
+    assert [image.caption for image in posted.images] == KITE_PIER_CLAUSES
     drawn = await _provenance(storage, posted.paragraph_id)
     assert [d["branch"] for d in drawn] == ["clause: similar picture"] * 2
     assert [d["candidate_index"] for d in drawn] == [0, 0]
@@ -129,20 +132,21 @@ async def test_clauses_whose_similar_pictures_agree_are_illustrated_from_the_fir
 async def test_clauses_whose_pictures_differ_too_much_are_drawn_as_prompts_of_their_own(
     storage: SQLiteStorage, engine: ScriptedEngine
 ) -> None:
-    engine.similarities = {f"{KITE_PIER}.": [0.9, 0.5, 0.3]}
+    pytest.importorskip("spacy")  # story.parser: clauses by the parse
+    engine.similarities = {KITE_PIER: [0.9, 0.5, 0.3]}
     inkwell = await _chat(storage, engine, thr_1=0.1, thr_2=0.0)
-    await inkwell.chat.post(f"{KITE_PIER}.")
+    await inkwell.chat.post(KITE_PIER)
     [posted] = await inkwell.chat.wait_for(PostIllustrations)
     await inkwell.idle()
     assert [[r.prompt for r in call] for call in engine.generate_calls] == [
-        [f"{KITE_PIER}."],
-        ["A red kite", "the old pier."],
+        [KITE_PIER],
+        KITE_PIER_CLAUSES,
     ]
     first = engine.generate_calls[1][0]
     assert first.seeds != engine.generate_calls[0][0].seeds, "clauses get seeds of their own"
     drawn = await _provenance(storage, posted.paragraph_id)
     assert [d["branch"] for d in drawn] == ["clause: drawn anew"] * 2
-    assert [d["text"] for d in drawn] == ["A red kite", "the old pier."]
+    assert [d["text"] for d in drawn] == KITE_PIER_CLAUSES
     await inkwell.stop()
 
 
@@ -150,11 +154,41 @@ async def test_clauses_whose_pictures_differ_too_much_are_drawn_as_prompts_of_th
 async def test_clauses_that_are_not_drawable_are_left_out(
     storage: SQLiteStorage, engine: ScriptedEngine
 ) -> None:
-    engine.similarities = {"A red kite, a sense of dread.": [0.9, 0.5, 0.3]}
-    engine.screenings = {"a sense of dread.": Screening(1, False)}
+    pytest.importorskip("spacy")  # story.parser: clauses by the parse
+    sentence = "A red kite flies over the bay, and a sense of dread grows."
+    engine.similarities = {sentence: [0.9, 0.5, 0.3]}
+    engine.screenings = {"a sense of dread grows": Screening(1, False)}
     inkwell = await _chat(storage, engine, thr_1=0.1, thr_2=1e9)
-    await inkwell.chat.post("A red kite, a sense of dread.")
+    await inkwell.chat.post(sentence)
     [posted] = await inkwell.chat.wait_for(PostIllustrations)
     await inkwell.idle()
-    assert [image.caption for image in posted.images] == ["A red kite"]
+    assert [image.caption for image in posted.images] == ["A red kite flies over the bay"]
+    await inkwell.stop()
+
+
+@pytest.mark.asyncio
+async def test_an_appositive_keeps_the_sentence_whole(
+    storage: SQLiteStorage, engine: ScriptedEngine
+) -> None:
+    pytest.importorskip("spacy")  # story.parser: clauses by the parse
+    sentence = "The baker's son, Tom, lived above the shop at the end of the market street."
+    inkwell = await _chat(storage, engine, thr_1=0.1, thr_2=0.0)
+    await inkwell.chat.post(sentence)
+    [posted] = await inkwell.chat.wait_for(PostIllustrations)
+    await inkwell.idle()
+    assert [image.caption for image in posted.images] == [sentence]
+    assert [[r.prompt for r in call] for call in engine.generate_calls] == [[sentence]]
+    await inkwell.stop()
+
+
+@pytest.mark.asyncio
+async def test_without_the_parser_clauses_are_cut_at_commas(
+    storage: SQLiteStorage, engine: ScriptedEngine
+) -> None:
+    engine.similarities = {"A red kite, the old pier.": [0.9, 0.5, 0.3]}
+    inkwell = await _chat(storage, engine, thr_1=0.1, thr_2=1e9, parser="")
+    await inkwell.chat.post("A red kite, the old pier.")
+    [posted] = await inkwell.chat.wait_for(PostIllustrations)
+    await inkwell.idle()
+    assert [image.caption for image in posted.images] == ["A red kite", "the old pier."]
     await inkwell.stop()
