@@ -137,9 +137,22 @@ def pictures_of(chat: FakeAdapter, paragraph_id: str) -> dict[str, bytes]:
     return found
 
 
+def seeded_ids(storage: SQLiteStorage, seed: int = CAPTION_SEED) -> None:
+    """Paragraph ids from a seeded source: candidate seeds derive from them, so every run (and
+    every ablation variant, each on its own storage) draws the same stories with the same seeds.
+    The stories are posted one after the other, so each paragraph gets the same id each time."""
+    rng = random.Random(seed)
+    storage.paragraphs.new_id = lambda: f"{rng.getrandbits(128):032x}"
+
+
+async def tell_all(chat: FakeAdapter, stories: tuple[Story, ...]) -> list[list[str]]:
+    """Every story told in its own channel, one story after another (drawing runs meanwhile)."""
+    return [await tell(chat, story) for story in stories]
+
+
 async def draw_stories(inkwell, chat, engine, stories, k: int, timeout: float, drawn: Drawn):
     """Both sides of every story: through the loop, and bare with the loop's first seed."""
-    paragraph_ids = await asyncio.gather(*(tell(chat, story) for story in stories))
+    paragraph_ids = await tell_all(chat, stories)
     await asyncio.wait_for(inkwell.idle(), timeout)
     requests, keys = [], []
     for story, ids in zip(stories, paragraph_ids, strict=True):
@@ -169,12 +182,13 @@ def ablation_variants(drift: float) -> tuple[tuple[str, CastSettings], ...]:
 async def draw_variant(engine, stories, settings: StorySettings, scratch: Path, timeout: float):
     """The stories through a fresh loop (own storage) with these settings: key -> picture."""
     storage = await SQLiteStorage.open(scratch / "v.sqlite3", scratch / "img")
+    seeded_ids(storage)
     inkwell = Inkwell(engine, storage, settings)
     chat = FakeAdapter()
     inkwell.attach(chat)
     await inkwell.start()
     try:
-        paragraph_ids = await asyncio.gather(*(tell(chat, story) for story in stories))
+        paragraph_ids = await tell_all(chat, stories)
         await asyncio.wait_for(inkwell.idle(), timeout)
     finally:
         await inkwell.stop()
@@ -220,6 +234,7 @@ async def draw_everything(args, stories: tuple[Story, ...]) -> Drawn:
         engine = LocalEngine.for_profile(profile, data / "models", args.device, args.max_batch)
         await engine.start()
         storage = await SQLiteStorage.open(Path(scratch) / "q.sqlite3", Path(scratch) / "img")
+        seeded_ids(storage)
         settings = StorySettings(candidates=args.candidates, progress_interval_s=0)
         inkwell = Inkwell(engine, storage, settings)
         chat = FakeAdapter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -96,7 +97,15 @@ class SQLiteChannels(SQLiteRepository):
         ]
 
 
+def random_id() -> str:
+    return uuid.uuid4().hex
+
+
 class SQLiteParagraphs(SQLiteRepository):
+    # Where paragraph ids come from. Candidate seeds derive from them, so a benchmark that
+    # must draw the same pictures on every run sets a seeded source here.
+    new_id: Callable[[], str] = staticmethod(random_id)
+
     async def add(
         self,
         channel_key: str,
@@ -135,7 +144,7 @@ class SQLiteParagraphs(SQLiteRepository):
         posted_at: datetime,
         message_id: str | None,
     ) -> tuple[ParagraphRecord, bool]:
-        paragraph_id = uuid.uuid4().hex
+        paragraph_id = self.new_id()
         async with self._write() as db:
             # Numbering inside the insert keeps two posts in the same instant distinct; the
             # unique source key ignores a message stored before (by any process).
