@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import discord
@@ -22,7 +23,7 @@ from adapters.discord.interactions import (
     tell_privately,
 )
 from adapters.discord.outbound import DiscordPoster
-from adapters.discord.replies import follow_up, render
+from adapters.discord.replies import ANSWER_WINDOW_S, InteractionAnswer, follow_up, render
 from core.adapter import Capabilities, Dispatch, ImageLoader
 from core.connections import Backoff, Connection
 from core.events import (
@@ -39,6 +40,7 @@ from core.events import (
 log = logging.getLogger("inkwell.discord")
 
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
+NOT_A_CHANNEL = "Inkwell works in server channels."
 
 
 class _InkwellClient(discord.AutoShardedClient):
@@ -89,12 +91,14 @@ class DiscordAdapter:
         guild_ready_timeout: float = 2.0,
         load_image: ImageLoader | None = None,
         reconnect_backoff_s: tuple[float, float] = (1.0, 60.0),
+        answer_window_s: float = ANSWER_WINDOW_S,
     ) -> None:
         self._token = token
         self._api_base = api_base.rstrip("/")
         self._max_attachment = max_attachment_bytes
         self._sync_commands = sync_commands
         self._guild_ready_timeout = guild_ready_timeout
+        self._answer_window_s = answer_window_s  # answers later than this are deferred
         self._load_image = load_image  # shows the style reference; without it, words only
         self._poster = DiscordPoster(lambda: self.client, status_interval_s)
         self._dispatch: Dispatch | None = None
@@ -230,21 +234,19 @@ class DiscordAdapter:
             await message.reply(render(action))
 
     async def on_command(self, interaction: discord.Interaction, name: str) -> None:
-        # Acknowledge first: Discord drops interactions not answered within 3 seconds.
-        await interaction.response.defer(thinking=True, ephemeral=name in convert.PRIVATE_COMMANDS)
+        answer = InteractionAnswer(interaction, name in convert.PRIVATE_COMMANDS)
         if name == "help":
-            await follow_up(interaction, chat_text.help_text("discord"), True)
+            await answer.send(chat_text.help_text("discord"), True)
             return
         channel = self._channel_of(interaction)
         if channel is None:
-            await follow_up(interaction, "Inkwell works in server channels.", True)
+            await answer.send(NOT_A_CHANNEL, True)
             return
         manager = interaction.permissions.manage_channels
         title = getattr(interaction.channel, "name", "") or ""
         event = command_event(name, channel, _author(interaction), manager, title)
         assert event is not None
-        for action in await self._core(event):
-            await self._answer(interaction, action, reply_to=None)
+        await self._respond(answer, self._core(event))
 
     async def on_style(
         self,
@@ -255,30 +257,39 @@ class DiscordAdapter:
     ) -> None:
         """`/inkwell style ...`: any writer may change the look, as in the web room; the
         opt-in gate still refuses channels where Inkwell is off."""
-        await interaction.response.defer(thinking=True, ephemeral=name == "show")
+        answer = InteractionAnswer(interaction, name == "show")
         channel = self._channel_of(interaction)
         if channel is None:
-            await follow_up(interaction, "Inkwell works in server channels.", True)
+            await answer.send(NOT_A_CHANNEL, True)
             return
         author = _author(interaction)
-        if name == "set" and picture is not None:
-            # Checked from what Discord says of the file, before a byte of it is fetched.
-            problem = chat_text.attachment_problem(
-                picture.filename, picture.content_type, picture.size, self._max_attachment
-            )
-            data = b"" if problem else await picture.read()
-            if len(data) > self._max_attachment:  # the file was not the size Discord declared
-                problem = chat_text.attachment_problem(
-                    picture.filename, picture.content_type, len(data), self._max_attachment
+
+        async def work() -> list[Action] | str:
+            if name == "set" and picture is not None:
+                problem = await self._style_picture_problem(picture)
+                if isinstance(problem, str):
+                    return problem
+                event: Event = StyleReferenceSet(
+                    channel, author, image=problem, filename=picture.filename
                 )
-            if problem:
-                await follow_up(interaction, f"🚫 {problem}", True)
-                return
-            event: Event = StyleReferenceSet(channel, author, image=data, filename=picture.filename)
-        else:
-            event = style_event(name, channel, author, strength)
-        for action in await self._core(event):
-            await self._answer(interaction, action, reply_to=None)
+            else:
+                event = style_event(name, channel, author, strength)
+            return await self._core(event)
+
+        await self._respond(answer, work())
+
+    async def _style_picture_problem(self, picture: discord.Attachment) -> str | bytes:
+        """What is wrong with a style picture, as a line for its sender, or its bytes."""
+        # Checked from what Discord says of the file, before a byte of it is fetched.
+        problem = chat_text.attachment_problem(
+            picture.filename, picture.content_type, picture.size, self._max_attachment
+        )
+        data = b"" if problem else await picture.read()
+        if len(data) > self._max_attachment:  # the file was not the size Discord declared
+            problem = chat_text.attachment_problem(
+                picture.filename, picture.content_type, len(data), self._max_attachment
+            )
+        return f"🚫 {problem}" if problem else data
 
     async def on_button(self, interaction: discord.Interaction, kind: str, paragraph: str) -> None:
         await interaction.response.defer()  # a silent acknowledgement; the message stays as is
@@ -297,15 +308,34 @@ class DiscordAdapter:
         self, interaction: discord.Interaction, name: str, names: list[str]
     ) -> None:
         """`/inkwell library ...`: a look is for the asker, a change for the channel (the core
-        says which); the defer's visibility is Discord's to fix before the answer is known."""
-        await interaction.response.defer(thinking=True, ephemeral=name == "show")
+        says which, and each answer is seen by whom it says: see InteractionAnswer)."""
+        answer = InteractionAnswer(interaction, name == "show")
         channel = self._channel_of(interaction)
         if channel is None:
-            await follow_up(interaction, "Inkwell works in server channels.", True)
+            await answer.send(NOT_A_CHANNEL, True)
             return
         event = library_event(name, names, channel, _author(interaction))
-        for action in await self._core(event):
-            await self._answer(interaction, action, reply_to=None)
+        await self._respond(answer, self._core(event))
+
+    async def _respond(
+        self, answer: InteractionAnswer, work: Awaitable[list[Action] | str]
+    ) -> None:
+        """The core's answers to a command (or a line for its sender alone), each seen by
+        whom its audience says; the interaction is deferred only if they are slow to come."""
+        actions = await answer.within(work, self._answer_window_s)
+        if isinstance(actions, str):
+            await answer.send(actions, True)
+            return
+        for action in actions:
+            if isinstance(action, Accepted):
+                if not action.again:
+                    await self._poster.accepted(action, None)
+                continue
+            picture = None
+            if isinstance(action, StyleReferenceShown):
+                picture = await self._style_picture(action)
+            await answer.send(render(action), action.audience is Audience.WRITER, picture)
+        await answer.finish()
 
     def _channel_of(self, interaction: discord.Interaction) -> Any:
         channel = interaction.channel
