@@ -29,6 +29,7 @@ from core.engine import (
     StageResult,
     StepReport,
     StyleBranchState,
+    TrainingRoomControls,
 )
 from engine.batching import JOB_KINDS
 from engine.ray_burst import WRITER_MESSAGE, Bursts, EngineUnavailable, replica_lost
@@ -157,6 +158,13 @@ class RayEngine:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
+
+    async def open_training_room(self, request: RestorerTrainingRequest) -> TrainingRoomControls:
+        """The training room's session in an actor beside a replica's models (see
+        engine.ray_training_room): its checkpoints land where the replicas' `restore` loads."""
+        from engine.ray_training_room import RayTrainingRoom
+
+        return await RayTrainingRoom.open(self._handle, request)
 
     async def close(self) -> None:
         """Nothing to release: the deployment belongs to the cluster, not to this process."""
