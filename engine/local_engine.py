@@ -102,6 +102,10 @@ class LocalEngine:
         """Calls waiting for the worker (not counting the batch it is running)."""
         return self._worker.queued
 
+    async def until_queued(self, count: int, timeout: float = 10) -> None:
+        """Return once exactly `count` calls wait for the model (see ModelWorker)."""
+        await self._worker.until_queued(count, timeout)
+
     async def start(self) -> None:
         """Start the worker and wait until its models are loaded; raises the load error."""
         try:
