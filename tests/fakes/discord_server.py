@@ -309,8 +309,7 @@ class FakeDiscord(Recorder):
     async def _followup(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         if self.expire_follow_ups:
-            error = {"message": "Invalid Webhook Token", "code": 50027}
-            return exact_json(error, status=401)
+            return _expired()
         body, files = await read_discord_body(request)
         if token in self._thinking:
             # As Discord does: the first follow-up after a defer resolves the "thinking"
@@ -325,11 +324,10 @@ class FakeDiscord(Recorder):
         the interaction's first answer."""
         token = request.match_info["token"]
         if self.expire_follow_ups:
-            error = {"message": "Invalid Webhook Token", "code": 50027}
-            return exact_json(error, status=401)
+            return _expired()
         body, files = await read_discord_body(request)
         if token in self._thinking:
-            body["flags"] = self._thinking.pop(token)
+            body["flags"] = self._thinking.pop(token)  # it keeps the defer's visibility
             posted = self._store(self.interaction_channels[token], body, files, via="original")
             posted.token = token
             return exact_json(posted.data)
@@ -365,6 +363,11 @@ class FakeDiscord(Recorder):
         self.posted.append(posted)
         asyncio.get_running_loop().create_task(self._note())
         return posted
+
+
+def _expired() -> web.Response:
+    """What Discord answers for an interaction token older than 15 minutes."""
+    return exact_json({"message": "Invalid Webhook Token", "code": 50027}, status=401)
 
 
 def _reference_to(message: dict[str, Any]) -> dict[str, Any]:

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-import io
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from PIL import Image
 
 from adapters.web.adapter import WebAdapter
 from adapters.web.training import TrainingRoom
-from core.engine import RestorerTrainingRequest
 from core.feedback.capture import TRAINING_ROOM
-from core.feedback.training_settings import StageSettings, TrainingSettings
 from core.health import Health
 from engine.ray_engine import RayEngine
 from storage.sqlite import SQLiteStorage
+from tests.ray.conftest import restorer_request
 
 pytestmark = [pytest.mark.ray, pytest.mark.asyncio]
 
 
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (20, 20), (30, 30, 200)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-REQUEST = RestorerTrainingRequest(
-    settings=TrainingSettings(image_size=16, pairs=4, pixel=StageSettings(3, 0.0, 3e-4)),
-    feedback=(("f1", _png(), "too blurry"),),
-)
-
-
-@pytest.fixture
-def checkpoints(ray_models_dir: Path) -> Iterator[Path]:
-    """The replicas' restorer folder, removed afterwards so other tests see no trained one."""
-    folder = ray_models_dir / "restorer"
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+REQUEST = restorer_request(3)
 
 
 async def not_checked() -> Health:
