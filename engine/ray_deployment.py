@@ -40,6 +40,7 @@ from engine.settings import BatchingSettings, EngineSettings, ModelSettings
 logger = logging.getLogger("inkwell.models")
 
 DEFAULT_APP = "inkwell"
+DEPLOYMENT_NAME = "EngineReplica"  # the app's one deployment, which handles call
 # Serve runs a replica's methods on an event loop of their own, in a thread beside the one
 # that receives requests: every call then crosses threads twice more (measured: a round trip
 # of a no-op method 4.9 ms -> 2.4 ms without it, on 2 busy cores; the model call is ~45 ms).
@@ -252,7 +253,7 @@ def build_app(settings: DeploymentSettings) -> Application:
             "max_replicas": engine.max_replicas,
             "target_ongoing_requests": max_batch,
         }
-    deployment = serve.deployment(EngineReplica, name="EngineReplica", **options)
+    deployment = serve.deployment(EngineReplica, name=DEPLOYMENT_NAME, **options)
     return deployment.bind(
         settings.models.profile,
         dict(settings.models.overrides),
