@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
+
 from core.events import (
     Accepted,
     Action,
@@ -22,6 +26,7 @@ FINAL_STAGES = frozenset({"done", "failed", "cancelled"})
 IMAGE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
 _BAR = 10
 STYLE_PICTURE = "style-reference.png"  # the file name a shown style reference is posted under
+CAST_PICTURE = "cast.png"  # the file name the cast's thumbnails are posted under
 
 
 def clip(text: str, limit: int) -> str:
@@ -95,15 +100,35 @@ def story_text(action: StoryPage, limit: int) -> str:
 
 
 def library_text(action: LibraryShown, limit: int) -> str:
-    """The story's element library: names, kinds, how often drawn, aliases and pins."""
+    """The story's cast: names, kinds, descriptions, pronouns, how often drawn, aliases, pins."""
     lines = [action.message] if action.message else []
     if not action.elements:
-        lines.append("The story's library is empty: elements appear once they are drawn.")
+        lines.append("The story's cast is empty: elements appear once they are drawn.")
     for element in action.elements:
         also = f" (also: {', '.join(element.aliases)})" if element.aliases else ""
         pin = " 📌" if element.pinned else ""
-        lines.append(f"• {element.name}{pin}: {element.kind}, drawn {element.count}×{also}")
+        drawn_as = f" — “{element.description}”" if element.description else ""
+        pronoun = f", {element.pronoun}" if element.pronoun else ""
+        lines.append(
+            f"• {element.name}{pin}{drawn_as}: {element.kind}{pronoun}, "
+            f"drawn {element.count}×{also}"
+        )
     return clip("\n".join(lines), limit)
+
+
+def thumbnail_sheet(pictures: list[bytes], side: int = 96, columns: int = 8) -> bytes:
+    """The cast's thumbnails side by side in one PNG, in the order the text lists them."""
+    rows = max(1, -(-len(pictures) // columns))
+    sheet = Image.new("RGB", (side * min(columns, max(1, len(pictures))), side * rows), "white")
+    for number, data in enumerate(pictures):
+        with Image.open(io.BytesIO(data)) as opened:
+            picture = opened.convert("RGB")
+        picture.thumbnail((side, side))
+        x, y = side * (number % columns), side * (number // columns)
+        sheet.paste(picture, (x + (side - picture.width) // 2, y + (side - picture.height) // 2))
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def why_text(action: WhyShown, limit: int) -> str:
@@ -133,6 +158,15 @@ def why_text(action: WhyShown, limit: int) -> str:
             )
         if detail.get("elements"):
             lines.append(f"   story elements seen: {', '.join(detail['elements'])}")
+        if detail.get("style_ref"):
+            lines.append(f"   styled by {detail.get('style_method') or 'the style branch'}")
+        if detail.get("restorer"):
+            how = (
+                "img2img"
+                if detail["restorer"] == "img2img"
+                else f"the {detail['restorer']} restorer"
+            )
+            lines.append(f"   enhanced by {how}")
     return clip("\n".join(lines), limit)
 
 
@@ -201,8 +235,9 @@ def help_text(platform: str) -> str:
         "`/inkwell story` the latest paragraphs",
         "`/inkwell settings` how Inkwell is set up here",
         "`/inkwell queue` what is waiting to be drawn here, and your place in it",
-        "`/inkwell library` the story's characters, places and props; `/inkwell library "
-        "rename|merge|forget|pin|unpin` to steer it; `/inkwell why` why the latest pictures",
+        "`/inkwell cast` the story's characters, places and props with their pictures; "
+        "`/inkwell library rename|merge|forget|pin|unpin|describe|pronoun` to steer them; "
+        "`/inkwell why` why the latest pictures",
         "Once on, every message here is a paragraph. Under each illustration, "
         "Regenerate draws it again from fresh seeds, Why explains the choice and Candidates "
         "shows every picture it was chosen from.",

@@ -8,9 +8,11 @@ from core.events import (
     ChannelDisableRequested,
     ChannelEnableRequested,
     ChannelRef,
+    ElementDescribeRequested,
     ElementForgetRequested,
     ElementMergeRequested,
     ElementPinRequested,
+    ElementPronounRequested,
     ElementRenameRequested,
     Event,
     LibraryRequested,
@@ -48,17 +50,21 @@ def command_event(
         return SettingsRequested(channel, author)
     if name == "why":
         return WhyRequested(channel, author, "")
-    if name == "library":
+    if name in ("library", "cast"):
         return LibraryRequested(channel, author)
     if name == "queue":
         return QueueRequested(channel, author)
     return None
 
 
-LIBRARY_SUBCOMMANDS = ("show", "rename", "merge", "forget", "pin", "unpin")
+LIBRARY_SUBCOMMANDS = (
+    "show", "rename", "merge", "forget", "pin", "unpin", "describe", "pronoun",
+)  # fmt: skip
 LIBRARY_USAGE = (
-    "`/inkwell library` shows the story's elements; `/inkwell library rename OLD NEW`, "
-    "`merge NAME INTO`, `forget NAME`, `pin NAME` (keep its look) or `unpin NAME`. "
+    "`/inkwell cast` (or `library`) shows the story's cast; `/inkwell library rename OLD NEW`, "
+    "`merge NAME INTO`, `forget NAME`, `pin NAME` (keep its look), `unpin NAME`, "
+    '`describe NAME "grey beard, green apron"` (drawn with every sentence naming it; '
+    '`describe NAME ""` clears it) or `pronoun NAME she`. '
     'Use quotes for names of several words: `rename "old man" wizard`.'
 )
 
@@ -67,6 +73,9 @@ def library_event(name: str, names: list[str], channel: ChannelRef, author: Auth
     """`/inkwell library <name> ...` as a core event; ValueError(LIBRARY_USAGE) when the
     names it needs are missing."""
     wanted = {"show": 0, "rename": 2, "merge": 2, "forget": 1, "pin": 1, "unpin": 1}
+    wanted |= {"describe": 2, "pronoun": 2}
+    if name == "describe" and len(names) > 2:  # the description typed without quotes
+        names = [names[0], " ".join(names[1:])]
     if name not in wanted or len(names) != wanted[name]:
         raise ValueError(LIBRARY_USAGE)
     if name == "show":
@@ -77,6 +86,10 @@ def library_event(name: str, names: list[str], channel: ChannelRef, author: Auth
         return ElementMergeRequested(channel, author, names[0], names[1])
     if name == "forget":
         return ElementForgetRequested(channel, author, names[0])
+    if name == "describe":
+        return ElementDescribeRequested(channel, author, names[0], names[1])
+    if name == "pronoun":
+        return ElementPronounRequested(channel, author, names[0], names[1])
     return ElementPinRequested(channel, author, names[0], pinned=name == "pin")
 
 

@@ -12,10 +12,11 @@ counted, and the last line is
     load: rooms=R paragraphs=P lost=L duplicated=D ack_p99_ms=A max_wait_ratio=W
 
 lost: paragraphs sent but never stored, or stored but never illustrated and posted.
-duplicated: extra stored copies of one post plus extra posts of one paragraph's pictures. A post
-whose pictures reached the websocket just before the SIGKILL, but were not yet recorded as
-posted, is posted again on recovery (at least once, never lost: core/story/posting.py); the page
-merges it by paragraph id, but it is counted here.
+duplicated: extra stored copies of one post plus extra posts of one paragraph's pictures that a
+page shows. A post whose pictures reached the websocket just before the SIGKILL, but were not yet
+recorded as posted, is sent again on recovery (never lost: core/story/posting.py) with the same
+delivery id, which the page shows once (adapters/web/static/room.js); such resends are counted
+apart ("resent on the wire"), and a second post under a new delivery id counts as duplicated.
 ack_p99_ms: the 99th percentile of send -> "accepted" on the websocket (bot up; resends too).
 max_wait_ratio: the room whose paragraphs waited longest (stored -> pictures, mean per room)
 over the median room: how evenly the engine's turns were shared.
@@ -152,7 +153,20 @@ class Tally:
     again: int = 0  # resends answered as the paragraph stored before
     refused: int = 0  # posts answered with an error (counted, never expected)
     illustrated_seen: set[str] = field(default_factory=set)
-    shown: Counter[str] = field(default_factory=Counter)  # "illustrations" messages per paragraph
+    shown: Counter[str] = field(default_factory=Counter)  # posts a page shows, per paragraph
+    deliveries_seen: set[str] = field(default_factory=set)
+    resent_on_wire: int = 0  # a delivery sent again that the page shows once
+
+    def saw_illustrations(self, message: dict) -> None:
+        """Count an "illustrations" message as the page does: a delivery id is shown once."""
+        self.illustrated_seen.add(message["paragraph_id"])
+        delivery = message.get("delivery_id") or ""
+        if delivery and delivery in self.deliveries_seen:
+            self.resent_on_wire += 1
+            return
+        self.deliveries_seen.add(delivery)
+        self.shown[message["paragraph_id"]] += 1
+
     reconnects: int = 0
     accepted: int = 0
     sent: set[tuple[int, int]] = field(default_factory=set)  # (room, number) posted at least once
@@ -241,8 +255,7 @@ class _Reader:
                 raise ConnectionError(f"the websocket ended ({message.type.name})")
             data = json.loads(message.data)
             if data["type"] == "illustrations":
-                self.tally.illustrated_seen.add(data["paragraph_id"])
-                self.tally.shown[data["paragraph_id"]] += 1
+                self.tally.saw_illustrations(data)
             if data["type"] == "story":
                 drawn = (e for e in data["entries"] if e["status"] == "done" and e["illustrations"])
                 self.tally.illustrated_seen.update(entry["paragraph_id"] for entry in drawn)
@@ -392,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['ack_median_ms']:.0f} ms; room wait median "
         f"{result['median_room_wait_s']:.1f} s, longest {result['longest_room_wait_s']:.1f} s; "
         f"duplicated: {result['stored_twice']} stored twice, {result['posted_again']} pictures "
-        "posted again (sent before the SIGKILL, not yet recorded as posted)"
+        f"posted again; {tally.resent_on_wire} posts resent on the wire under the same delivery "
+        "id (sent before the SIGKILL, not yet recorded as posted; each page shows them once)"
     )
     print(
         f"load: rooms={args.rooms} paragraphs={args.rooms * args.paragraphs} "

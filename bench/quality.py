@@ -22,7 +22,7 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -34,6 +34,7 @@ from bench.engines import data_dir_for
 from core.engine import GenerationRequest
 from core.events import Accepted, Author, EditRequested, MessageRef, PostIllustrations
 from core.inkwell import Inkwell
+from core.story.cast_settings import CastSettings
 from core.story.loop import StorySettings, candidate_seeds
 from core.testing import FakeAdapter
 from engine.local_engine import LocalEngine
@@ -41,8 +42,9 @@ from engine.profiles import resolve_profile
 from picturebook import measures, oracle
 from picturebook.captions import Caption, compose
 from picturebook.measures import EDITS, Consistency, EditCase
+from picturebook.render import render
 from picturebook.stories import QUICK, STORIES, Story
-from picturebook.world import Facts, sample_scene
+from picturebook.world import Facts, Scene, sample_scene
 from storage.sqlite import SQLiteStorage
 
 log = logging.getLogger("bench.quality")
@@ -56,14 +58,48 @@ class Drawn:
     inkwell: dict[tuple[str, int, int], bytes | None] = field(default_factory=dict)
     bare: dict[tuple[str, int, int], bytes] = field(default_factory=dict)
     edits: dict[str, tuple[bytes | None, bytes | None]] = field(default_factory=dict)
+    # The cast's ablation: the stories through the loop under each variant's cast settings.
+    ablation: dict[str, dict[tuple[str, int, int], bytes | None]] = field(default_factory=dict)
     captions: list[tuple[Facts, bytes]] = field(default_factory=list)
     seconds: float = 0.0
 
 
-def held_out_captions(count: int) -> list[Caption]:
-    """Captions of scenes no training seed draws (the grammar's own mix of said and unsaid)."""
+def held_out_scenes(count: int) -> list[tuple[Scene, Caption]]:
+    """Scenes no training seed draws, with their captions (the grammar's said and unsaid)."""
     rng = random.Random(CAPTION_SEED)
-    return [compose(sample_scene(rng), rng) for _ in range(count)]
+    scenes = []
+    for _ in range(count):
+        scene = sample_scene(rng)
+        scenes.append((scene, compose(scene, rng)))
+    return scenes
+
+
+def held_out_captions(count: int) -> list[Caption]:
+    return [caption for _, caption in held_out_scenes(count)]
+
+
+def print_ceiling(profile_name: str, count: int, model: oracle.Oracle) -> None:
+    """What the oracle reads of the held-out captions' facts from their renders, and from the
+    profile autoencoder's reconstructions of those renders: no UNet drawing in that latent space
+    can state more than the second row."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    profile = resolve_profile(profile_name)
+    vae = AutoencoderKL.from_pretrained(profile.generator, subfolder="vae").float().eval()
+    pairs = held_out_scenes(count)
+    renders = np.stack([np.asarray(render(scene).convert("RGB")) for scene, _ in pairs])
+    with torch.no_grad():
+        x = torch.from_numpy(renders).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        back = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
+    rebuilt = ((back + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    print(f"autoencoder ceiling of {profile_name} on {count} held-out captions")
+    for name, pictures in (("renders", renders), ("reconstructions", rebuilt)):
+        seen = oracle.read_many([Image.fromarray(p) for p in pictures], model)
+        table = measures.alignment_table(
+            [(c.facts, r) for (_, c), r in zip(pairs, seen, strict=True)]
+        )
+        print(f"{name:>16} " + " ".join(f"{k}={v:.3f}" for k, (v, _) in table.items()))
 
 
 async def draw_captions(engine, count: int, drawn: Drawn) -> None:
@@ -120,6 +156,37 @@ async def draw_stories(inkwell, chat, engine, stories, k: int, timeout: float, d
             drawn.bare[key] = picture.png
 
 
+def ablation_variants(drift: float) -> tuple[tuple[str, CastSettings], ...]:
+    """The cast's parts added one by one, the seed's own library first."""
+    return (
+        ("seed's mode alone", CastSettings(mode="seed", describe=False)),
+        ("+ looks", CastSettings(mode="looks", describe=False)),
+        ("+ descriptions", CastSettings(mode="looks", describe=True)),
+        ("+ drift check", CastSettings(mode="looks", describe=True, drift_threshold=drift)),
+    )
+
+
+async def draw_variant(engine, stories, settings: StorySettings, scratch: Path, timeout: float):
+    """The stories through a fresh loop (own storage) with these settings: key -> picture."""
+    storage = await SQLiteStorage.open(scratch / "v.sqlite3", scratch / "img")
+    inkwell = Inkwell(engine, storage, settings)
+    chat = FakeAdapter()
+    inkwell.attach(chat)
+    await inkwell.start()
+    try:
+        paragraph_ids = await asyncio.gather(*(tell(chat, story) for story in stories))
+        await asyncio.wait_for(inkwell.idle(), timeout)
+    finally:
+        await inkwell.stop()
+        await storage.close()
+    drawn = {}
+    for story, ids in zip(stories, paragraph_ids, strict=True):
+        for sentence in story.sentences:
+            pictures = pictures_of(chat, ids[sentence.paragraph])
+            drawn[(story.title, sentence.paragraph, sentence.index)] = pictures.get(sentence.text)
+    return drawn
+
+
 async def run_edit(inkwell, chat: FakeAdapter, case: EditCase, timeout: float):
     """A fixed sentence drawn, then the fixed request as a reply; both pictures (or None)."""
     channel = f"edit-{case.name}"
@@ -165,6 +232,14 @@ async def draw_everything(args, stories: tuple[Story, ...]) -> Drawn:
             for case in EDITS:
                 drawn.edits[case.name] = await run_edit(inkwell, chat, case, args.timeout)
             drawn.seconds = time.perf_counter() - started
+            for number, (label, cast) in enumerate(ablation_variants(args.drift)):
+                if not args.ablation:
+                    break
+                folder = Path(scratch) / f"variant-{number}"
+                variant = replace(settings, cast=cast)
+                drawn.ablation[label] = await draw_variant(
+                    engine, stories, variant, folder, args.timeout
+                )
         finally:
             await inkwell.stop()
             await engine.close()
@@ -225,6 +300,20 @@ def measure(stories: tuple[Story, ...], drawn: Drawn, model: oracle.Oracle) -> d
     result["caption_count"] = len(drawn.captions)
     result["seconds"] = drawn.seconds
     result["edits"] = float(np.mean([ok for _, ok, _ in edit_rows]))
+    rows = []
+    for label, pictures in drawn.ablation.items():
+        keys = [k for k, png in pictures.items() if png is not None]
+        readings = dict(zip(keys, read_pngs([pictures[k] for k in keys], model), strict=True))
+        pairs, total = [], Consistency(0, 0)
+        for story in stories:
+            told = [
+                (s.facts, readings.get((story.title, s.paragraph, s.index)))
+                for s in story.sentences
+            ]
+            pairs += told
+            total = total + measures.consistency(told)
+        rows.append((label, total, measures.alignment(pairs)))
+    result["ablation"] = rows
     return result
 
 
@@ -251,6 +340,15 @@ def print_report(result: dict[str, object], profile: str) -> None:
     for side in ("bare", "inkwell"):
         c = result[f"consistency_{side}"]
         print(f"{side:>10} {c.share:8.3f} ({c.matched}/{c.later})")
+    if result["ablation"]:
+        print(
+            "\nthe cast, part by part (stories through the loop; IP-Adapter references: not built)"
+        )
+        print(f"{'variant':>18} {'consistency':>12} {'(matched/later)':>15} {'alignment':>10}")
+        rows = [("bare", result["consistency_bare"], result["alignment_bare"])]
+        for label, c, alignment in [*rows, *result["ablation"]]:
+            counts = f"({c.matched}/{c.later})"
+            print(f"{label:>18} {c.share:12.3f} {counts:>15} {alignment:10.3f}")
     print("\nedits (change read by the oracle; share of pixels changed outside the region)")
     for case, ok, outside in result["edit_rows"]:
         where = "-" if outside is None else f"{outside:.3f}"
@@ -289,6 +387,11 @@ def print_oracle(model: oracle.Oracle, name: str, count: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--oracle", action="store_true", help="only the oracle's accuracy")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="only what the oracle reads from renders and the autoencoder's reconstructions",
+    )
     parser.add_argument("--profile", default="picturebook")
     parser.add_argument("--quick", action="store_true", help=f"{len(QUICK)} stories, fewer renders")
     parser.add_argument("--data-dir", help="default: a temporary dir (tiny) or ./data")
@@ -299,6 +402,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600.0, help="per wait for the loop")
     parser.add_argument("--save", type=Path, help="write a contact sheet per story here")
     parser.add_argument("--oracle-weights", type=Path, default=oracle.WEIGHTS)
+    parser.add_argument(
+        "--no-ablation", dest="ablation", action="store_false", help="skip the cast's ablation"
+    )
+    parser.add_argument("--drift", type=float, default=0.85, help="the ablation's drift threshold")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not args.oracle_weights.exists():
@@ -307,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     model = oracle.load(args.oracle_weights)
     if args.oracle:
         print_oracle(model, args.oracle_weights.name, 500 if args.quick else 2000)
+        return 0
+    if args.ceiling:
+        print_ceiling(args.profile, args.captions or (40 if args.quick else 200), model)
         return 0
     stories = QUICK if args.quick else STORIES
     if args.captions is None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.calibrate_verb import add_calibrate_verb, run_calibrate
 from bot.config import Config, ConfigError, load_config
+from bot.doctor import add_doctor_verb, run_doctor
 from bot.picturebook_verbs import PICTUREBOOK_VERBS, add_picturebook_verbs, run_picturebook_verb
 from bot.restorer_verbs import RESTORER_VERBS, add_restorer_verbs, run_restorer_verb
 from bot.screening_verbs import SCREENING_VERBS, add_screening_verbs, run_screening_verb
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_restorer_verbs(verbs)
     add_picturebook_verbs(verbs)
+    add_doctor_verb(verbs)
     return parser
 
 
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inkwell: configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(config)
+    if args.verb == "doctor":
+        return run_doctor(args, config)
     if args.verb == "calibrate":
         return run_calibrate(args, config, config_path)
     if args.verb in STORY_VERBS:

@@ -42,6 +42,12 @@ def add_picturebook_verbs(verbs: Any) -> None:
     train.add_argument("--clip-steps", type=int, default=plan.clip_steps)
     train.add_argument("--scenes", type=int, default=plan.scenes, help="rendered scenes")
     train.add_argument("--seed", type=int, default=plan.seed)
+    train.add_argument(
+        "--snr-gamma",
+        type=float,
+        default=plan.snr_gamma,
+        help="min-SNR weighting of the UNet loss (0: plain MSE, as v1; 5 is the usual value)",
+    )
     train.add_argument("--threads", type=int, default=plan.threads, help="torch CPU threads")
     train.add_argument("--resume", action="store_true", help="continue the run already in --out")
 
@@ -54,6 +60,9 @@ def run_picturebook_verb(args: argparse.Namespace, config: Config) -> int:
     counts = (args.steps, args.autoencoder_steps, args.clip_steps, args.scenes, args.threads)
     if min(counts) < 1:
         print("inkwell: step counts, --scenes and --threads must be >= 1", file=sys.stderr)
+        return 2
+    if args.snr_gamma < 0:
+        print("inkwell: --snr-gamma must be >= 0 (0 turns the weighting off)", file=sys.stderr)
         return 2
     out: Path = args.out or config.data_path / "models" / "picturebook-train"
     if out.exists() and any(out.iterdir()) and not args.resume:
@@ -70,6 +79,7 @@ def run_picturebook_verb(args: argparse.Namespace, config: Config) -> int:
         autoencoder_steps=args.autoencoder_steps,
         diffusion_steps=args.steps,
         clip_steps=args.clip_steps,
+        snr_gamma=args.snr_gamma,
         threads=args.threads,
         progress=True,
     )

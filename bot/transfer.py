@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from storage.base import ElementRecord, HistoryRecord, IllustrationRecord, Storage
+from storage.codec import looks_from_plain, looks_to_plain
 
 FORMAT = "inkwell-story/1"
 PAGE = 500
@@ -59,12 +60,16 @@ async def export_story(storage: Storage, channel_key: str, out: Path) -> int:
         "elements": [_element_json(e) for e in await storage.elements.list(channel_key)],
         "history": None if history is None else _history_json(history),
     }
+    # The pictures it shows, and its cast's reference pictures.
+    references = [
+        r.image_id for e in await storage.elements.list(channel_key) for r in e.references
+    ]
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("story.json", json.dumps(document, ensure_ascii=False, indent=1))
-        for record in illustrations:
-            png = await storage.images.get(record.image_id)
+        for image_id in dict.fromkeys([*(r.image_id for r in illustrations), *references]):
+            png = await storage.images.get(image_id)
             if png is not None:
-                archive.writestr(f"images/{record.image_id}.png", png)
+                archive.writestr(f"images/{image_id}.png", png)
     return len(paragraphs)
 
 
@@ -126,7 +131,12 @@ async def import_story(storage: Storage, archive_path: Path, as_channel: str | N
     ]
     await storage.illustrations.add_many(illustrations)
     for data in document["elements"]:
-        await storage.elements.put(replace(_element_from(data), channel_key=key))
+        element = _element_from(data)
+        looks = tuple(
+            replace(look, image_id=image_ids.get(look.image_id, look.image_id))
+            for look in element.references
+        )
+        await storage.elements.put(replace(element, channel_key=key, references=looks))
     if document["history"] is not None:
         await storage.history.put(replace(_history_from(document["history"]), channel_key=key))
     return key
@@ -199,6 +209,10 @@ def _element_json(record: ElementRecord) -> dict[str, Any]:
         "aliases": list(record.aliases),
         "first_illustration_id": record.first_illustration_id,
         "pinned": record.pinned,
+        "look": _vector(record.look),
+        "looks": looks_to_plain(record.references),
+        "description": record.description,
+        "pronoun": record.pronoun,
     }
 
 
@@ -214,6 +228,10 @@ def _element_from(data: dict[str, Any]) -> ElementRecord:
         aliases=tuple(data["aliases"]),
         first_illustration_id=data["first_illustration_id"],
         pinned=data["pinned"],
+        look=_unvector(data.get("look")),
+        references=looks_from_plain(data.get("looks")),
+        description=data.get("description", ""),
+        pronoun=data.get("pronoun", ""),
     )
 
 

@@ -13,10 +13,18 @@ from core.feedback.training_settings import STAGES, Stage, TrainingSettings
 
 # "trained": a style branch trained for this profile is loaded; "untrained": the branch is
 # the zero-initialised copy, so style references do not change pictures yet; "random": the
-# tiny profile's random-weight branch, which changes pictures but not toward the reference.
-StyleBranchState = Literal["trained", "untrained", "random"]
-# Seed 002's restorer: "untrained" restores with random weights (the writers are told so).
-RestorerState = Literal["trained", "untrained"]
+# tiny profile's random-weight branch, which changes pictures but not toward the reference;
+# "ip-adapter": no branch is trained, so references steer through the profile's IP-Adapter on
+# the style layers only (InstantStyle) until one is.
+StyleBranchState = Literal["trained", "untrained", "random", "ip-adapter"]
+# Seed 002's restorer: "untrained" restores with random weights (the writers are told so);
+# "img2img": no restorer is trained, so Enhance refines with the generator's img2img at low
+# strength until one is.
+RestorerState = Literal["trained", "untrained", "img2img"]
+
+
+# A region of a picture as shares of its width and height: (x0, y0, x1, y1) in 0..1.
+Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class Provenance:
     edit_chain: tuple[str, ...] = ()
     style_strength: float | None = None
     edit: dict | None = None  # how an edit made this version from its parent (kind, settings)
+    style_method: str | None = None  # what carried the style reference (branch or IP-Adapter)
 
     def to_dict(self) -> dict:
         return {
@@ -73,6 +82,7 @@ class Provenance:
             "edit_chain": list(self.edit_chain),
             "style_strength": self.style_strength,
             "edit": self.edit,
+            "style_method": self.style_method,
         }
 
     @classmethod
@@ -292,6 +302,11 @@ class Engine(Protocol):
 
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
         """L2-normalised CLIP image features of encoded images, shape (len(images), dim)."""
+        ...
+
+    async def embed_regions(self, images: Sequence[bytes], boxes: Sequence[Box]) -> np.ndarray:
+        """L2-normalised CLIP image features of each box cut from each encoded image,
+        shape (len(images), len(boxes), dim): where the story's cast finds an element."""
         ...
 
     async def screen(self, texts: Sequence[str]) -> list[Screening]:

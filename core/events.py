@@ -193,6 +193,11 @@ class PostIllustrations(Action):
     images: tuple[IllustrationImage, ...]
     profile: str
     reply_to: MessageRef | None = None
+    # The same on every attempt of this post: a platform that refuses a second message with
+    # the same key (Discord's nonce, the room's page) or can be searched for it (Slack) shows
+    # it once. Empty: no key.
+    delivery_id: str = ""
+    again: bool = False  # an earlier attempt got as far as posting: it may have landed
 
 
 @dataclass(frozen=True)
@@ -368,13 +373,42 @@ class ElementPinRequested(Event):
 
 
 @dataclass(frozen=True)
+class ElementDescribeRequested(Event):
+    """Set the words that join every prompt naming the element ("" clears them)."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ElementPronounRequested(Event):
+    """Set the pronoun that refers to the element ("he", "she", "it", "they")."""
+
+    name: str
+    pronoun: str
+
+
+@dataclass(frozen=True)
+class ElementReferenceSet(Event):
+    """A writer's picture of the element: its look from now on (pinned); `image` is the
+    upload's bytes, checked like a style reference."""
+
+    name: str
+    image: bytes = field(repr=False)
+    filename: str = ""
+
+
+@dataclass(frozen=True)
 class ElementSummary:
     name: str
     kind: str
     count: int
     aliases: tuple[str, ...]
     pinned: bool
-    thumbnail_image_id: str | None  # where it was first drawn, if that picture is kept
+    thumbnail_image_id: str | None  # its latest reference crop, else where it was first drawn
+    description: str = ""
+    pronoun: str = ""
+    references: tuple[str, ...] = ()  # image ids of its reference pictures, oldest first
 
 
 @dataclass(frozen=True)

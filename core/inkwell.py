@@ -81,7 +81,9 @@ class Inkwell:
         self._adapters: dict[str, Adapter] = {}
         self._loop = IllustrationLoop(engine, storage, self.send, settings, self.deliver)
         edit = edit or EditPolicy()
-        chooser = ConsistentChooser(engine, storage, settings.thr_1, settings.presence_threshold)
+        chooser = ConsistentChooser(
+            engine, storage, settings.thr_1, settings.presence_threshold, settings.cast
+        )
         edits = EditWork(
             engine,
             storage,
@@ -121,7 +123,7 @@ class Inkwell:
         self.router.on(CancelRequested, self._on_cancel)
         controls.register(self.router)
         StyleCommands(storage, engine).register(self.router)
-        LibraryCommands(storage).register(self.router)
+        LibraryCommands(storage, engine).register(self.router)
         QueueView(storage, self.queue).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)
         CandidateCommands(storage, self.queue, engine.profile_name).register(self.router)

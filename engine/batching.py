@@ -23,12 +23,15 @@ from core.engine import CancelToken, GenerationCancelled, ProgressCallback, Step
 
 logger = logging.getLogger("inkwell.models")
 
-JobKind = Literal["generate", "embed_texts", "embed_images", "screen", "edit", "restore"]
+JobKind = Literal[
+    "generate", "embed_texts", "embed_images", "embed_regions", "screen", "edit", "restore"
+]
 # Model methods callers reach by name; a runner method of one of these names is forwarded as is.
 JOB_KINDS: tuple[JobKind, ...] = (
     "generate",
     "embed_texts",
     "embed_images",
+    "embed_regions",
     "screen",
     "edit",
     "restore",

@@ -77,12 +77,14 @@ class Editor:
         profile_name: str,
         settings: EditSettings,
         styling: Styling | None = None,
+        style_method: str | None = None,
     ) -> None:
         settings.check_blocks(len(pipe.unet.up_blocks))
         self._pipe = pipe
         self._profile = profile_name
         self._settings = settings
         self._styling = styling
+        self._style_method = style_method
         self._inpaint = StableDiffusionInpaintPipeline(
             **pipe.components, requires_safety_checker=False
         )
@@ -246,5 +248,6 @@ class Editor:
             negative_prompt=negative,
             style_ref=request.style.image_id if styled else parent.style_ref,
             style_strength=request.style.strength if styled else parent.style_strength,
+            style_method=self._style_method if styled else parent.style_method,
             edit=edit,
         )

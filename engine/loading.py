@@ -15,6 +15,7 @@ from diffusers.utils import logging as diffusers_logging
 from PIL import Image
 from transformers.utils import logging as transformers_logging
 
+from engine.architecture import ensure_architecture
 from engine.profiles import ModelProfile
 from engine.tiny import ensure_tiny_models, register_tiny_clip
 
@@ -30,6 +31,10 @@ def generator_source(profile: ModelProfile, models_dir: Path) -> tuple[str, dict
     """Where `from_pretrained` finds the profile's pipeline, and its extra keyword arguments."""
     if profile.is_tiny_generator:
         return str(ensure_tiny_models(Path(models_dir)).generator), {"local_files_only": True}
+    if profile.builds_architecture:
+        assert profile.architecture is not None
+        built = ensure_architecture(Path(models_dir), profile.architecture)
+        return str(built), {"local_files_only": True}
     assert profile.generator is not None
     local = Path(profile.generator)
     if local.is_absolute():

@@ -11,6 +11,7 @@ import numpy as np
 
 from core import metrics
 from core.engine import (
+    Box,
     CancelToken,
     EditRequest,
     GeneratedImage,
@@ -148,6 +149,13 @@ class LocalEngine:
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
         """L2-normalised CLIP image features of encoded images, shape (len(images), dim)."""
         return await self._worker.run("embed_images", list(images))
+
+    async def embed_regions(self, images: Sequence[bytes], boxes: Sequence[Box]) -> np.ndarray:
+        """CLIP features of each box of each image, shape (len(images), len(boxes), dim)."""
+        if not images:
+            return np.zeros((0, len(boxes), 0), np.float32)
+        found = await self._worker.run("embed_regions", [(png, tuple(boxes)) for png in images])
+        return np.stack(found)
 
     async def screen(self, texts: Sequence[str]) -> list[Screening]:
         """Seed 000's screening of each prompt; pending screen calls share one model pass."""

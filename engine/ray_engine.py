@@ -18,6 +18,7 @@ import numpy as np
 
 from core import metrics
 from core.engine import (
+    Box,
     CancelToken,
     EditRequest,
     GeneratedImage,
@@ -104,6 +105,12 @@ class RayEngine:
 
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
         return await self.call("embed_images", list(images))
+
+    async def embed_regions(self, images: Sequence[bytes], boxes: Sequence[Box]) -> np.ndarray:
+        if not images:
+            return np.zeros((0, len(boxes), 0), np.float32)
+        found = await self.call("embed_regions", [(png, tuple(boxes)) for png in images])
+        return np.stack(found)
 
     async def screen(self, texts: Sequence[str]) -> list[Screening]:
         return await self.call("screen", list(texts)) if texts else []

@@ -13,10 +13,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import StableDiffusionPipeline
+from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 from PIL import Image
 
 from core.engine import (
+    Box,
     EditRequest,
     GeneratedImage,
     GenerationCancelled,
@@ -30,7 +31,9 @@ from core.engine import (
 from engine.batching import StepCallback, StopCheck
 from engine.device import resolve_device
 from engine.edit_settings import EditSettings
-from engine.editing import Editor
+from engine.editing import Editor, global_steps
+from engine.ip_style import METHOD as IP_ADAPTER_METHOD
+from engine.ip_style import IPAdapterStyle
 from engine.loading import load_clip, load_pipeline
 from engine.profiles import ModelProfile
 from engine.restorer import LazyRestorer
@@ -51,6 +54,8 @@ class SamplingKey(NamedTuple):
     guidance_scale: float
     # Unstyled requests never touch the style branch: their pictures stay the base pipeline's.
     styled: bool = False
+    # IP-Adapter's scale is one number per layer: styled requests share a call per strength.
+    style_scale: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class ModelRunner:
         *,
         max_batch: int = 16,
         embed_batch: int = 64,
-        style_loader: Callable[[], StyleUnit] | None = None,
+        style_loader: Callable[[], StyleUnit | IPAdapterStyle] | None = None,
         style_branch: StyleBranchState = "untrained",
         screening: LazyScreening | ScreeningModel | None = None,
         edit_settings: EditSettings | None = None,
@@ -109,13 +114,14 @@ class ModelRunner:
         self._max_batch = max_batch
         self._embed_batch = embed_batch
         self._style_loader = style_loader
-        self._style: StyleUnit | None = None
+        self._style: StyleUnit | IPAdapterStyle | None = None
         self._style_branch = style_branch
         self._screening = screening
         self._edit_settings = edit_settings or EditSettings()
         self._edit_settings.check_blocks(len(pipe.unet.up_blocks))  # fail at load, naming the key
         self._editor: Editor | None = None
         self._restorer = restorer
+        self._refiner: StableDiffusionImg2ImgPipeline | None = None
         with torch.inference_mode():
             probe = self._clip.encode_text(self._tokenizer([""]).to(device))
         self._embed_dim = int(probe.shape[-1])
@@ -136,6 +142,16 @@ class ModelRunner:
         pipe, source = load_pipeline(profile, models_dir, torch_device, dtype)
         clip_model, preprocess, tokenizer, clip = load_clip(profile, models_dir, torch_device)
         style = branch_source(profile, Path(models_dir))  # logs when untrained
+        style_state: StyleBranchState = style.state
+        if style.state == "untrained" and profile.ip_adapter is not None:
+            # No trained branch: IP-Adapter on the style layers carries references until then.
+            style_state = "ip-adapter"
+
+        def load_style() -> StyleUnit | IPAdapterStyle:
+            if style_state == "ip-adapter":
+                return IPAdapterStyle.load(profile, pipe)
+            return StyleUnit.load(profile, style, Path(models_dir), pipe)
+
         precision = str(dtype).removeprefix("torch.")
         logger.info(
             "loaded model profile %r on %s (%s): generator from %s, %s",
@@ -144,8 +160,8 @@ class ModelRunner:
         return cls(
             *(profile, pipe, clip_model, preprocess, tokenizer, torch_device),
             max_batch=max_batch,
-            style_loader=lambda: StyleUnit.load(profile, style, Path(models_dir), pipe),
-            style_branch=style.state,
+            style_loader=load_style,
+            style_branch=style_state,
             screening=LazyScreening(
                 lambda: ScreeningModel.load(profile, Path(models_dir), torch_device)
             ),
@@ -169,6 +185,13 @@ class ModelRunner:
     def style_branch(self) -> StyleBranchState:
         return self._style_branch
 
+    @property
+    def style_method(self) -> str:
+        """What carries style references, as provenance records it."""
+        if self._style_branch == "ip-adapter":
+            return IP_ADAPTER_METHOD
+        return f"seed 004 style branch ({self._style_branch})"
+
     def sampling_key(self, request: GenerationRequest) -> SamplingKey:
         """The request's settings with the profile's defaults filled in."""
         p = self._profile
@@ -180,6 +203,11 @@ class ModelRunner:
                 request.guidance_scale if request.guidance_scale is not None else p.guidance_scale
             ),
             styled=request.style is not None,
+            style_scale=(
+                request.style.strength
+                if request.style is not None and self._style_branch == "ip-adapter"
+                else None
+            ),
         )
 
     def generate(
@@ -227,6 +255,7 @@ class ModelRunner:
                     guidance_scale=key.guidance_scale,
                     style_ref=candidate.style.image_id if candidate.style else None,
                     style_strength=candidate.style.strength if candidate.style else None,
+                    style_method=self.style_method if candidate.style else None,
                 )
                 results[candidate.request][candidate.index] = GeneratedImage(
                     _encode_png(image), provenance
@@ -290,10 +319,12 @@ class ModelRunner:
             styling = (
                 (lambda styles: self._style_unit().applied(styles)) if self._style_loader else None
             )
-            self._editor = Editor(self._pipe, self._profile.name, self._edit_settings, styling)
+            self._editor = Editor(
+                self._pipe, self._profile.name, self._edit_settings, styling, self.style_method
+            )
         return self._editor.edit(requests, on_step, should_stop)
 
-    def _style_unit(self) -> StyleUnit:
+    def _style_unit(self) -> StyleUnit | IPAdapterStyle:
         if self._style is None:
             if self._style_loader is None:
                 raise RuntimeError("this runner was built without style support")
@@ -327,6 +358,29 @@ class ModelRunner:
                 outputs.append(self._normalised(self._clip.encode_image(pixels)))
         return np.concatenate(outputs)
 
+    def embed_regions(self, items: Sequence[tuple[bytes, tuple[Box, ...]]]) -> list[np.ndarray]:
+        """Per (encoded image, boxes): the L2-normalised CLIP features of each box's crop,
+        shape (len(boxes), embed_dim); boxes are (x0, y0, x1, y1) shares of the picture."""
+        crops: list[Image.Image] = []
+        for position, (data, boxes) in enumerate(items):
+            image = self._decode(data, position)
+            width, height = image.size
+            for x0, y0, x1, y1 in boxes:
+                box = (round(x0 * width), round(y0 * height), round(x1 * width), round(y1 * height))
+                crops.append(image.crop(box))
+        outputs = [np.zeros((0, self._embed_dim), np.float32)]
+        with torch.inference_mode():
+            for start in range(0, len(crops), self._embed_batch):
+                chunk = crops[start : start + self._embed_batch]
+                pixels = torch.stack([self._preprocess(crop) for crop in chunk]).to(self._device)
+                outputs.append(self._normalised(self._clip.encode_image(pixels)))
+        features = np.concatenate(outputs)
+        found, offset = [], 0
+        for _, boxes in items:
+            found.append(features[offset : offset + len(boxes)])
+            offset += len(boxes)
+        return found
+
     @staticmethod
     def _decode(data: bytes, position: int) -> Image.Image:
         try:
@@ -341,13 +395,47 @@ class ModelRunner:
 
     @property
     def restorer_state(self) -> RestorerState:
-        return self._restorer.state if self._restorer is not None else "untrained"
+        """What the next `restore` runs: the trained restorer, img2img, or the untrained one."""
+        state = self._restorer.state if self._restorer is not None else "untrained"
+        if state == "untrained" and self._profile.enhance_strength is not None:
+            return "img2img"
+        return state
 
     def restore(self, pngs: Sequence[bytes]) -> list[bytes]:
-        """Seed 002's restorer on each picture (see engine.restorer)."""
+        """Seed 002's restorer on each picture (see engine.restorer); until it is trained,
+        profiles with an `enhance_strength` refine with img2img instead."""
+        if self.restorer_state == "img2img":
+            return [self._refine(data, position) for position, data in enumerate(pngs)]
         if self._restorer is None:
             raise RuntimeError("this runner was built without a restorer")
         return self._restorer.restore(pngs)
+
+    def _refine(self, data: bytes, position: int) -> bytes:
+        """img2img at the profile's low strength from the picture itself, no prompt: the
+        generator redraws fine detail and keeps the composition."""
+        strength = self._profile.enhance_strength
+        assert strength is not None
+        if self._refiner is None:
+            self._refiner = StableDiffusionImg2ImgPipeline(
+                **self._pipe.components, requires_safety_checker=False
+            )
+            self._refiner.set_progress_bar_config(disable=True)
+        image = self._decode(data, position)
+        # The VAE works on multiples of 8 pixels; the refined picture keeps the parent's size.
+        size = image.size
+        work = image.resize((max(8, size[0] // 8 * 8), max(8, size[1] // 8 * 8)))
+        with torch.inference_mode():
+            output = self._refiner(
+                prompt="",
+                image=work,
+                strength=strength,
+                num_inference_steps=global_steps(self._profile.steps, strength),
+                guidance_scale=1.0,  # no prompt to guide toward
+                generator=torch.Generator(self._device).manual_seed(0),
+                output_type="pil",
+            )
+        refined = output.images[0].convert("RGB")
+        return _encode_png(refined if refined.size == size else refined.resize(size))
 
     def close(self) -> None:
         """Drop the models so their memory can be freed."""

@@ -158,6 +158,14 @@ def branch_source(profile: ModelProfile, models_dir: Path) -> BranchSource:
         logger.warning("configured style branch %s has no config.json", trained)
     if profile.is_tiny_generator:
         return BranchSource("random", tiny_branch_dir(models_dir), trained)
+    if profile.ip_adapter is not None:
+        logger.warning(
+            "profile %r has no trained style branch (looked in %s): style references run "
+            "through IP-Adapter %s on the style layers until `python -m bot train-style` "
+            "trains one",
+            *(profile.name, trained, profile.ip_adapter),
+        )
+        return BranchSource("untrained", None, trained)
     logger.warning(
         "profile %r has no trained style branch (looked in %s): style references will run "
         "with a zero branch and not change pictures until `python -m bot train-style` trains one",

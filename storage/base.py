@@ -95,8 +95,24 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class ElementLook:
+    """One reference picture of an element: a crop kept in the image store, its CLIP image
+    feature, and the illustration it was cut from (None: a picture a writer uploaded)."""
+
+    image_id: str
+    feature: np.ndarray
+    illustration_id: str | None = None
+
+
+@dataclass(frozen=True)
 class ElementRecord:
-    """One entry of a story's element library: a character, place or prop and its look."""
+    """One entry of a story's element library (its cast): a character, place or prop.
+
+    `feature` is seed 000's historical element feature (the CLIP text feature of the noun);
+    `look` the running CLIP image feature of its region in the pictures it was drawn in;
+    `references` the crops that look came from; `description` the words that join prompts
+    naming it ("grey beard, green apron"); `pronoun` the word that refers to it ("he").
+    """
 
     channel_key: str
     name: str
@@ -108,6 +124,10 @@ class ElementRecord:
     aliases: tuple[str, ...] = ()
     first_illustration_id: str | None = None
     pinned: bool = False
+    look: np.ndarray | None = None
+    references: tuple[ElementLook, ...] = ()
+    description: str = ""
+    pronoun: str = ""
 
 
 @dataclass(frozen=True)

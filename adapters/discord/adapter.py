@@ -31,7 +31,9 @@ from core.events import (
     Action,
     Audience,
     Author,
+    ElementReferenceSet,
     Event,
+    LibraryShown,
     MessageRef,
     StyleReferenceSet,
     StyleReferenceShown,
@@ -266,30 +268,17 @@ class DiscordAdapter:
 
         async def work() -> list[Action] | str:
             if name == "set" and picture is not None:
-                problem = await self._style_picture_problem(picture)
-                if isinstance(problem, str):
-                    return problem
+                data, problem = await self._attachment(picture)
+                if problem:
+                    return f"🚫 {problem}"
                 event: Event = StyleReferenceSet(
-                    channel, author, image=problem, filename=picture.filename
+                    channel, author, image=data, filename=picture.filename
                 )
             else:
                 event = style_event(name, channel, author, strength)
             return await self._core(event)
 
         await self._respond(answer, work())
-
-    async def _style_picture_problem(self, picture: discord.Attachment) -> str | bytes:
-        """What is wrong with a style picture, as a line for its sender, or its bytes."""
-        # Checked from what Discord says of the file, before a byte of it is fetched.
-        problem = chat_text.attachment_problem(
-            picture.filename, picture.content_type, picture.size, self._max_attachment
-        )
-        data = b"" if problem else await picture.read()
-        if len(data) > self._max_attachment:  # the file was not the size Discord declared
-            problem = chat_text.attachment_problem(
-                picture.filename, picture.content_type, len(data), self._max_attachment
-            )
-        return f"🚫 {problem}" if problem else data
 
     async def on_button(self, interaction: discord.Interaction, kind: str, paragraph: str) -> None:
         await interaction.response.defer()  # a silent acknowledgement; the message stays as is
@@ -305,7 +294,11 @@ class DiscordAdapter:
             await self._answer(interaction, action, reply_to)
 
     async def on_library(
-        self, interaction: discord.Interaction, name: str, names: list[str]
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        names: list[str],
+        picture: discord.Attachment | None = None,
     ) -> None:
         """`/inkwell library ...`: a look is for the asker, a change for the channel (the core
         says which, and each answer is seen by whom it says: see InteractionAnswer)."""
@@ -314,8 +307,24 @@ class DiscordAdapter:
         if channel is None:
             await answer.send(NOT_A_CHANNEL, True)
             return
-        event = library_event(name, names, channel, _author(interaction))
-        await self._respond(answer, self._core(event))
+        author = _author(interaction)
+
+        async def work() -> list[Action] | str:
+            if name == "reference" and picture is not None:
+                data, problem = await self._attachment(picture)
+                if problem:
+                    return f"🚫 {problem}"
+                event: Event = ElementReferenceSet(
+                    channel, author, names[0], image=data, filename=picture.filename
+                )
+            else:
+                try:
+                    event = library_event(name, names, channel, author)
+                except ValueError as usage:
+                    return str(usage)
+            return await self._core(event)
+
+        await self._respond(answer, work())
 
     async def _respond(
         self, answer: InteractionAnswer, work: Awaitable[list[Action] | str]
@@ -331,11 +340,22 @@ class DiscordAdapter:
                 if not action.again:
                     await self._poster.accepted(action, None)
                 continue
-            picture = None
-            if isinstance(action, StyleReferenceShown):
-                picture = await self._style_picture(action)
-            await answer.send(render(action), action.audience is Audience.WRITER, picture)
+            picture, filename = await self._picture_for(action)
+            await answer.send(render(action), action.audience is Audience.WRITER, picture, filename)
         await answer.finish()
+
+    async def _attachment(self, picture: discord.Attachment) -> tuple[bytes, str]:
+        """The attachment's bytes, or why Inkwell won't take it: checked from what Discord
+        says of the file before a byte is fetched, and again once it is."""
+        problem = chat_text.attachment_problem(
+            picture.filename, picture.content_type, picture.size, self._max_attachment
+        )
+        data = b"" if problem else await picture.read()
+        if len(data) > self._max_attachment:  # the file was not the size Discord declared
+            problem = chat_text.attachment_problem(
+                picture.filename, picture.content_type, len(data), self._max_attachment
+            )
+        return data, problem
 
     def _channel_of(self, interaction: discord.Interaction) -> Any:
         channel = interaction.channel
@@ -351,10 +371,28 @@ class DiscordAdapter:
                 await self._poster.accepted(action, reply_to)
             return
         private = action.audience is Audience.WRITER
-        picture = None
+        picture, filename = await self._picture_for(action)
+        await follow_up(interaction, render(action), private, picture, filename)
+
+    async def _picture_for(self, action: Action) -> tuple[bytes | None, str]:
+        """The picture an answer shows (the cast's sheet, the style reference), and its name."""
+        if isinstance(action, LibraryShown):
+            return await self._thumbnails(action), chat_text.CAST_PICTURE
         if isinstance(action, StyleReferenceShown):
-            picture = await self._style_picture(action)
-        await follow_up(interaction, render(action), private, picture)
+            return await self._style_picture(action), chat_text.STYLE_PICTURE
+        return None, chat_text.STYLE_PICTURE
+
+    async def _thumbnails(self, action: LibraryShown) -> bytes | None:
+        """The cast's pictures as one sheet, in the order the text lists them."""
+        if self._load_image is None:
+            return None
+        found = [
+            await self._load_image(e.thumbnail_image_id)
+            for e in action.elements
+            if e.thumbnail_image_id
+        ]
+        pictures = [picture for picture in found if picture]
+        return chat_text.thumbnail_sheet(pictures) if pictures else None
 
     async def _style_picture(self, action: StyleReferenceShown) -> bytes | None:
         if action.image_id is None or self._load_image is None:

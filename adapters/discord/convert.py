@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from adapters.discord.markup import plain_text
@@ -51,10 +52,11 @@ COMMANDS = {
     "settings": "Show how Inkwell is set up in this channel",
     "why": "Why the latest paragraph got the pictures it got",
     "queue": "Show what the story has waiting to be drawn, and your place in it",
+    "cast": "Show the story's characters, places and props with their pictures",
     "help": "What Inkwell does and how to use it",
 }
 # answered to the asker only
-PRIVATE_COMMANDS = frozenset({"story", "settings", "help", "why", "queue"})
+PRIVATE_COMMANDS = frozenset({"story", "settings", "help", "why", "queue", "cast"})
 LIBRARY_COMMANDS = {
     "show": "Show the story's characters, places and props",
     "rename": "Rename an element of the story",
@@ -62,6 +64,9 @@ LIBRARY_COMMANDS = {
     "forget": "Forget an element; it is learned again when drawn",
     "pin": "Keep an element's look as it is now",
     "unpin": "Let an element's look follow new pictures again",
+    "describe": "Words drawn with every sentence that names an element",
+    "pronoun": "The pronoun that refers to an element (he, she, it, they)",
+    "reference": "Give an element a picture of how it looks",
 }
 STYLE_COMMANDS = {
     "set": "Draw later paragraphs like a picture you attach",
@@ -83,6 +88,18 @@ class IncomingMessage:
     content: str
     mentions_bot: bool
     names: dict[int, str] = field(default_factory=dict)  # mentioned users' display names
+
+
+def delivery_nonce(delivery_id: str, part: int) -> str | None:
+    """The nonce of one message of a post (24 hex digits; Discord allows 25 characters).
+
+    discord.py sends a nonce with `enforce_nonce`, so Discord answers a second message with
+    the same nonce from the bot, within a few minutes, with the first one instead of posting
+    again: a post resent after a crash lands once. No delivery id, no nonce.
+    """
+    if not delivery_id:
+        return None
+    return hashlib.blake2b(f"{delivery_id}#{part}".encode(), digest_size=12).hexdigest()
 
 
 def channel_ref(channel_id: int, parent_id: int | None) -> ChannelRef:

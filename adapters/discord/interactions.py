@@ -39,7 +39,11 @@ class InteractionTarget(Protocol):
     ) -> None: ...
 
     async def on_library(
-        self, interaction: discord.Interaction, name: str, names: list[str]
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        names: list[str],
+        picture: discord.Attachment | None = None,
     ) -> None: ...
 
 
@@ -156,7 +160,8 @@ def build_command_group() -> app_commands.Group:
 
 
 def _library_group() -> app_commands.Group:
-    """`/inkwell library show|rename|merge|forget|pin|unpin`: see and steer the story's elements."""
+    """`/inkwell library show|rename|merge|forget|pin|unpin|describe|pronoun|reference`: see
+    and steer the story's cast."""
     library = app_commands.Group(name="library", description="The story's characters and things")
     callbacks: dict[str, Callable[..., Awaitable[None]]] = {
         "show": _library_show,
@@ -165,6 +170,9 @@ def _library_group() -> app_commands.Group:
         "forget": _library_named("forget"),
         "pin": _library_named("pin"),
         "unpin": _library_named("unpin"),
+        "describe": _library_describe,
+        "pronoun": _library_pronoun,
+        "reference": _library_reference,
     }
     for name, description in convert.LIBRARY_COMMANDS.items():
         library.add_command(
@@ -185,6 +193,27 @@ async def _library_rename(interaction: discord.Interaction, name: str, new_name:
 @app_commands.describe(name="The element to merge", into="The element it is the same as")
 async def _library_merge(interaction: discord.Interaction, name: str, into: str) -> None:
     await _target(interaction).on_library(interaction, "merge", [name, into])
+
+
+@app_commands.describe(
+    name="The element", description='e.g. "grey beard, green apron"; empty clears'
+)
+async def _library_describe(
+    interaction: discord.Interaction, name: str, description: str = ""
+) -> None:
+    await _target(interaction).on_library(interaction, "describe", [name, description])
+
+
+@app_commands.describe(name="The element", pronoun="he, she, it or they")
+async def _library_pronoun(interaction: discord.Interaction, name: str, pronoun: str) -> None:
+    await _target(interaction).on_library(interaction, "pronoun", [name, pronoun])
+
+
+@app_commands.describe(name="The element", picture="A picture of how it looks")
+async def _library_reference(
+    interaction: discord.Interaction, name: str, picture: discord.Attachment
+) -> None:
+    await _target(interaction).on_library(interaction, "reference", [name], picture)
 
 
 def _library_named(command: str) -> Callable[..., Awaitable[None]]:

@@ -136,6 +136,7 @@ class DiscordPoster:
                     files=files,
                     view=view,  # type: ignore[arg-type]
                     reference=reference if number == 0 else None,  # type: ignore[arg-type]
+                    nonce=convert.delivery_nonce(action.delivery_id, number),  # type: ignore[arg-type]
                 )
             )
         log.info("posted %d illustrations in %s", len(action.images), action.channel.key)

@@ -38,13 +38,19 @@ def render(action: Action) -> str:
 
 
 async def follow_up(
-    interaction: discord.Interaction, text: str, private: bool, picture: bytes | None = None
+    interaction: discord.Interaction,
+    text: str,
+    private: bool,
+    picture: bytes | None = None,
+    filename: str = chat_text.STYLE_PICTURE,
 ) -> None:
     """A follow-up while the token lives; after that, or if it is refused, a channel post."""
     age = discord.utils.utcnow() - interaction.created_at
     if age < TOKEN_LIFETIME:
         try:
-            await interaction.followup.send(text, ephemeral=private, files=_files(picture))
+            await interaction.followup.send(
+                text, ephemeral=private, files=_files(picture, filename)
+            )
             return
         except discord.HTTPException as error:
             if error.status not in (401, 404):
@@ -55,7 +61,7 @@ async def follow_up(
         # Addressed to the asker, who alone may be notified, whatever the text echoes.
         await channel.send(  # type: ignore[union-attr]
             f"<@{interaction.user.id}> {text}",
-            files=_files(picture),
+            files=_files(picture, filename),
             allowed_mentions=discord.AllowedMentions.none().merge(
                 discord.AllowedMentions(users=[interaction.user])
             ),
@@ -96,17 +102,24 @@ class InteractionAnswer:
         finally:
             task.cancel()  # a no-op once done; stops the work if this wait was cancelled
 
-    async def send(self, text: str, private: bool, picture: bytes | None = None) -> None:
+    async def send(
+        self,
+        text: str,
+        private: bool,
+        picture: bytes | None = None,
+        filename: str = chat_text.STYLE_PICTURE,
+    ) -> None:
         """One answer, seen by the asker alone when `private`, else by the channel."""
         self._sent += 1
         response = self._interaction.response
         if not response.is_done():
-            await response.send_message(text, ephemeral=private, files=_files(picture))
+            files = _files(picture, filename)
+            await response.send_message(text, ephemeral=private, files=files)
             return
         if self._thinking is not None and self._thinking != private:
             await self._resolve_thinking(ANSWERED_PRIVATELY if private else POSTED_FOR_ALL)
         self._thinking = None
-        await follow_up(self._interaction, text, private, picture)
+        await follow_up(self._interaction, text, private, picture, filename)
 
     async def finish(self) -> None:
         """An interaction the core answered with nothing to show still gets its answer."""
@@ -125,8 +138,8 @@ class InteractionAnswer:
             log.info("couldn't resolve interaction %s: %s", self._interaction.id, error)
 
 
-def _files(picture: bytes | None) -> list[discord.File]:
+def _files(picture: bytes | None, filename: str) -> list[discord.File]:
     # A fresh File each send: discord.py consumes the stream it wraps.
     if picture is None:
         return []
-    return [discord.File(io.BytesIO(picture), filename=chat_text.STYLE_PICTURE)]
+    return [discord.File(io.BytesIO(picture), filename=filename)]

@@ -29,7 +29,9 @@ from core.events import (
     Audience,
     Author,
     ChannelRef,
+    ElementReferenceSet,
     Event,
+    LibraryShown,
     MessageRef,
     StyleReferenceSet,
     StyleReferenceShown,
@@ -43,6 +45,10 @@ MAX_MENTIONS = 10  # names looked up per message; further mentions become nothin
 FOREIGN_BUTTON = "That button isn't one Inkwell knows, so it does nothing."
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
 NO_PICTURE = "Attach the picture to draw like to the message that says `style`."
+CAST_UPLOAD = (
+    "To give an element a reference picture, attach the picture to a message that says "
+    "`@Inkwell cast NAME` (the element's name as `/inkwell cast` lists it)."
+)
 Respond = Callable[..., Awaitable[Any]]
 Tell = Callable[[str], Awaitable[Any]]  # a message only the asker sees
 
@@ -196,6 +202,10 @@ class SlackAdapter:
         if paragraph.addressed and convert.asks_for_style(event.get("text") or "", bot_user):
             await self._style_upload(event, paragraph.author)
             return
+        element = convert.cast_reference_name(event.get("text") or "", bot_user)
+        if paragraph.addressed and element is not None:
+            await self._cast_upload(event, paragraph.author, element)
+            return
         if paragraph.addressed:
             problems = [
                 chat_text.attachment_problem(name, kind, size, self._max_attachment)
@@ -232,7 +242,7 @@ class SlackAdapter:
         channel = convert.channel_ref(command["channel_id"], None)
         user = command["user_id"]
         author = Author(user, command.get("user_name") or user)
-        if name == "library":
+        if name in ("library", "cast"):
             await self._library_command(command.get("text") or "", channel, author, respond)
             return
         if name == "style":
@@ -254,15 +264,60 @@ class SlackAdapter:
     async def _library_command(
         self, text: str, channel: Any, author: Author, respond: Respond
     ) -> None:
-        """`/inkwell library [rename|merge|forget|pin|unpin ...]`: a change is told to all."""
+        """`/inkwell library [rename|merge|forget|pin|unpin|describe|pronoun ...]`: a change is
+        told to all. `/inkwell cast` also posts the cast's thumbnails to the channel (Slack
+        can't show a file to one person)."""
         name, names = convert.library_request(text)
         try:
             event = library_event(name, names, channel, author)
         except ValueError as error:
             await respond(text=str(error), response_type="ephemeral")
             return
+        pictures = convert.subcommand(text) == "cast" and name == "show"
         for action in await self._core(event):
+            if pictures and isinstance(action, LibraryShown):
+                sheet = await self._thumbnails(action)
+                if sheet is not None:
+                    await self._poster.post_picture(
+                        action.channel, render(action), sheet, chat_text.CAST_PICTURE, "The cast"
+                    )
+                    continue
             await respond(text=render(action), response_type=_response_type(action))
+
+    async def _thumbnails(self, action: LibraryShown) -> bytes | None:
+        if self._load_image is None:
+            return None
+        found = [
+            await self._load_image(e.thumbnail_image_id)
+            for e in action.elements
+            if e.thumbnail_image_id
+        ]
+        pictures = [picture for picture in found if picture]
+        return chat_text.thumbnail_sheet(pictures) if pictures else None
+
+    async def _cast_upload(self, event: dict[str, Any], author: Author, element: str) -> None:
+        """A mention saying `cast NAME` with a picture: the element's reference picture."""
+        channel = convert.channel_ref(event["channel"], event.get("thread_ts"))
+
+        async def tell(message: str) -> None:
+            await self._whisper(channel, author.user_id, message)
+
+        files = event.get("files") or []
+        if not element or not files:
+            await tell(CAST_UPLOAD)
+            return
+        try:
+            name, data = await fetch_picture(
+                self.client, files[0]["id"], self._max_attachment, self._api_base
+            )
+        except FileRefused as refused:
+            await tell(f"🚫 {refused}")
+            return
+        for action in await self._core(ElementReferenceSet(channel, author, element, data, name)):
+            if action.audience is Audience.CHANNEL:
+                await self._poster.post_text(action.channel, render(action))
+            else:
+                await tell(render(action))
 
     async def _style_command(
         self, text: str, channel: Any, author: Author, respond: Respond

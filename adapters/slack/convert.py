@@ -40,12 +40,15 @@ COMMANDS = (
     "settings",
     "style",
     "library",
+    "cast",
     "why",
     "queue",
     "help",
 )
+RECENT_MESSAGES = 50  # how far back a resent post looks for the one it may repeat
 MAX_REQUEST_AGE_S = 5 * 60  # Slack's advice: older signed requests may be replays
 STYLE_WORD = "style"  # a mention starting with it, with a picture, sets the style reference
+CAST_WORD = "cast"  # "@Inkwell cast NAME" with a picture: the element's reference picture
 SET_BY_MESSAGE = (
     "Slack commands can't carry pictures: post the picture in this channel with a message "
     "that mentions @Inkwell and says `style`."
@@ -111,6 +114,15 @@ def style_request(text: str) -> tuple[str, str]:
     words = text.split()[1:]
     name = words[0].lower() if words else "show"
     return name, " ".join(words[1:])
+
+
+def cast_reference_name(text: str, bot_user_id: str) -> str | None:
+    """The element a message to Inkwell starting `cast NAME` gives its picture to; None for
+    other messages ("" when the name is missing)."""
+    words = strip_mentions(text, bot_user_id).split()
+    if not words or words[0].lower().strip(":,.!") != CAST_WORD:
+        return None
+    return " ".join(words[1:]).strip(" \"'“”")
 
 
 def asks_for_style(text: str, bot_user_id: str) -> bool:
@@ -263,3 +275,22 @@ def _document_problem(document: Any) -> str:
     if document.get("type") == "event_callback" and not isinstance(document.get("event"), dict):
         return "an event callback without an event"
     return ""
+
+
+def illustration_filename(index: int, delivery_id: str) -> str:
+    """`illustration-01-<key>.png`: the key, from the post's delivery id, lets a post resent
+    after a crash find the upload it may repeat in the channel's history (Slack has no
+    idempotency key for uploads)."""
+    if not delivery_id:
+        return f"illustration-{index:02d}.png"
+    key = hashlib.blake2b(delivery_id.encode(), digest_size=6).hexdigest()
+    return f"illustration-{index:02d}-{key}.png"
+
+
+def earlier_upload(messages: list[dict[str, Any]], first_filename: str) -> str | None:
+    """The id of the first file of a message in `messages` that uploaded `first_filename`."""
+    for message in messages:
+        files = message.get("files") or []
+        if files and files[0].get("name") == first_filename:
+            return str(files[0]["id"])
+    return None

@@ -64,6 +64,20 @@ class SlackPoster:
         log.debug("nothing to show on Slack for %s", type(action).__name__)
         return None
 
+    async def _earlier_upload(
+        self, channel: ChannelRef, thread: str | None, first_filename: str
+    ) -> str | None:
+        """A post resent after a crash: the file id of its upload if it landed before."""
+        if thread:
+            found = await self._client.conversations_replies(
+                channel=channel.channel_id, ts=thread, limit=convert.RECENT_MESSAGES
+            )
+        else:
+            found = await self._client.conversations_history(
+                channel=channel.channel_id, limit=convert.RECENT_MESSAGES
+            )
+        return convert.earlier_upload(found.get("messages") or [], first_filename)
+
     async def post_text(self, channel: ChannelRef, text: str) -> MessageRef:
         response = await self._client.chat_postMessage(
             channel=channel.channel_id, thread_ts=channel.thread_id, text=escaped(text)
@@ -99,7 +113,7 @@ class SlackPoster:
         uploads = [
             {
                 "file": image.png,
-                "filename": f"illustration-{index:02d}.png",
+                "filename": convert.illustration_filename(index, action.delivery_id),
                 "title": chat_text.clip(image.caption, 250),
                 "alt_txt": chat_text.clip(image.caption, 1000),
             }
@@ -108,6 +122,11 @@ class SlackPoster:
         thread = action.channel.thread_id
         if action.reply_to is not None and any(i.sentence_index is not None for i in action.images):
             thread = action.reply_to.message_id  # an edit goes into the thread that asked for it
+        if action.again and action.delivery_id:
+            earlier = await self._earlier_upload(action.channel, thread, uploads[0]["filename"])
+            if earlier is not None:
+                log.info("the illustrations were already uploaded in %s", action.channel.key)
+                return MessageRef(action.channel, earlier)
         response = await self._client.files_upload_v2(
             file_uploads=uploads,
             channel=action.channel.channel_id,
@@ -135,6 +154,20 @@ class SlackPoster:
         )
         files = response.get("files") or []
         return MessageRef(action.channel, str(files[0]["id"]) if files else "")
+
+    async def post_picture(
+        self, channel: ChannelRef, text: str, picture: bytes, filename: str, title: str
+    ) -> None:
+        """A picture with its text for the whole channel (the cast's thumbnails)."""
+        await self._client.files_upload_v2(
+            file=picture,
+            filename=filename,
+            title=title,
+            channel=channel.channel_id,
+            thread_ts=channel.thread_id,
+            initial_comment=escaped(chat_text.clip(text, 4000)),
+        )
+        log.info("posted %s in %s", filename, channel.key)
 
     async def post_style(self, channel: ChannelRef, text: str, picture: bytes | None) -> None:
         """The style reference as it now stands, for the whole channel: a change of look

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from adapters.web import convert
-from adapters.web.style import StyleUpload
+from adapters.web.style import CastReferenceUpload, StyleUpload
 from core.adapter import Capabilities, Dispatch
 from core.events import (
     Accepted,
@@ -97,6 +97,8 @@ class WebAdapter:
         app.router.add_get("/images/{image_id}.png", self._image)
         upload = StyleUpload(self._core, self.send_to_room, MAX_UPLOAD_BYTES)
         app.router.add_post("/api/rooms/{room}/style", upload.handle)
+        reference = CastReferenceUpload(self._core, self.send_to_room, MAX_UPLOAD_BYTES)
+        app.router.add_post("/api/rooms/{room}/cast/{name}/reference", reference.handle)
         app.router.add_get("/ws", self._websocket)
         app.router.add_static("/static/", STATIC_DIR)
         app.router.add_get("/metrics", self._metrics)

@@ -23,6 +23,7 @@ from core.events import (
     CandidatesShown,
     ChannelRef,
     EditRequested,
+    ElementReferenceSet,
     EnhanceRequested,
     Event,
     LibraryShown,
@@ -194,6 +195,18 @@ def style_upload_event(room: str, author: str, content_type: str, body: bytes) -
     return StyleReferenceSet(channel(room), who, image=body)
 
 
+def cast_reference_event(
+    room: str, author: str, name: str, content_type: str, body: bytes
+) -> Event:
+    """The core event for an element's reference picture uploaded as a raw HTTP body."""
+    if content_type.lower() not in UPLOAD_TYPES:
+        raise ClientMessageError(f"Upload the reference picture as a {UPLOAD_TYPES_TEXT} image.")
+    if not name.strip():
+        raise ClientMessageError("Which element is the picture of?")
+    who = Author(f"web:{author}", author)
+    return ElementReferenceSet(channel(room), who, name.strip()[:200], image=body)
+
+
 def client_id_of(data: dict[str, Any]) -> str | None:
     """The id the page gave a post, so its answers (and a resend) can be matched to it."""
     value = data.get("client_id")
@@ -251,6 +264,8 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
             "type": "illustrations",
             "paragraph_id": action.paragraph_id,
             "profile": action.profile,
+            # The page shows a delivery once: a post resent after a crash repeats its id.
+            "delivery_id": action.delivery_id,
             "images": [
                 {
                     "illustration_id": image.illustration_id,

@@ -10,9 +10,11 @@ from core.events import (
     CandidatesRequested,
     CandidatesShown,
     ChannelRef,
+    ElementDescribeRequested,
     ElementForgetRequested,
     ElementMergeRequested,
     ElementPinRequested,
+    ElementPronounRequested,
     ElementRenameRequested,
     Event,
     LibraryRequested,
@@ -21,7 +23,9 @@ from core.events import (
     WhyShown,
 )
 
-LIBRARY_MESSAGES = frozenset({"library", "rename", "merge", "forget", "pin", "why", "candidates"})
+LIBRARY_MESSAGES = frozenset(
+    {"library", "rename", "merge", "forget", "pin", "describe", "pronoun", "why", "candidates"}
+)
 
 
 class LibraryMessageError(ValueError):
@@ -42,6 +46,13 @@ def library_event(kind: str, data: dict[str, Any], channel: ChannelRef, who: Aut
         return ElementMergeRequested(channel, who, name, _text(data, "into", "Merge into?"))
     if kind == "forget":
         return ElementForgetRequested(channel, who, name)
+    if kind == "describe":
+        description = data.get("description")
+        if not isinstance(description, str):
+            raise LibraryMessageError("Describe it how?")
+        return ElementDescribeRequested(channel, who, name, description[:400])
+    if kind == "pronoun":
+        return ElementPronounRequested(channel, who, name, _text(data, "pronoun", "Which pronoun?"))
     return ElementPinRequested(channel, who, name, bool(data.get("pinned", True)))
 
 
@@ -75,6 +86,9 @@ def library_json(action: LibraryShown | WhyShown, image_url: Any) -> dict[str, A
                     "aliases": list(e.aliases),
                     "pinned": e.pinned,
                     "thumbnail": image_url(e.thumbnail_image_id) if e.thumbnail_image_id else None,
+                    "description": e.description,
+                    "pronoun": e.pronoun,
+                    "references": [image_url(image_id) for image_id in e.references],
                 }
                 for e in action.elements
             ],

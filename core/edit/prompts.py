@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from core.edit.cast import Cast, cast_of
 from core.edit.understanding import EditIntent
@@ -28,10 +29,19 @@ async def cast_for(storage: Storage, record: IllustrationRecord) -> Cast:
     """Who a pronoun in a request about this picture may mean: the library's characters
     drawn in it, then the things its sentence names; pronouns as its text uses them."""
     drawn = list(record.provenance.get("elements", []))
-    kinds = {e.name: e.kind for e in await storage.elements.list(record.channel_key)}
-    characters = [name for name in drawn if kinds.get(name) == "character"]
+    entries = {e.name: e for e in await storage.elements.list(record.channel_key)}
+    characters = [name for name in drawn if name in entries and entries[name].kind == "character"]
     named = [n for n in noun_elements(record.text) if n not in characters]
-    return cast_of([*characters, *named], record.text)
+    read = cast_of([*characters, *named], record.text)
+    # A pronoun the story's cast knows (told by writers, or learned) wins over this text's.
+    return Cast(
+        tuple(
+            replace(m, pronoun=entries[m.name].pronoun)
+            if m.name in entries and entries[m.name].pronoun
+            else m
+            for m in read.members
+        )
+    )
 
 
 def edited_prompt(parent_prompt: str, intent: EditIntent, owner: str) -> str:

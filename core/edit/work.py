@@ -23,6 +23,7 @@ from core.events import (
     PostText,
     Progress,
 )
+from core.story.cast_edits import stick
 from core.story.choosing import ConsistentChooser
 from core.story.posting import Deliver
 from core.story.progress import ProgressReporter, Send
@@ -177,6 +178,8 @@ class EditWork:
             now_utc(),
             forced={0: 0},
         )
+        # A change to how an element looks sticks to the story's cast entry of it.
+        stick(memory, owner, intent.kind, intent.attribute, intent.attribute_word)
         image_id = await self._storage.images.put(result.png)
         record = IllustrationRecord(
             id=task.child_id,

@@ -37,6 +37,10 @@ UNTRAINED_NOTE = (
     "Note: the restorer isn't trained yet (`python -m bot train-restorer`), so the enhanced "
     "picture looks the same."
 )
+IMG2IMG_NOTE = (
+    "Note: the restorer isn't trained yet (`python -m bot train-restorer`), so this version "
+    "was refined by the {profile} generator (img2img at low strength)."
+)
 FEEDBACK_KEPT = " Your feedback is kept and will help train it."
 
 
@@ -104,7 +108,12 @@ class Enhancer:
             )
         log.info("enhanced %s as %s in %s (%s)", original.id, record.id, channel.key, state)
         if state != "trained":
-            note = UNTRAINED_NOTE + (FEEDBACK_KEPT if complaint else "")
+            note = (
+                IMG2IMG_NOTE.format(profile=self._engine.profile_name)
+                if state == "img2img"
+                else UNTRAINED_NOTE
+            )
+            note += FEEDBACK_KEPT if complaint else ""
             return [PostText(channel, note, original.paragraph_id)]
         return []
 

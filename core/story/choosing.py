@@ -7,7 +7,8 @@ from datetime import datetime
 
 import numpy as np
 
-from core.engine import Engine, GeneratedImage
+from core.engine import Box, Engine, GeneratedImage
+from core.story.cast_settings import CastSettings
 from core.story.consistency import (
     ELEMENT_KEEP,
     HISTORY_KEEP,
@@ -16,10 +17,13 @@ from core.story.consistency import (
     cosines,
     element_kind,
     ema,
+    recognised,
     select,
 )
+from core.story.describing import read_description, reading_texts
 from core.story.elements import head_noun, noun_elements
-from storage.base import ElementRecord, HistoryRecord, Storage
+from core.story.regions import assign, crop_png, grid_boxes
+from storage.base import ElementLook, ElementRecord, HistoryRecord, Storage
 
 # Zero-shot prompts for an element's type; CLIP compares an element's name with each.
 TYPE_PROMPTS = {
@@ -27,6 +31,18 @@ TYPE_PROMPTS = {
     "environment": "a place, a landscape or a room, the setting of a scene",
     "prop": "an object, a thing someone holds, wears or uses",
 }
+# Reference crops an element keeps from the pictures it was drawn in (its first ones).
+DRAWN_REFERENCES = 3
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Where an element was seen in a chosen picture, to be cut out as a reference."""
+
+    png: bytes = field(repr=False)
+    box: Box
+    feature: np.ndarray = field(repr=False)
+    illustration_id: str
 
 
 @dataclass
@@ -36,10 +52,19 @@ class StoryMemory:
     elements: dict[str, ElementRecord]
     history: HistoryRecord | None
     changed: set[str] = field(default_factory=set)
+    crops: dict[str, Crop] = field(default_factory=dict)
+    first_phrases: dict[str, str] = field(default_factory=dict)  # new entries: as first named
 
     async def save(self, storage: Storage) -> None:
         for name in sorted(self.changed):
-            await storage.elements.put(self.elements[name])
+            element = self.elements[name]
+            crop = self.crops.get(name)
+            drawn = [r for r in element.references if r.illustration_id is not None]
+            if crop is not None and len(drawn) < DRAWN_REFERENCES:
+                image_id = await storage.images.put(crop_png(crop.png, crop.box))
+                look = ElementLook(image_id, crop.feature, crop.illustration_id)
+                element = replace(element, references=(*element.references, look))
+            await storage.elements.put(element)
         if self.history is not None:
             await storage.history.put(self.history)
 
@@ -48,16 +73,24 @@ class StoryMemory:
 class Chosen:
     selection: Selection
     elements: tuple[str, ...]  # the library names this illustration was seen to contain
+    # Recurring elements with a look: how alike the pick's region is to it (the drift check).
+    looks: tuple[tuple[str, float], ...] = ()
 
 
 class ConsistentChooser:
     def __init__(
-        self, engine: Engine, storage: Storage, thr_1: float, presence_threshold: float
+        self,
+        engine: Engine,
+        storage: Storage,
+        thr_1: float,
+        presence_threshold: float,
+        cast: CastSettings | None = None,
     ) -> None:
         self._engine = engine
         self._storage = storage
         self._thr_1 = thr_1
         self._presence = presence_threshold
+        self._cast = cast or CastSettings()
 
     async def choose(
         self,
@@ -68,6 +101,7 @@ class ConsistentChooser:
         now: datetime,
         image_features: np.ndarray | None = None,
         forced: dict[int, int] | None = None,
+        pronouns: dict[str, str] | None = None,
     ) -> tuple[list[Chosen], np.ndarray, StoryMemory]:
         """One embedding call for all candidates and one for all texts, then prompt by
         prompt in story order, each choice seeing the library the previous one left.
@@ -81,10 +115,13 @@ class ConsistentChooser:
         unique = list(dict.fromkeys(p for found in phrases for p in found))
         texts = [*sentences, *unique, *TYPE_PROMPTS.values()]
         text_features = await self._engine.embed_texts(texts)
+        pngs = [image.png for group in candidates for image in group]
         if image_features is None:
-            image_features = await self._engine.embed_images(
-                [image.png for group in candidates for image in group]
-            )
+            image_features = await self._engine.embed_images(pngs)
+        boxes = grid_boxes(self._cast.grid, self._cast.region_size)
+        region_features = None
+        if self._cast.mode == "looks" and unique:
+            region_features = await self._engine.embed_regions(pngs, boxes)
         phrase_feature = {p: text_features[len(sentences) + i] for i, p in enumerate(unique)}
         prototypes = dict(zip(TYPE_PROMPTS, text_features[-len(TYPE_PROMPTS) :], strict=True))
         memory = StoryMemory(
@@ -96,20 +133,30 @@ class ConsistentChooser:
         offset = 0
         for index, group in enumerate(candidates):
             rows = image_features[offset : offset + len(group)]
-            offset += len(group)
             found = phrases[index]
-            texts_for = np.stack([phrase_feature[p] for p in found]) if found else None
-            named = [
-                LibraryElement(e.name, e.kind, e.feature)
-                for e in (memory.elements.get(head_noun(p)) for p in found)
-                if e is not None
-            ]
+            names = np.stack([phrase_feature[p] for p in found]) if found else None
+            # Ours: each candidate's own region for each element the sentence names.
+            places = regions = None
+            if region_features is not None and names is not None:
+                grids = region_features[offset : offset + len(group)]
+                places = [assign(grid, names) for grid in grids]
+                regions = np.stack(
+                    [grid[place] for grid, place in zip(grids, places, strict=True)]
+                )  # (candidates, found, dim)
+            columns = self._named(memory, found)
+            named = [element for element, _ in columns]
             selection = select(
                 rows,
-                texts_for if texts_for is not None else text_features[index][None],
+                names if names is not None else text_features[index][None],
                 named,
                 memory.history.feature if memory.history else None,
                 self._thr_1,
+                shown=recognised(rows, names[[k for _, k in columns]], self._presence)
+                if columns
+                else None,
+                regions=regions[:, [k for _, k in columns]]
+                if regions is not None and columns
+                else None,
             )
             if forced and index in forced:
                 selection = Selection(
@@ -118,25 +165,76 @@ class ConsistentChooser:
                     selection.image_text,
                     selection.retained,
                     "the clause's similar picture",
+                    selection.element_scores,
                 )
             picture = rows[selection.index]
             present = [
                 p for p in found if cosines(picture[None], phrase_feature[p])[0] >= self._presence
             ]
+            looks: list[tuple[str, float]] = []
             for phrase in present:
+                crop = None
+                if regions is not None and places is not None:
+                    k = found.index(phrase)
+                    known = memory.elements.get(head_noun(phrase))
+                    if known is not None and known.look is not None:
+                        alike = float(cosines(regions[selection.index, k][None], known.look)[0])
+                        looks.append((known.name, alike))
+                    crop = Crop(
+                        group[selection.index].png,
+                        boxes[places[selection.index][k]],
+                        regions[selection.index, k],
+                        illustration_ids[index],
+                    )
                 self._remember(
                     memory,
                     channel_key,
                     phrase,
                     phrase_feature[phrase],
-                    picture,
+                    crop,
                     prototypes,
                     illustration_ids[index],
                     now,
                 )
             self._remember_history(memory, channel_key, picture, now)
-            chosen.append(Chosen(selection, tuple(head_noun(p) for p in present)))
+            chosen.append(Chosen(selection, tuple(head_noun(p) for p in present), tuple(looks)))
+            offset += len(group)
+        await self._describe(memory)
+        for name, pronoun in (pronouns or {}).items():
+            element = memory.elements.get(name)
+            if element is not None and not element.pronoun:
+                memory.elements[name] = replace(element, pronoun=pronoun)
+                memory.changed.add(name)
         return chosen, image_features, memory
+
+    async def _describe(self, memory: StoryMemory) -> None:
+        """Descriptions of the entries first seen now: the writers' words, then the crop's."""
+        new = [memory.elements[name] for name in sorted(memory.first_phrases)]
+        looked = [e for e in new if e.look is not None]
+        texts = [text for e in looked for text in reading_texts(e.name)]
+        features = await self._engine.embed_texts(texts) if texts else None
+        per = len(reading_texts("x"))
+        for element in new:
+            phrase = memory.first_phrases[element.name]
+            rows = None
+            if element.look is not None and features is not None:
+                at = looked.index(element) * per
+                rows = features[at : at + per]
+            description = read_description(phrase, element.look, rows)
+            memory.elements[element.name] = replace(element, description=description)
+
+    def _named(self, memory: StoryMemory, found: list[str]) -> list[tuple[LibraryElement, int]]:
+        """The library elements a sentence names, each once, with its phrase's column."""
+        columns: list[tuple[LibraryElement, int]] = []
+        for column, phrase in enumerate(found):
+            element = memory.elements.get(head_noun(phrase))
+            if element is None or any(e.name == element.name for e, _ in columns):
+                continue
+            look = element.look if self._cast.mode == "looks" else None
+            columns.append(
+                (LibraryElement(element.name, element.kind, element.feature, look), column)
+            )
+        return columns
 
     @staticmethod
     def _remember(
@@ -144,34 +242,49 @@ class ConsistentChooser:
         channel_key: str,
         phrase: str,
         name_feature: np.ndarray,
-        picture: np.ndarray,
+        crop: Crop | None,
         prototypes: dict[str, np.ndarray],
         illustration_id: str,
         now: datetime,
     ) -> None:
+        """Claim 15: the element's feature (the noun's text feature, the seed's) and its look
+        (its region's image feature, ours) move 0.4 toward what this picture shows."""
         name = head_noun(phrase)
         known = memory.elements.get(name)
+        region = None if crop is None else np.asarray(crop.feature, np.float32)
         if known is None:
             memory.elements[name] = ElementRecord(
                 channel_key=channel_key,
                 name=name,
                 kind=element_kind(name_feature, prototypes),
-                feature=np.asarray(picture, np.float32),
+                feature=np.asarray(name_feature, np.float32),
                 count=1,
                 first_seen=now,
                 last_seen=now,
                 aliases=(phrase,) if phrase != name else (),
                 first_illustration_id=illustration_id,
+                look=region,
             )
+            memory.first_phrases[name] = phrase
         else:
             aliases = (
                 known.aliases if phrase in (name, *known.aliases) else (*known.aliases, phrase)
             )
+            feature = ema(known.feature, name_feature, ELEMENT_KEEP)
+            look = known.look
             # A pinned element keeps the look the writers chose.
-            feature = known.feature if known.pinned else ema(known.feature, picture, ELEMENT_KEEP)
+            if region is not None and not known.pinned:
+                look = region if look is None else ema(look, region, ELEMENT_KEEP)
             memory.elements[name] = replace(
-                known, feature=feature, count=known.count + 1, last_seen=now, aliases=aliases
+                known,
+                feature=feature,
+                look=look,
+                count=known.count + 1,
+                last_seen=now,
+                aliases=aliases,
             )
+        if crop is not None:
+            memory.crops.setdefault(name, crop)
         memory.changed.add(name)
 
     @staticmethod

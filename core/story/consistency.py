@@ -3,16 +3,26 @@
 All pure functions over feature arrays (rows L2-normalised or not; cosines are computed):
 - image-text similarity: mean cosine to the prompt's noun elements (claim 10, [0130]);
 - first prompt: the highest image-text similarity wins (claim 11);
+- recognition ([0128], [0139]): a named element is *shown* by a candidate when the cosine
+  between the candidate and the element's name (its CLIP text feature) reaches the presence
+  threshold (CLIP zero-shot with a threshold as the classifier);
 - later prompts: candidates above thr_1 are retained; element similarity is the type-weighted
-  cosine to the library's features of the elements the prompt names (environment 0.5,
-  character 0.4, prop 0.1 [0153], renormalised over the types present); history similarity
-  is the cosine to the historical illustration feature; sequence similarity is their mean;
-  total = 0.5 image-text + 0.5 sequence [0157];
-- updates (claim 15): element feature 0.6 old + 0.4 new, history 0.8 old + 0.2 new.
+  sum over the library elements the prompt names (environment 0.5, character 0.4, prop 0.1
+  [0153], renormalised over the types the prompt names, each type's weight shared by its
+  elements) of each element's similarity to the candidate, counted only where the candidate
+  shows the element [0139]-[0145]: an element a candidate does not show adds nothing to it.
+  An element's similarity is, in the seed's mode, the cosine between the candidate and the
+  element's historical feature, the CLIP text feature of the noun ([0136], [0153]); in the
+  looks mode, where the element has a look, the cosine between the candidate's region of the
+  element and the element's look (the CLIP image feature of its region where it was drawn).
+  History similarity is the cosine to the historical illustration feature; sequence
+  similarity is their mean; total = 0.5 image-text + 0.5 sequence [0157];
+- updates (claim 15): element feature (and look) 0.6 old + 0.4 new, history 0.8 old + 0.2 new.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +36,8 @@ HISTORY_KEEP = 0.8
 class LibraryElement:
     name: str
     kind: str
-    feature: np.ndarray
+    feature: np.ndarray  # the seed's: the CLIP text feature of the noun, updated by EMA
+    look: np.ndarray | None = None  # ours: the CLIP image feature of its region
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class Selection:
     total: tuple[float, ...]
     retained: tuple[int, ...]
     rule: str  # "first prompt" or "consistency"
+    element_scores: tuple[float, ...] = ()  # per candidate; () when no named element is known
 
     @property
     def score(self) -> float:
@@ -54,18 +66,49 @@ def image_text_similarity(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
     return np.mean([cosines(images, text) for text in np.atleast_2d(texts)], axis=0)
 
 
-def element_similarity(images: np.ndarray, named: list[LibraryElement]) -> np.ndarray | None:
-    """Type-weighted cosine to the named library elements; None when none is named."""
-    by_kind: dict[str, list[np.ndarray]] = {}
-    for element in named:
-        by_kind.setdefault(element.kind, []).append(cosines(images, element.feature))
-    if not by_kind:
+def recognised(images: np.ndarray, names: np.ndarray, threshold: float) -> np.ndarray:
+    """[0128]: which candidate (row) shows which named element (column of `names`' rows)."""
+    names = np.atleast_2d(np.asarray(names, np.float32))
+    return np.stack([cosines(images, name) >= threshold for name in names], axis=1)
+
+
+def type_weights(named: Sequence[LibraryElement]) -> np.ndarray:
+    """Each named element's weight: its type's [0153] weight, renormalised over the types
+    named, shared equally by the elements of one type."""
+    kinds = [element.kind for element in named]
+    present = {kind: TYPE_WEIGHTS.get(kind, 0.0) for kind in kinds}
+    total = sum(present.values()) or 1.0
+    return np.array([present[kind] / total / kinds.count(kind) for kind in kinds], dtype=np.float32)
+
+
+def element_similarity(
+    images: np.ndarray,
+    named: Sequence[LibraryElement],
+    shown: np.ndarray | None = None,
+    regions: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """Per candidate, the type-weighted similarity to the named library elements it shows;
+    None when none is named.
+
+    `shown[i, j]`: candidate i shows element j (default: every candidate shows every one);
+    `regions[i, j]`: candidate i's region feature of element j, compared with the element's
+    look where it has one (the looks mode); otherwise the whole candidate is compared with
+    the element's text feature (the seed's mode).
+    """
+    if not named:
         return None
-    weights = {kind: TYPE_WEIGHTS.get(kind, 0.0) for kind in by_kind}
-    total_weight = sum(weights.values()) or 1.0
-    return sum(
-        weights[kind] / total_weight * np.mean(scores, axis=0) for kind, scores in by_kind.items()
-    )
+    images = np.asarray(images, np.float32)
+    if shown is None:
+        shown = np.ones((len(images), len(named)), dtype=bool)
+    weights = type_weights(named)
+    total = np.zeros(len(images), dtype=np.float32)
+    for j, element in enumerate(named):
+        if regions is not None and element.look is not None:
+            scores = cosines(regions[:, j], element.look)
+        else:
+            scores = cosines(images, element.feature)
+        total += weights[j] * np.where(shown[:, j], scores, 0.0).astype(np.float32)
+    return total
 
 
 def select(
@@ -74,6 +117,8 @@ def select(
     named: list[LibraryElement],
     history: np.ndarray | None,
     thr_1: float,
+    shown: np.ndarray | None = None,
+    regions: np.ndarray | None = None,
 ) -> Selection:
     """Choose one candidate image for a prompt (rows of `images`)."""
     image_text = image_text_similarity(images, texts)
@@ -83,7 +128,8 @@ def select(
         scores = tuple(float(s) for s in image_text)
         return Selection(index, scores, scores, everyone, "first prompt")
     retained = tuple(int(i) for i in np.flatnonzero(image_text > thr_1)) or everyone
-    terms = [term for term in (element_similarity(images, named),) if term is not None]
+    elements = element_similarity(images, named, shown, regions)
+    terms = [term for term in (elements,) if term is not None]
     if history is not None:
         terms.append(cosines(images, history))
     sequence = np.mean(terms, axis=0)
@@ -95,6 +141,7 @@ def select(
         tuple(float(s) for s in total),
         retained,
         "consistency",
+        tuple(float(s) for s in elements) if elements is not None else (),
     )
 
 

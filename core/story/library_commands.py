@@ -1,29 +1,42 @@
-"""Writers see and steer the story's element library, and ask why a picture was chosen."""
+"""Writers see and steer the story's cast (its element library), and ask why a picture was
+chosen: rename, merge, forget, pin, describe, give a pronoun, upload a reference picture."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import replace
 
 import numpy as np
 
 from core.edit.chain import current_versions
+from core.engine import Engine
 from core.events import (
     Action,
     Audience,
+    ElementDescribeRequested,
     ElementForgetRequested,
     ElementMergeRequested,
     ElementPinRequested,
+    ElementPronounRequested,
+    ElementReferenceSet,
     ElementRenameRequested,
     ElementSummary,
     Event,
     LibraryRequested,
     LibraryShown,
+    PostError,
     Refused,
     WhyRequested,
     WhyShown,
 )
-from core.router import Router
-from storage.base import ElementRecord, Storage
+from core.router import Router, new_reference
+from core.story.cast_prompts import PRONOUNS
+from core.style.reference import StyleImageRefused, normalise_style_image
+from storage.base import ElementLook, ElementRecord, Storage
+
+log = logging.getLogger("inkwell.cast")
+MAX_DESCRIPTION = 200  # characters; the prompt's token budget trims further when drawing
 
 # What "why" shows of an illustration's provenance, in this order.
 WHY_FIELDS = (
@@ -31,6 +44,7 @@ WHY_FIELDS = (
     "screening",
     "selection",
     "elements",
+    "drift",  # the drift check: each recurring element's likeness to its look
     "candidate_index",
     "candidate_scores",
     "image_text_scores",
@@ -39,14 +53,17 @@ WHY_FIELDS = (
     "steps",
     "profile",
     "style_ref",
+    "style_method",
+    "restorer",  # an enhanced version: what redrew it
     "request",  # an edit: what the writer asked,
     "read_as",  # and how Inkwell read it
 )
 
 
 class LibraryCommands:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, engine: Engine) -> None:
         self._storage = storage
+        self._engine = engine
 
     def register(self, router: Router) -> None:
         router.on(LibraryRequested, self.show)
@@ -54,12 +71,25 @@ class LibraryCommands:
         router.on(ElementMergeRequested, self.merge)
         router.on(ElementForgetRequested, self.forget)
         router.on(ElementPinRequested, self.pin)
+        router.on(ElementDescribeRequested, self.describe)
+        router.on(ElementPronounRequested, self.set_pronoun)
+        router.on(ElementReferenceSet, self.set_reference)
         router.on(WhyRequested, self.why)
 
     async def show(self, event: Event, message: str = "") -> list[Action]:
         elements = await self._storage.elements.list(event.channel.key)
         summaries = [
-            ElementSummary(e.name, e.kind, e.count, e.aliases, e.pinned, await self._thumbnail(e))
+            ElementSummary(
+                e.name,
+                e.kind,
+                e.count,
+                e.aliases,
+                e.pinned,
+                await self._thumbnail(e),
+                e.description,
+                e.pronoun,
+                tuple(r.image_id for r in e.references),
+            )
             for e in elements
         ]
         # A change is announced to the channel; a plain look is for the asker.
@@ -92,11 +122,18 @@ class LibraryCommands:
         if into.name == element.name:
             return [Refused(event.channel, "Pick two different elements to merge.")]
         total = element.count + into.count
-        # The merged look weighs each side by how often it was drawn.
+        # The merged feature and look weigh each side by how often it was drawn.
         feature = (into.feature * into.count + element.feature * element.count) / max(total, 1)
+        look = into.look if element.look is None else element.look
+        if into.look is not None and element.look is not None:
+            look = (into.look * into.count + element.look * element.count) / max(total, 1)
         merged = replace(
             into,
             feature=np.asarray(feature, dtype=np.float32),
+            look=None if look is None else np.asarray(look, dtype=np.float32),
+            references=(*into.references, *element.references),
+            description=into.description or element.description,
+            pronoun=into.pronoun or element.pronoun,
             count=total,
             first_seen=min(into.first_seen, element.first_seen),
             last_seen=max(into.last_seen, element.last_seen),
@@ -124,6 +161,61 @@ class LibraryCommands:
         await self._storage.elements.put(replace(element, pinned=event.pinned))
         verb = "Pinned" if event.pinned else "Unpinned"
         return await self.show(event, f"{verb} the look of {element.name!r}.")
+
+    async def describe(self, event: Event) -> list[Action]:
+        assert isinstance(event, ElementDescribeRequested)
+        element, refusal = await self._find(event, event.name)
+        if element is None:
+            return refusal
+        description = " ".join(event.description.split())
+        if len(description) > MAX_DESCRIPTION:
+            return [
+                Refused(
+                    event.channel,
+                    f"A description can be at most {MAX_DESCRIPTION} characters; "
+                    f"that one has {len(description)}.",
+                )
+            ]
+        await self._storage.elements.put(replace(element, description=description))
+        if not description:
+            return await self.show(event, f"Cleared the description of {element.name!r}.")
+        return await self.show(event, f"{element.name} is now drawn as: {description}.")
+
+    async def set_pronoun(self, event: Event) -> list[Action]:
+        assert isinstance(event, ElementPronounRequested)
+        element, refusal = await self._find(event, event.name)
+        if element is None:
+            return refusal
+        pronoun = PRONOUNS.get(event.pronoun.strip().lower())
+        if pronoun is None:
+            return [Refused(event.channel, "A pronoun is one of he, she, it or they.")]
+        await self._storage.elements.put(replace(element, pronoun=pronoun))
+        return await self.show(event, f"{pronoun.capitalize()} now refers to {element.name!r}.")
+
+    async def set_reference(self, event: Event) -> list[Action]:
+        """A writer's picture becomes the element's look (pinned, so drawing keeps it)."""
+        assert isinstance(event, ElementReferenceSet)
+        element, refusal = await self._find(event, event.name)
+        if element is None:
+            return refusal
+        try:
+            image = await asyncio.to_thread(normalise_style_image, event.image)
+        except StyleImageRefused as refused:
+            return [PostError(event.channel, message=str(refused), reference=new_reference())]
+        [feature] = await self._engine.embed_images([image.png])
+        image_id = await self._storage.images.put(image.png)
+        reference = ElementLook(image_id, np.asarray(feature, np.float32), None)
+        changed = replace(
+            element,
+            look=reference.feature,
+            references=(*element.references, reference),
+            pinned=True,
+        )
+        await self._storage.elements.put(changed)
+        log.info("reference %s for %s in %s", image_id, element.name, event.channel.key)
+        who = event.author.display_name
+        message = f"{who} gave {element.name!r} a reference picture: its look from now on (pinned)."
+        return await self.show(event, " ".join((message, *image.notes)))
 
     async def why(self, event: Event) -> list[Action]:
         assert isinstance(event, WhyRequested)
@@ -160,6 +252,8 @@ class LibraryCommands:
         return found, []
 
     async def _thumbnail(self, element: ElementRecord) -> str | None:
+        if element.references:
+            return element.references[-1].image_id
         if element.first_illustration_id is None:
             return None
         record = await self._storage.illustrations.get(element.first_illustration_id)

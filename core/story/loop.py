@@ -6,7 +6,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,9 +30,11 @@ from core.events import (
     Progress,
 )
 from core.story.branches import SentencePlan
+from core.story.cast_prompts import CastPrompts
 from core.story.chat_text import drawing_text
 from core.story.choosing import Chosen, ConsistentChooser
 from core.story.clauses import split_sentences
+from core.story.drift import drift_record, drifting
 from core.story.planning import ParagraphPlanner, Prompt, skipped_note
 from core.story.posting import (
     Deliver,
@@ -97,7 +99,7 @@ class IllustrationLoop:
         self._settings = settings
         self._deliver = deliver or _delivering(send)
         self._chooser = ConsistentChooser(
-            engine, storage, settings.thr_1, settings.presence_threshold
+            engine, storage, settings.thr_1, settings.presence_threshold, settings.cast
         )
         self._planner = ParagraphPlanner(engine, settings)
 
@@ -154,12 +156,16 @@ class IllustrationLoop:
         note = " ".join(part for part in (note, skipped_note(plans)) if part)
         await self._storage.paragraphs.set_status(paragraph.id, "illustrating", note)
         images = await stored_drawing(self._storage, job)
+        # A stored drawing means an earlier attempt reached the post: it may have landed.
+        again = images is not None
         if images is None and any(plan.drawn for plan in plans):
             images = await self._draw(job, plans, screenings)
         # Done before posting: the inbox item, not the status, is what a crash resumes from.
         await self._storage.paragraphs.set_status(paragraph.id, "done", note)
         if images:
-            await post_once(self._storage, self._deliver, job, images, self._engine.profile_name)
+            await post_once(
+                self._storage, self._deliver, job, images, self._engine.profile_name, again
+            )
         await keep_within_budget(
             self._storage, paragraph.channel_key, self._settings.max_image_bytes
         )
@@ -179,24 +185,30 @@ class IllustrationLoop:
         style = await style_for_drawing(self._storage, paragraph.channel_key)
         # Global edits writers asked to keep ("I prefer darker") shape every later drawing.
         look = await story_preference(self._storage, paragraph.channel_key)
+        # The cast's descriptions join the prompts that name (or refer to) an element.
+        cast = await CastPrompts.load(self._storage, paragraph.channel_key, self._settings.cast)
         reporter = ProgressReporter(
             self._send, channel, paragraph.id, self._settings.progress_interval_s
         )
 
-        async def draw(items: list[tuple[str, int, str]]) -> list[list[GeneratedImage]]:
-            """One batched call: every prompt's K candidates, each seed fixed by its place."""
+        async def draw(items: list[tuple]) -> list[list[GeneratedImage]]:
+            """One batched call: every prompt's K candidates, each seed fixed by its place.
+
+            An item is (text, index, clause) or, for the drift check, (text, prompt number,
+            round, count)."""
             requests = [
                 GenerationRequest(
-                    prompt=with_preference(text, look),
+                    prompt=with_preference(cast.prompt(text, reserved=look), look),
                     seeds=candidate_seeds(
                         paragraph.id,
                         index,
-                        self._settings.candidates,
+                        item[3] if len(item) > 3 else self._settings.candidates,
                         f"{job.variation}|{clause}" if clause else job.variation,
                     ),
                     style=style,
                 )
-                for text, index, clause in items
+                for item in items
+                for text, index, clause in [item[:3]]
             ]
             try:
                 return await self._engine.generate(requests, reporter.on_step, job.cancel)
@@ -211,15 +223,31 @@ class IllustrationLoop:
             Progress(channel, paragraph.id, "scoring", GENERATING_SHARE, detail="Choosing")
         )
         ids = [illustration_id_for(job, number) for number in range(len(prompts))]
-        chosen, image_features, memory = await self._chooser.choose(
-            paragraph.channel_key,
-            [prompt.text for prompt in prompts],
-            [prompt.candidates for prompt in prompts],
-            ids,
-            now_utc(),
-            forced={n: p.forced for n, p in enumerate(prompts) if p.forced is not None},
-        )
-        images = await self._store(job, prompts, chosen, image_features)
+        extra = [0] * len(prompts)
+        while True:
+            chosen, image_features, memory = await self._chooser.choose(
+                paragraph.channel_key,
+                [prompt.text for prompt in prompts],
+                [prompt.candidates for prompt in prompts],
+                ids,
+                now_utc(),
+                forced={n: p.forced for n, p in enumerate(prompts) if p.forced is not None},
+                pronouns=cast.learned_pronouns,
+            )
+            redraw = drifting(prompts, chosen, extra, self._settings)
+            if not redraw:
+                break
+            # The drift check: more candidates for the sentences whose cast drifted, then
+            # the whole paragraph is chosen again (its library updates depend on each pick).
+            more = await draw(
+                [(prompts[n].text, n, f"drift|{extra[n]}", count) for n, count in redraw.items()]
+            )
+            for (n, count), group in zip(redraw.items(), more, strict=True):
+                prompts[n] = replace(prompts[n], candidates=[*prompts[n].candidates, *group])
+                extra[n] += count
+            if job.cancel.cancelled:
+                raise GenerationCancelled
+        images = await self._store(job, prompts, chosen, image_features, extra)
         await mark_drawn(self._storage, job)
         # After the illustrations: a retry that reuses them must not update the library twice.
         await memory.save(self._storage)
@@ -231,6 +259,7 @@ class IllustrationLoop:
         prompts: list[Prompt],
         chosen: list[Chosen],
         image_features: np.ndarray,
+        extra: list[int],
     ) -> list[IllustrationImage]:
         paragraph = job.paragraph
         images, records = [], []
@@ -259,6 +288,7 @@ class IllustrationLoop:
                         "image_text_scores": list(selection.image_text),
                         "retained": list(selection.retained),
                         "elements": list(choice.elements),
+                        **drift_record(choice, extra[index], self._settings),
                         "branch": prompt.branch,
                         "screening": {
                             "generability": prompt.screening.generability,

@@ -71,11 +71,13 @@ async def post_once(
     job: ParagraphJob,
     images: list[IllustrationImage],
     profile: str,
+    again: bool = False,
 ) -> None:
     """Record the intent, post, record where it landed; a post already made is not repeated.
 
-    A crash between posting and recording leaves the intent alone: that post is made again
-    on recovery (at least once, never silently lost).
+    A crash between posting and recording leaves the intent alone, so the post is sent again
+    on recovery (never silently lost) with the same `delivery_id` and `again` set: the
+    adapter makes that resend land once (see `PostIllustrations.delivery_id`).
     """
     delivery_id = delivery_id_for(job)
     delivery = await storage.deliveries.record_intent(delivery_id, job.channel.key, now_utc())
@@ -89,6 +91,8 @@ async def post_once(
             images=tuple(images),
             profile=profile,
             reply_to=job.reply_to,
+            delivery_id=delivery_id,
+            again=again,
         )
     )
     if where is not None:

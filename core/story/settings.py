@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.settings import setting
+from core.story.cast_settings import CastSettings
 
 
 @dataclass(frozen=True)
@@ -46,4 +47,7 @@ class StorySettings:
     )
     max_image_bytes: int = setting(
         0, "picture bytes a story keeps; past it the oldest are removed (0: no limit)", at_least=0
+    )
+    cast: CastSettings = setting(
+        factory=CastSettings, doc="the story's cast: looks, descriptions, drift check"
     )

@@ -44,6 +44,12 @@ def branch_note(engine: Engine) -> str:
             f"The {engine.profile_name} models have no trained style branch yet, so the "
             "reference is kept but does not change the pictures until one is trained."
         )
+    if state == "ip-adapter":
+        return (
+            f"The {engine.profile_name} models have no trained style branch yet, so the "
+            "reference steers the pictures through IP-Adapter on the style layers only "
+            "(InstantStyle) until one is trained."
+        )
     if state == "random":
         return (
             "The tiny test models have random weights: a reference changes the pictures, "

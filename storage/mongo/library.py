@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from storage.base import ElementRecord, HistoryRecord
-from storage.codec import vector_from_bytes, vector_to_bytes
+from storage.codec import (
+    looks_from_plain,
+    looks_to_plain,
+    optional_vector,
+    vector_from_bytes,
+    vector_to_bytes,
+)
 from storage.mongo.common import loaded_time, stored_time
 
 
@@ -38,6 +44,10 @@ class MongoElements:
             "aliases": list(record.aliases),
             "first_illustration_id": record.first_illustration_id,
             "pinned": record.pinned,
+            "look": None if record.look is None else vector_to_bytes(record.look),
+            "looks": looks_to_plain(record.references),
+            "description": record.description,
+            "pronoun": record.pronoun,
         }
         await self._elements.replace_one({"_id": identifier}, document, upsert=True)
 
@@ -91,4 +101,8 @@ def _element(document: dict[str, Any]) -> ElementRecord:
         aliases=tuple(document.get("aliases") or ()),
         first_illustration_id=document.get("first_illustration_id"),
         pinned=bool(document.get("pinned", False)),
+        look=optional_vector(document.get("look")),
+        references=looks_from_plain(document.get("looks")),
+        description=document.get("description", ""),
+        pronoun=document.get("pronoun", ""),
     )

@@ -8,7 +8,14 @@ from datetime import datetime
 import aiosqlite
 
 from storage.base import ElementRecord, HistoryRecord
-from storage.codec import utc_text, vector_from_bytes, vector_to_bytes
+from storage.codec import (
+    looks_from_plain,
+    looks_to_plain,
+    optional_vector,
+    utc_text,
+    vector_from_bytes,
+    vector_to_bytes,
+)
 from storage.sqlite.base import SQLiteRepository
 
 
@@ -30,8 +37,9 @@ class SQLiteElements(SQLiteRepository):
         async with self._write() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO elements (channel_key, name, kind, feature, count,"
-                " first_seen, last_seen, aliases, first_illustration_id, pinned)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " first_seen, last_seen, aliases, first_illustration_id, pinned, look, looks,"
+                " description, pronoun)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.channel_key,
                     record.name,
@@ -43,6 +51,10 @@ class SQLiteElements(SQLiteRepository):
                     json.dumps(list(record.aliases)),
                     record.first_illustration_id,
                     int(record.pinned),
+                    None if record.look is None else vector_to_bytes(record.look),
+                    json.dumps(looks_to_plain(record.references)),
+                    record.description,
+                    record.pronoun,
                 ),
             )
 
@@ -92,4 +104,8 @@ def _element(row: aiosqlite.Row) -> ElementRecord:
         aliases=tuple(json.loads(row["aliases"])),
         first_illustration_id=row["first_illustration_id"],
         pinned=bool(row["pinned"]),
+        look=optional_vector(row["look"]),
+        references=looks_from_plain(json.loads(row["looks"])),
+        description=row["description"],
+        pronoun=row["pronoun"],
     )

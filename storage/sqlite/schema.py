@@ -82,6 +82,10 @@ CREATE TABLE IF NOT EXISTS elements (
     aliases TEXT NOT NULL DEFAULT '[]',
     first_illustration_id TEXT,
     pinned INTEGER NOT NULL DEFAULT 0,
+    look BLOB,
+    looks TEXT NOT NULL DEFAULT '[]',
+    description TEXT NOT NULL DEFAULT '',
+    pronoun TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (channel_key, name)
 );
 CREATE TABLE IF NOT EXISTS feedback (
@@ -120,4 +124,9 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("illustrations", "undone", "INTEGER NOT NULL DEFAULT 0"),
     # NULL for paragraphs stored before it (SQLite's UNIQUE lets NULLs repeat).
     ("paragraphs", "source_key", "TEXT"),
+    # The cast: an element's look, its reference crops, description and pronoun.
+    ("elements", "look", "BLOB"),
+    ("elements", "looks", "TEXT NOT NULL DEFAULT '[]'"),
+    ("elements", "description", "TEXT NOT NULL DEFAULT ''"),
+    ("elements", "pronoun", "TEXT NOT NULL DEFAULT ''"),
 )

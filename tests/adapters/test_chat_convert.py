@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 
 import pytest
+from PIL import Image
 
 from adapters import chat_text
 from adapters.discord import convert as discord_convert
@@ -114,6 +116,37 @@ def test_library_subcommands_need_their_names() -> None:
     assert "quotes" in LIBRARY_USAGE
 
 
+def test_cast_subcommands_describe_and_give_pronouns() -> None:
+    from adapters.chat_text import library_text, thumbnail_sheet
+    from adapters.commands import command_event, library_event
+    from core.events import (
+        ElementDescribeRequested,
+        ElementPronounRequested,
+        ElementSummary,
+        LibraryRequested,
+        LibraryShown,
+    )
+
+    channel, who = ChannelRef("slack", "C1"), Author("u1", "Ana")
+    assert isinstance(command_event("cast", channel, who, False, ""), LibraryRequested)
+    described = library_event("describe", ["tom", "grey", "beard,", "green", "apron"], channel, who)
+    assert isinstance(described, ElementDescribeRequested)
+    assert (described.name, described.description) == ("tom", "grey beard, green apron")
+    cleared = library_event("describe", ["tom", ""], channel, who)
+    assert isinstance(cleared, ElementDescribeRequested) and cleared.description == ""
+    told = library_event("pronoun", ["tom", "he"], channel, who)
+    assert isinstance(told, ElementPronounRequested) and told.pronoun == "he"
+    with pytest.raises(ValueError):
+        library_event("describe", ["tom"], channel, who)
+    tom = ElementSummary("tom", "character", 3, (), True, "img-1", "grey beard", "he", ("img-1",))
+    text = library_text(LibraryShown(channel, (tom,)), 2000)
+    assert "tom 📌 — “grey beard”: character, he, drawn 3×" in text
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 20), "red").save(picture, format="PNG")
+    sheet = Image.open(io.BytesIO(thumbnail_sheet([picture.getvalue()] * 3, side=32)))
+    assert sheet.size == (96, 32)
+
+
 def test_why_explains_edits_and_choices_in_plain_text() -> None:
     from core.events import WhyShown
 
@@ -133,9 +166,17 @@ def test_why_explains_edits_and_choices_in_plain_text() -> None:
                 "elements": ["fox"],
             },
             {"text": "An owl.", "request": "make it darker", "read_as": "a global change"},
+            {
+                "text": "A lantern.",
+                "style_ref": "img-1",
+                "style_method": "ip-adapter (InstantStyle: style layers only)",
+                "restorer": "img2img",
+            },
         ),
     )
     text = chat_text.why_text(action, 3000)
+    assert "styled by ip-adapter (InstantStyle: style layers only)" in text
+    assert "enhanced by img2img" in text
     assert "chose candidate 2 of 2 by fusion; scores 20%, 31%" in text
     assert "edited: “make it darker”, read as a global change" in text
     assert "story elements seen: fox" in text

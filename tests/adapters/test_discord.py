@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from PIL import Image
 
 from adapters.discord.adapter import DiscordAdapter
 from core.adapter import Adapter
 from core.engine import Engine
-from core.events import ChannelRef
+from core.events import ChannelRef, IllustrationImage, PostIllustrations
 from tests.adapters.conftest import Bot
 from tests.fakes.discord_server import FakeDiscord, Posted
 from tests.fakes.engine import ScriptedEngine
@@ -397,3 +400,28 @@ async def test_inkwell_queue_shows_the_waiting_paragraphs_and_the_askers_place(
     assert lines[3].endswith("Bo waves from the boat. ← you")
     assert "<@" not in answer.content
     await bot.idle()
+
+
+@pytest.mark.asyncio
+async def test_a_post_resent_after_a_crash_lands_once_by_its_nonce(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    # What core/story/posting.py does when the bot died between posting and recording the
+    # post: the same PostIllustrations again, with the same delivery id.
+    adapter = _adapter(bot)
+    await adapter.connection.reached("connected", 20)
+    channel = ChannelRef("discord", discord.story["id"])
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 120, 40)).save(picture, format="PNG")
+    image = IllustrationImage("a1:0", "img-1", picture.getvalue(), "A lantern swings.", 0.5)
+    post = PostIllustrations(
+        channel, "a1", (image,), "tiny", delivery_id="illustrations:a1", again=False
+    )
+    first = await adapter.send(post)
+    again = await adapter.send(replace(post, again=True))
+    other = await adapter.send(replace(post, delivery_id="illustrations:a1:v2"))
+    assert first is not None and again is not None and other is not None
+    assert again.message_id == first.message_id
+    assert other.message_id != first.message_id
+    assert discord.nonce_repeats == 1
+    assert len([p for p in discord.posted if p.files]) == 2

@@ -3,9 +3,11 @@
 # ruff: noqa: F811  (the fixtures imported from test_discord are parameters here)
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.adapters.conftest import Bot
 from tests.adapters.test_discord import bot, discord  # noqa: F401  (fixtures)
@@ -125,3 +127,63 @@ async def test_library_commands_and_why_by_slash_command(bot: Bot, discord: Fake
 
     [why] = await discord.followups_of(await discord.slash(discord.reader, "why"))
     assert "Why these pictures: “The fox sleeps.”" in why.content
+
+
+@pytest.mark.asyncio
+async def test_the_cast_by_slash_command_with_thumbnails_descriptions_and_references(
+    bot: Bot, discord: FakeDiscord
+) -> None:
+    await discord.followups_of(await discord.slash(discord.manager, "enable"))
+    bot.engine.similarities["The fox sleeps."] = [0.9, 0.8]  # type: ignore[attr-defined]
+    await discord.say(discord.manager, "The fox sleeps.")
+    await next_picture(discord, bot, 0)
+
+    [shown] = await discord.followups_of(await discord.slash(discord.reader, "cast"))
+    assert shown.data["flags"] & EPHEMERAL and "• fox" in shown.content
+    [(name, sheet)] = shown.files
+    assert name == "cast.png" and sheet.startswith(b"\x89PNG")
+
+    [described] = await discord.followups_of(
+        await discord.slash(
+            discord.reader,
+            "library",
+            options=library_options("describe", name="fox", description="red, with a hat"),
+        )
+    )
+    assert "fox is now drawn as: red, with a hat." in described.content
+    assert not described.data["flags"] & EPHEMERAL
+    [told] = await discord.followups_of(
+        await discord.slash(
+            discord.reader, "library", options=library_options("pronoun", name="fox", pronoun="she")
+        )
+    )
+    assert "She now refers to 'fox'" in told.content
+
+    upload = io.BytesIO()
+    Image.new("RGB", (160, 160), "orange").save(upload, format="PNG")
+    data = upload.getvalue()
+    attachment = discord.attachment("fox.png", "image/png", len(data), data)
+    options = library_options("reference", name="fox")
+    options[0]["options"][0]["options"].append(
+        {"name": "picture", "type": 11, "value": attachment["id"]}
+    )
+    resolved = {"attachments": {attachment["id"]: attachment}}
+    [referenced] = await discord.followups_of(
+        await discord.slash(discord.reader, "library", options=options, resolved=resolved)
+    )
+    assert "gave 'fox' a reference picture" in referenced.content
+    [fox] = await _all_elements(bot)
+    assert fox.pinned and fox.references[-1].illustration_id is None
+
+    # The next sentence naming the fox is drawn as described.
+    await discord.say(discord.manager, "The fox wakes.")
+    await next_picture(discord, bot, 1)
+    assert bot.engine.generate_calls[-1][0].prompt == "The red fox with a hat wakes."  # type: ignore[attr-defined]
+
+
+async def _all_elements(bot: Bot) -> list:
+    channels = await bot.storage.channels.list_for_platform("discord")  # type: ignore[union-attr]
+    found = []
+    for channel in channels:
+        found += await bot.storage.elements.list(channel.key)  # type: ignore[union-attr]
+    return found

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import io
 import itertools
 import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -18,11 +20,13 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 import pytest_asyncio
+from PIL import Image
 
 from adapters.slack.adapter import EVENTS_PATH, SlackAdapter
 from adapters.web.adapter import WebAdapter
 from core.adapter import Adapter
 from core.engine import Engine
+from core.events import ChannelRef, IllustrationImage, PostIllustrations
 from core.health import check_health
 from tests.adapters.conftest import Bot
 from tests.fakes import slack_server as slack
@@ -373,3 +377,28 @@ async def test_inkwell_queue_shows_the_waiting_paragraphs_and_the_askers_place(
     assert lines[3].endswith("Bo waves. ← you")
     assert "<!" not in answer["text"]
     await http.bot.idle()
+
+
+@pytest.mark.asyncio
+async def test_a_post_resent_after_a_crash_finds_its_upload_and_posts_nothing_new(
+    http: SlackHttp, fake: FakeSlack
+) -> None:
+    # What core/story/posting.py sends when the bot died between uploading and recording the
+    # upload: the same PostIllustrations with `again`. Slack has no idempotency key for
+    # uploads, so the adapter looks for the upload's file name in the channel's history.
+    [adapter] = [a for a in http.bot.adapters if isinstance(a, SlackAdapter)]
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8), (40, 90, 160)).save(picture, format="PNG")
+    image = IllustrationImage("a1:0", "img-1", picture.getvalue(), "A gull.", 0.5)
+    channel = ChannelRef("slack", slack.CHANNEL)
+    post = PostIllustrations(channel, "a1", (image,), "tiny", delivery_id="illustrations:a1")
+
+    first = await adapter.send(post)
+    again = await adapter.send(replace(post, again=True))
+    redraw = await adapter.send(replace(post, delivery_id="illustrations:a1:v2", again=True))
+
+    assert first is not None and again is not None and redraw is not None
+    assert again.message_id == first.message_id  # found, not uploaded again
+    assert redraw.message_id != first.message_id  # never landed before: uploaded
+    assert len(pictures(fake)) == 2
+    assert fake.calls.count("conversations.history") == 2

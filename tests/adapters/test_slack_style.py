@@ -46,6 +46,15 @@ async def answered(server: FakeSlack, says: str) -> dict | SlackMessage:
     return await server.until(find)
 
 
+async def told_to_all(server: FakeSlack, says: str) -> dict:
+    """A command's answer for the whole channel (response_type in_channel)."""
+    found = await server.until(
+        lambda: next((r for r in server.responses if says in r["text"]), None)
+    )
+    assert found["response_type"] == "in_channel"
+    return found
+
+
 def illustrations(server: FakeSlack) -> list[SlackMessage]:
     return [m for m in server.messages if m.files and m.files[0]["name"].startswith("illus")]
 
@@ -145,3 +154,35 @@ async def test_style_commands_are_refused_where_inkwell_is_off(
     assert http.bot.storage is not None
     record = await http.bot.storage.channels.get(f"slack:{slack.CHANNEL}")
     assert record is None or "style" not in record.settings
+
+
+@pytest.mark.asyncio
+async def test_the_cast_on_slack_thumbnails_descriptions_and_a_shared_reference(
+    http: SlackHttp,  # noqa: F811
+    fake: FakeSlack,  # noqa: F811
+) -> None:
+    engine = http.bot.engine
+    assert isinstance(engine, ScriptedEngine)
+    await enable(http, fake)
+    engine.similarities["The fox sleeps."] = [0.9, 0.8, 0.7, 0.6]
+    await illustrate(http, fake, "The fox sleeps.")
+
+    await command(http, fake, slack.READER, "cast")
+    sheet = await posted(fake, "• fox")
+    assert sheet.files[0]["name"] == "cast.png" and sheet.files[0]["data"].startswith(b"\x89PNG")
+
+    await command(http, fake, slack.READER, 'library describe fox "red, with a hat"')
+    await told_to_all(fake, "fox is now drawn as: red, with a hat.")
+    await command(http, fake, slack.READER, "cast pronoun fox she")
+    await told_to_all(fake, "She now refers to 'fox'")
+    await command(http, fake, slack.READER, "cast describe")
+    await answered(fake, "`/inkwell cast` (or `library`) shows the story's cast")
+
+    shared = fake.share("fox.png", "image/png", picture())
+    assert await http.event(style_message(fake, slack.READER, [shared], "cast fox")) == 200
+    await posted(fake, "gave 'fox' a reference picture")
+    assert await http.event(style_message(fake, slack.READER, [], "cast fox")) == 200
+    await answered(fake, "attach the picture to a message that says `@Inkwell cast NAME`")
+
+    await illustrate(http, fake, "The fox wakes.")
+    assert engine.generate_calls[-1][0].prompt == "The red fox with a hat wakes."

@@ -89,7 +89,10 @@ def test_actions_become_browser_messages() -> None:
     progress = convert.action_json(Progress(ROOM, "p1", "generating", 0.5, detail="Drawing"))
     assert progress["stage"] == "generating" and progress["fraction"] == 0.5
     image = IllustrationImage("ill1", "img1", b"png", "A gull.", 0.312345)
-    shown = convert.action_json(PostIllustrations(ROOM, "p1", (image,), "tiny"))
+    shown = convert.action_json(
+        PostIllustrations(ROOM, "p1", (image,), "tiny", delivery_id="illustrations:p1")
+    )
+    assert shown["delivery_id"] == "illustrations:p1"  # the page shows a resend once
     assert shown["images"] == [
         {
             "illustration_id": "ill1",

@@ -53,3 +53,16 @@ def test_lost_duplicated_and_the_wait_ratio_are_counted(tmp_path: Path) -> None:
     # Room waits 10, 20 and 40 s: the longest over the median.
     assert result["max_wait_ratio"] == 2.0
     assert result["ack_p99_ms"] == 100.0
+
+
+def test_a_delivery_resent_on_the_stream_is_shown_once_and_a_new_one_counts() -> None:
+    tally = Tally()
+    post = {"type": "illustrations", "paragraph_id": "a", "delivery_id": "illustrations:a"}
+    tally.saw_illustrations(post)
+    tally.saw_illustrations(post)  # resent after the crash: the page shows it once
+    tally.saw_illustrations({**post, "delivery_id": "illustrations:a:v2"})  # a second post
+    tally.saw_illustrations({"type": "illustrations", "paragraph_id": "e"})  # no id: counted
+    tally.saw_illustrations({"type": "illustrations", "paragraph_id": "e"})
+    assert tally.shown == {"a": 2, "e": 2}
+    assert tally.resent_on_wire == 1
+    assert tally.illustrated_seen == {"a", "e"}

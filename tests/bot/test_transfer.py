@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.transfer import TransferError, describe, export_story, import_story
-from storage.base import ElementRecord, HistoryRecord, IllustrationRecord, Storage
+from storage.base import ElementLook, ElementRecord, HistoryRecord, IllustrationRecord, Storage
 from storage.sqlite import SQLiteStorage
 from tests.storage.conftest import open_backend
 
@@ -40,8 +40,21 @@ async def _story(store: Storage) -> None:
                 )
             ]
         )
+    crop = await store.images.put(b"\x89PNG gull crop")
     await store.elements.put(
-        ElementRecord("web:Harbor", "gull", "character", np.ones(4, np.float32), 2, NOW, NOW)
+        ElementRecord(
+            "web:Harbor",
+            "gull",
+            "character",
+            np.ones(4, np.float32),
+            2,
+            NOW,
+            NOW,
+            look=np.full(4, 0.5, np.float32),
+            references=(ElementLook(crop, np.ones(4, np.float32), None),),
+            description="white, with a hat",
+            pronoun="she",
+        )
     )
     await store.history.put(HistoryRecord("web:Harbor", np.zeros(4, np.float32), 3, NOW))
 
@@ -62,7 +75,18 @@ async def _read(store: Storage, key: str) -> dict:
             for p in paragraphs
             for r in drawn[p.id]
         ],
-        "elements": [(e.name, e.kind, e.count) for e in await store.elements.list(key)],
+        "elements": [
+            (
+                e.name,
+                e.kind,
+                e.count,
+                e.description,
+                e.pronoun,
+                e.look.tolist(),
+                [await store.images.get(r.image_id) for r in e.references],
+            )
+            for e in await store.elements.list(key)
+        ],
         "history": (await store.history.get(key)).count,
         "settings": (await store.channels.get(key)).settings,
     }

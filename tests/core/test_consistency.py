@@ -11,9 +11,11 @@ from core.story.consistency import (
     element_similarity,
     ema,
     image_text_similarity,
+    recognised,
     select,
 )
 from core.story.elements import head_noun, noun_elements
+from core.story.regions import assign, grid_boxes
 
 
 def unit(*values: float) -> np.ndarray:
@@ -46,6 +48,71 @@ def test_element_types_are_weighted_and_renormalised_over_those_present() -> Non
     only_hero = element_similarity(images, [hero])
     np.testing.assert_allclose(only_hero, [0.0, 1.0], atol=1e-6)
     assert element_similarity(images, []) is None
+
+
+def test_the_seeds_worked_example_forest_person_cat() -> None:
+    """[0153]: a retained image showing a forest, a person and a cat the library knows scores
+    0.5a + 0.4b + 0.1c, a, b, c its cosines to the "forest", "person" and "cat" text features."""
+    forest, person, cat = unit(1, 0, 0, 0), unit(0, 1, 0, 0), unit(0, 0, 1, 0)
+    named = [
+        LibraryElement("forest", "environment", forest),
+        LibraryElement("person", "character", person),
+        LibraryElement("cat", "prop", cat),
+    ]
+    image = unit(0.6, 0.5, 0.3, 0.55)
+    a, b, c = (float(image @ feature) for feature in (forest, person, cat))
+    shown = recognised(image[None], np.stack([forest, person, cat]), threshold=0.2)
+    assert shown.tolist() == [[True, True, True]]
+    [score] = element_similarity(image[None], named, shown)
+    assert score == pytest.approx(0.5 * a + 0.4 * b + 0.1 * c, abs=1e-6)
+    # ... and the total fusion score [0155]-[0157]: 0.5 image-text + 0.5 mean(element, history).
+    history = unit(1, 1, 0, 0)
+    text = np.stack([forest, person, cat])
+    chosen = select(image[None], text, named, history, thr_1=0.0, shown=shown)
+    sequence = (0.5 * a + 0.4 * b + 0.1 * c + float(image @ history)) / 2
+    assert chosen.total[0] == pytest.approx(0.5 * (a + b + c) / 3 + 0.5 * sequence, abs=1e-6)
+
+
+def test_an_element_a_candidate_does_not_show_does_not_score_it() -> None:
+    forest, cat = unit(1, 0, 0), unit(0, 1, 0)
+    named = [LibraryElement("forest", "environment", forest), LibraryElement("cat", "prop", cat)]
+    # Both candidates are equally close to the cat's name, but only the first shows a cat.
+    images = np.stack([unit(1, 0.5, 0), unit(1, 0.5, 0)])
+    shown = np.array([[True, True], [True, False]])
+    with_cat, without = element_similarity(images, named, shown)
+    cosine = float(images[0] @ forest)
+    assert without == pytest.approx(0.5 / 0.6 * cosine, abs=1e-6)
+    assert with_cat == pytest.approx(without + 0.1 / 0.6 * float(images[0] @ cat), abs=1e-6)
+    nothing = element_similarity(images, named, np.zeros((2, 2), dtype=bool))
+    np.testing.assert_array_equal(nothing, [0.0, 0.0])
+
+
+def test_recognition_is_a_threshold_on_the_names_cosine() -> None:
+    images = np.stack([unit(1, 0.1, 0), unit(0, 0, 1)])
+    shown = recognised(images, np.stack([E1, E2]), threshold=0.3)
+    assert shown.tolist() == [[True, False], [False, False]]
+
+
+def test_looks_mode_scores_the_candidates_region_against_the_elements_look() -> None:
+    tom = LibraryElement("tom", "character", E1, look=unit(0, 1, 1))
+    images = np.stack([E1, E1])  # alike as wholes
+    regions = np.stack([[unit(0, 1, 1)], [unit(0, 1, -1)]])  # (candidates, elements, dim)
+    scores = element_similarity(images, [tom], regions=regions)
+    np.testing.assert_allclose(scores, [1.0, 0.0], atol=1e-6)
+    seed_mode = element_similarity(images, [tom])  # no regions: the text feature, as the seed
+    np.testing.assert_allclose(seed_mode, [1.0, 1.0], atol=1e-6)
+
+
+def test_two_elements_of_one_picture_get_different_regions() -> None:
+    boxes = grid_boxes(3, 0.5)
+    assert len(boxes) == 9 and boxes[0] == (0.0, 0.0, 0.5, 0.5) and boxes[-1][2:] == (1.0, 1.0)
+    # Region 4 is the best match for both names; the better pair keeps it.
+    regions = np.stack([unit(1, 0, 0), unit(0, 0, 1), unit(0.2, 1, 0), unit(1, 1, 0)] * 2)[:5]
+    regions[4] = unit(1, 1.1, 0)
+    tom, cat = unit(1, 1.2, 0), unit(1, 0.9, 0)
+    places = assign(regions, np.stack([tom, cat]))
+    assert places[0] == 4 and places[1] != 4
+    assert assign(regions[:1], np.stack([tom, cat])) == [0, 0], "one region: shared"
 
 
 def test_later_prompts_balance_the_text_against_the_story_so_far() -> None:

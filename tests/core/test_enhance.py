@@ -14,7 +14,7 @@ from core.events import (
     StoryPage,
     StoryRequested,
 )
-from core.feedback.enhance import FEEDBACK_KEPT, UNTRAINED_NOTE
+from core.feedback.enhance import FEEDBACK_KEPT, IMG2IMG_NOTE, UNTRAINED_NOTE
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import ScriptedEngine
@@ -83,6 +83,25 @@ async def test_an_untrained_restorer_is_announced_and_recorded(
     ]
     restored = [r for r in records if "restorer" in r.provenance]
     assert len(restored) == 2 and {r.provenance["restorer"] for r in restored} == {"untrained"}
+
+
+@pytest.mark.asyncio
+async def test_enhance_by_img2img_names_its_method(
+    chat: FakeAdapter, engine: ScriptedEngine, storage: SQLiteStorage
+) -> None:
+    posted = await _illustrated(chat)
+    engine.restorer_state = "img2img"
+    replies = await chat.dispatch(
+        EnhanceRequested(chat.channel(), ANA, posted.images[0].illustration_id)
+    )
+    note = IMG2IMG_NOTE.format(profile=engine.profile_name)
+    assert replies == [PostText(chat.channel(), note, posted.paragraph_id)]
+    assert "img2img at low strength" in note and engine.profile_name in note
+    records = (await storage.illustrations.for_paragraphs([posted.paragraph_id]))[
+        posted.paragraph_id
+    ]
+    [enhanced] = [r for r in records if "restorer" in r.provenance]
+    assert enhanced.provenance["restorer"] == "img2img"
 
 
 @pytest.mark.asyncio

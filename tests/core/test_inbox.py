@@ -133,3 +133,33 @@ async def test_a_failed_post_is_retried_without_drawing_again(storage: SQLiteSto
     assert posted.images[0].caption == "The bridge sways in the wind."
     assert len(engine.generate_calls) == 1, "the retry posts the stored drawing"
     await inkwell.stop()
+
+
+async def test_a_post_not_recorded_before_a_crash_is_resent_under_its_delivery_id(
+    storage: SQLiteStorage,
+) -> None:
+    engine = ScriptedEngine()
+    inkwell, chat = await _process(storage, engine)
+    [accepted] = await chat.post("Rain on the harbour.")
+    [first] = await chat.wait_for(PostIllustrations)
+    await inkwell.idle()
+    paragraph_id = accepted.entry.paragraph_id
+    assert (first.delivery_id, first.again) == (f"illustrations:{paragraph_id}", False)
+
+    # A crash after the post reached the platform, before it was recorded as posted.
+    item = await storage.inbox.add(
+        "fake:story", "illustrate", {}, f"illustrate:{paragraph_id}:", now_utc()
+    )
+    await storage._db.execute("UPDATE inbox SET status = 'pending' WHERE id = ?", (item.id,))
+    await storage._db.execute(
+        "UPDATE deliveries SET status = 'intent' WHERE id = ?", (first.delivery_id,)
+    )
+    await storage._db.commit()
+    await inkwell.sweep()
+    await inkwell.idle()
+    [_, resent] = chat.of_type(PostIllustrations)
+    # The same pictures under the same key, marked as possibly landed: the adapter makes the
+    # platform show it once (Discord's nonce, the room page's delivery ids).
+    assert (resent.delivery_id, resent.again) == (first.delivery_id, True)
+    assert [i.illustration_id for i in resent.images] == [i.illustration_id for i in first.images]
+    await inkwell.stop()

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from core.engine import Screening
 from core.events import (
     Author,
+    ElementDescribeRequested,
     ElementForgetRequested,
     ElementMergeRequested,
     ElementPinRequested,
+    ElementPronounRequested,
+    ElementReferenceSet,
     ElementRenameRequested,
     LibraryRequested,
     LibraryShown,
+    PostError,
     PostIllustrations,
     Refused,
     WhyRequested,
@@ -54,8 +61,49 @@ async def test_the_library_lists_what_was_drawn_with_a_thumbnail(
     await _story_with_fox_and_hound(chat, engine)
     shown = await _library(chat, LibraryRequested(chat.channel(), ANA))
     assert sorted(e.name for e in shown.elements) == ["fox", "hound"]
-    [posted] = chat.of_type(PostIllustrations)
-    assert {e.thumbnail_image_id for e in shown.elements} == {posted.images[0].image_id}
+    # Each element's thumbnail is its own crop of the picture it was first drawn in.
+    thumbnails = [e.thumbnail_image_id for e in shown.elements]
+    assert len(set(thumbnails)) == 2 and None not in thumbnails
+    assert [e.references for e in shown.elements] == [(t,) for t in thumbnails]
+    for image_id in thumbnails:
+        assert await storage.images.get(image_id) is not None
+
+
+@pytest.mark.asyncio
+async def test_writers_describe_give_pronouns_and_upload_references(
+    chat: FakeAdapter, engine: ScriptedEngine, storage: SQLiteStorage
+) -> None:
+    await _story_with_fox_and_hound(chat, engine)
+    described = await _library(
+        chat, ElementDescribeRequested(chat.channel(), ANA, "fox", " red,  with a hat ")
+    )
+    assert described.message == "fox is now drawn as: red, with a hat."
+    [fox] = [e for e in described.elements if e.name == "fox"]
+    assert fox.description == "red, with a hat"
+    [refused] = await chat.dispatch(ElementDescribeRequested(chat.channel(), ANA, "fox", "x" * 201))
+    assert isinstance(refused, Refused) and "at most 200" in refused.message
+
+    told = await _library(chat, ElementPronounRequested(chat.channel(), ANA, "hound", "She"))
+    assert [e.pronoun for e in told.elements if e.name == "hound"] == ["she"]
+    [refused] = await chat.dispatch(ElementPronounRequested(chat.channel(), ANA, "fox", "thou"))
+    assert isinstance(refused, Refused)
+
+    upload = io.BytesIO()
+    Image.new("RGB", (160, 160), (200, 40, 40)).save(upload, format="PNG")
+    shown = await _library(
+        chat, ElementReferenceSet(chat.channel(), ANA, "fox", upload.getvalue(), "fox.png")
+    )
+    assert "reference picture" in shown.message
+    [fox] = [e for e in shown.elements if e.name == "fox"]
+    assert fox.pinned and len(fox.references) == 2
+    assert fox.thumbnail_image_id == fox.references[-1], "the upload is shown"
+    stored = await storage.elements.get("fake:story", "fox")
+    [feature] = await engine.embed_images([await storage.images.get(fox.references[-1])])
+    np.testing.assert_allclose(stored.look, feature, atol=1e-6)
+    [error] = await chat.dispatch(
+        ElementReferenceSet(chat.channel(), ANA, "fox", b"not a picture", "x.txt")
+    )
+    assert isinstance(error, PostError)
 
 
 @pytest.mark.asyncio

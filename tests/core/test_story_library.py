@@ -7,6 +7,7 @@ import pytest
 
 from core.events import PostIllustrations
 from core.story.choosing import TYPE_PROMPTS
+from core.story.consistency import cosines
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
 from tests.fakes.engine import DIM, ScriptedEngine
@@ -42,7 +43,13 @@ async def test_the_second_paragraph_keeps_the_fox_of_the_first(
     await chat.inkwell.idle()
     [fox] = await storage.elements.list("fake:story")
     assert (fox.name, fox.kind, fox.count) == ("fox", "character", 1)
-    np.testing.assert_allclose(fox.feature, engine.image_features[(first, 1)], atol=1e-6)
+    # The seed's element feature is the noun's text feature [0136]; the look is its region.
+    np.testing.assert_allclose(fox.feature, engine.text_features["fox"], atol=1e-6)
+    assert fox.look is not None and cosines(fox.look[None], fox.feature)[0] > 0.9
+    [reference] = fox.references
+    assert reference.illustration_id == fox.first_illustration_id
+    assert await storage.images.get(reference.image_id) is not None, "the crop is kept"
+    first_look = fox.look
     history = await storage.history.get("fake:story")
     np.testing.assert_allclose(history.feature, engine.image_features[(first, 1)], atol=1e-6)
 
@@ -57,9 +64,9 @@ async def test_the_second_paragraph_keeps_the_fox_of_the_first(
     assert provenance["elements"] == ["fox"]
 
     [fox] = await storage.elements.list("fake:story")
-    expected = 0.6 * engine.image_features[(first, 1)] + 0.4 * engine.image_features[(second, 1)]
-    np.testing.assert_allclose(fox.feature, expected, atol=1e-6)
-    assert fox.count == 2
+    np.testing.assert_allclose(fox.feature, engine.text_features["fox"], atol=1e-6)
+    assert not np.allclose(fox.look, first_look), "the look moves toward the new picture (EMA)"
+    assert fox.count == 2 and len(fox.references) == 2
     history = await storage.history.get("fake:story")
     expected = 0.8 * engine.image_features[(first, 1)] + 0.2 * engine.image_features[(second, 1)]
     np.testing.assert_allclose(history.feature, expected, atol=1e-6)
@@ -80,5 +87,5 @@ async def test_a_pinned_element_keeps_its_look(
     await chat.wait_for(PostIllustrations, count=2)
     await chat.inkwell.idle()
     [again] = await storage.elements.list("fake:story")
-    np.testing.assert_array_equal(again.feature, owl.feature)
+    np.testing.assert_array_equal(again.look, owl.look)
     assert again.count == 2

@@ -141,6 +141,9 @@ async def test_writers_are_told_when_styles_cannot_take_effect(
     engine.style_branch = "random"  # type: ignore[assignment]
     shown = await say(chat, StyleReferenceRequested(room, ANA))
     assert "random weights" in shown.note
+    engine.style_branch = "ip-adapter"  # type: ignore[assignment]
+    shown = await say(chat, StyleReferenceRequested(room, ANA))
+    assert "IP-Adapter on the style layers only (InstantStyle)" in shown.note
 
 
 def test_style_modules_load_no_heavy_library() -> None:

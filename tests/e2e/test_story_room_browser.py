@@ -51,9 +51,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory, prepared_models: Path) -> Iter
     seed_models(prepared_models, data_dir)
     config = data_dir / "config.toml"
     # One writer posts 23 paragraphs in a row below: more than a writer may have waiting by
-    # default (inbox.max_waiting_per_writer), which is not what these tests are about.
+    # default (inbox.max_waiting_per_writer), which is not what these tests are about. Every
+    # named element counts as drawn (the tiny models' random pictures show nothing), so the
+    # cast panel has entries to steer.
     config.write_text(
-        "[story]\ncandidates = 2\nprogress_interval_s = 0\n[inbox]\nmax_waiting_per_writer = 50\n",
+        "[story]\ncandidates = 2\nprogress_interval_s = 0\npresence_threshold = -1.0\n"
+        "[inbox]\nmax_waiting_per_writer = 50\n",
         encoding="utf-8",
     )
     port = _free_port()
@@ -258,7 +261,9 @@ def test_a_style_picture_is_set_used_and_cleared(page: Page, bot: str, tmp_path:
     expect(page.get_by_test_id("style-image")).to_be_hidden()
 
 
-def test_the_library_and_why_these_pictures(page: Page, bot: str) -> None:
+def test_the_library_and_why_these_pictures(page: Page, bot: str, tmp_path: Path) -> None:
+    from PIL import Image
+
     _open_room(page, bot, "Library tales")
     page.get_by_test_id("composer").fill("A fox sleeps under an old oak. The fox wakes at dawn.")
     page.get_by_test_id("post-button").click()
@@ -274,14 +279,29 @@ def test_the_library_and_why_these_pictures(page: Page, bot: str) -> None:
     page.get_by_test_id("library-button").click()
     panel = page.get_by_test_id("library-panel")
     expect(panel).to_be_visible()
-    # What enters the library depends on the (random, tiny) models; the panel says either way.
-    expect(panel.get_by_test_id("library-list")).not_to_be_empty()
     elements = panel.get_by_test_id("library-element")
-    if elements.count():
-        first = elements.first.get_attribute("data-name")
-        page.once("dialog", lambda dialog: dialog.accept())
-        elements.first.get_by_test_id("library-forget").click()
-        expect(page.get_by_test_id("library-message")).to_contain_text(f"Forgot '{first}'")
+    expect(elements).to_have_count(2)  # the fox and the oak
+    fox = elements.filter(has_text="fox")
+    # The cast: a description, then a reference picture that becomes the thumbnail.
+    page.once("dialog", lambda dialog: dialog.accept("grey beard, green apron"))
+    fox.get_by_test_id("library-describe").click()
+    expect(page.get_by_test_id("library-message")).to_contain_text(
+        "fox is now drawn as: grey beard, green apron."
+    )
+    expect(fox.get_by_test_id("library-description")).to_have_text(
+        "drawn as: grey beard, green apron"
+    )
+    before = fox.get_by_test_id("library-thumb").get_attribute("src")
+    picture = tmp_path / "reference.png"
+    Image.new("RGB", (160, 160), (40, 160, 90)).save(picture)
+    fox.get_by_test_id("library-reference-file").set_input_files(str(picture))
+    expect(page.get_by_test_id("library-message")).to_contain_text("a reference picture")
+    expect(fox.get_by_test_id("library-thumb")).not_to_have_attribute("src", before or "")
+    expect(fox).to_contain_text("pinned")
+    page.screenshot(path=str(ARTIFACTS / "story_room_cast.png"), full_page=True)
+    page.once("dialog", lambda dialog: dialog.accept())
+    elements.filter(has_text="oak").get_by_test_id("library-forget").click()
+    expect(page.get_by_test_id("library-message")).to_contain_text("Forgot 'oak'")
     page.screenshot(path=str(ARTIFACTS / "story_room_library.png"), full_page=True)
     page.get_by_test_id("library-close").click()
     expect(panel).to_be_hidden()

@@ -33,6 +33,7 @@ class FakeDiscord(Recorder):
             snowflake(), self.guild_id, self.story["id"], self.manager.id, "side-quest"
         )
         self.posted: list[Posted] = []
+        self.nonce_repeats = 0  # messages answered with an earlier one of the same nonce
         self.callbacks: list[dict[str, Any]] = []
         self.synced_commands: list[dict[str, Any]] = []
         self.identifies: list[dict[str, Any]] = []
@@ -270,7 +271,17 @@ class FakeDiscord(Recorder):
 
     async def _create(self, request: web.Request) -> web.Response:
         body, files = await read_discord_body(request)
-        posted = self._store(request.match_info["channel"], body, files)
+        channel, nonce = request.match_info["channel"], body.get("nonce")
+        if nonce and body.get("enforce_nonce"):
+            # Discord: the same author's message with this nonce (within minutes) is returned
+            # instead of a new one.
+            for earlier in self.posted:
+                if earlier.data["channel_id"] == channel and earlier.data.get("nonce") == nonce:
+                    self.nonce_repeats += 1
+                    return exact_json(earlier.data)
+        posted = self._store(channel, body, files)
+        if nonce:
+            posted.data["nonce"] = nonce
         return exact_json(posted.data)
 
     async def _edit(self, request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ The real tiny engine runs in the end-to-end tests; this one exists so a test can
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import asdict, replace
@@ -41,6 +42,11 @@ def _png(prompt_index: int, candidate: int, seed: int) -> bytes:
     return buffer.getvalue()
 
 
+def _uploaded(png: bytes) -> np.ndarray:
+    axis = int.from_bytes(hashlib.sha256(png).digest()[:4], "big") % DIM
+    return np.eye(DIM, dtype=np.float32)[axis]
+
+
 class ScriptedEngine:
     """`similarities[prompt]` lists each candidate's cosine to its prompt (default: 0.1 * j)."""
 
@@ -56,6 +62,9 @@ class ScriptedEngine:
         # Exact features, for tests of the story library: by text, and by (prompt, candidate).
         self.text_features: dict[str, np.ndarray] = {}
         self.image_features: dict[tuple[str, int], np.ndarray] = {}
+        # Region features for the cast, by (prompt, candidate): one row per box asked for.
+        self.region_features: dict[tuple[str, int], np.ndarray] = {}
+        self._regions: dict[bytes, np.ndarray] = {}
         self.screenings: dict[str, Screening] = {}
         self.screen_calls: list[list[str]] = []
         self.gate: asyncio.Event | None = None  # when set, generate waits for it
@@ -91,6 +100,9 @@ class ScriptedEngine:
                         dtype=np.float32,
                     )
                 self._features[png] = np.asarray(feature, dtype=np.float32)
+                regions = self.region_features.get((request.prompt, candidate))
+                if regions is not None:
+                    self._regions[png] = np.asarray(regions, dtype=np.float32)
                 provenance = Provenance(
                     self.profile_name,
                     request.prompt,
@@ -178,7 +190,24 @@ class ScriptedEngine:
         return features
 
     async def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
-        return np.stack([self._features[png] for png in images])
+        """The feature each drawn picture was given; a picture it never drew (an upload) gets
+        a unit vector picked by its bytes."""
+        return np.stack([self._features.get(png, _uploaded(png)) for png in images])
+
+    async def embed_regions(self, images: Sequence[bytes], boxes: Sequence) -> np.ndarray:
+        """Scripted rows where given; otherwise the picture's feature nudged a little toward
+        a different axis per box, so every region of a picture has its own feature."""
+        found = []
+        for png in images:
+            scripted = self._regions.get(png)
+            if scripted is not None:
+                found.append(scripted[: len(boxes)])
+                continue
+            rows = np.repeat(self._features[png][None], len(boxes), axis=0)
+            for number in range(len(boxes)):
+                rows[number, (number + 2) % DIM] += 0.05 * (1 + number // DIM)
+            found.append(rows / np.linalg.norm(rows, axis=1, keepdims=True))
+        return np.stack(found).astype(np.float32)
 
     async def restore(self, images: Sequence[bytes]) -> list[bytes]:
         """Deterministic and visibly different: each picture's colours inverted (no model)."""

@@ -249,6 +249,12 @@ class FakeSlack(Recorder):
         limit = int(args.get("limit") or 1000)
         return {"messages": [_as_history(m) for m in thread][:limit], "has_more": False}
 
+    async def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A channel's top-level messages, newest first (only Inkwell's own posts are kept)."""
+        top = [m for m in self.messages if m.channel == args["channel"] and not m.thread_ts]
+        limit = int(args.get("limit") or 100)
+        return {"messages": [_as_history(m) for m in reversed(top)][:limit], "has_more": False}
+
     async def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"file": self.shared[args["file"]]}
 

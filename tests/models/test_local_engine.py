@@ -219,6 +219,20 @@ async def test_embeddings_and_concurrent_embeds(engine: Engine) -> None:
 
 
 @pytest.mark.asyncio
+async def test_regions_are_embedded_crop_by_crop(engine: Engine) -> None:
+    local, runner = engine
+    [images] = await local.generate([GenerationRequest("a fox in a forest", (1, 2))])
+    pngs = [i.png for i in images]
+    boxes = [(0.0, 0.0, 1.0, 1.0), (0.0, 0.0, 0.5, 0.5), (0.5, 0.5, 1.0, 1.0)]
+    regions = await local.embed_regions(pngs, boxes)
+    assert regions.shape == (2, 3, runner.embed_dim) and regions.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(regions, axis=2), 1.0, atol=1e-5)
+    # The whole-picture box is the picture's own feature; two corners differ.
+    np.testing.assert_allclose(regions[:, 0], await local.embed_images(pngs), atol=1e-4)
+    assert not np.allclose(regions[0, 1], regions[0, 2], atol=1e-3)
+
+
+@pytest.mark.asyncio
 async def test_lifecycle(models_dir: Path, tiny_profile: ModelProfile) -> None:
     def broken() -> ModelRunner:
         raise OSError("no weights here")

@@ -138,3 +138,21 @@ def test_a_finished_run_trains_on_when_more_steps_are_asked(tmp_path: Path) -> N
     train_picturebook(longer, work, work / "export")
     extended = load_file(str(next((work / "diffusion" / "unet").glob("*.safetensors"))))
     assert not all(torch.equal(first[key], extended[key]) for key in first)
+
+
+def test_min_snr_weighting_keeps_noisy_steps_and_discounts_nearly_clean_ones() -> None:
+    schedule = diffusion.training_scheduler()
+    noise = torch.zeros(2, 4, 2, 2)
+    predicted = torch.ones(2, 4, 2, 2)  # the same error at both timesteps
+    nearly_clean, noisy = torch.tensor([1]), torch.tensor([900])
+    plain = replace(PLAN, snr_gamma=0.0)
+    weighted = replace(PLAN, snr_gamma=5.0)
+
+    def loss(t: torch.Tensor, plan: TrainingPlan) -> float:
+        return float(diffusion.noise_prediction_loss(predicted[:1], noise[:1], t, schedule, plan))
+
+    assert loss(nearly_clean, plain) == pytest.approx(1.0)
+    assert loss(noisy, plain) == pytest.approx(1.0)
+    # At t=900 the SNR is under gamma: weight 1. At t=1 it is in the thousands: weight gamma/SNR.
+    assert loss(noisy, weighted) == pytest.approx(1.0)
+    assert loss(nearly_clean, weighted) < 0.01

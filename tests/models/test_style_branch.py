@@ -145,6 +145,7 @@ def test_branch_source_prefers_a_trained_branch(
         untrained = branch_source(sd15, tmp_path)
     assert (untrained.state, untrained.path) == ("untrained", None)
     assert "no trained style branch" in caplog.text and "train-style" in caplog.text
+    assert "through IP-Adapter h94/IP-Adapter" in caplog.text  # sd15 draws styles with it
     trained_dir = default_branch_dir(tmp_path, "sd15")
     trained_dir.mkdir(parents=True)
     (trained_dir / "config.json").write_text("{}")

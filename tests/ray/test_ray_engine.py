@@ -31,6 +31,9 @@ async def test_the_four_calls_answer_like_the_local_engine(ray_app: str) -> None
     images = await engine.embed_images([candidates[0].png])
     assert texts.shape[0] == 2 and images.shape == (1, texts.shape[1])
     assert np.allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-4)
+    regions = await engine.embed_regions([candidates[0].png], [(0, 0, 1, 1), (0, 0, 0.5, 0.5)])
+    assert regions.shape == (1, 2, texts.shape[1])
+    assert np.allclose(regions[0, 0], images[0], atol=1e-4), "the whole picture's box"
     [screening] = await engine.screen(["A red kite flies over the harbour."])
     assert screening.generability in (0, 1, 2)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from storage.base import (
+    ElementLook,
     ElementRecord,
     FeedbackRecord,
     HistoryRecord,
@@ -214,9 +215,41 @@ async def test_the_element_library_round_trips(store: Storage) -> None:
     got = await store.elements.get("web:tale", "fox")
     assert got is not None and got.pinned and got.aliases == ("the red fox",)
     np.testing.assert_array_equal(got.feature, fox.feature)
+    assert got.look is None and got.references == () and got.description == ""
     assert await store.elements.delete("web:tale", "fox")
     assert not await store.elements.delete("web:tale", "fox")
     assert await store.elements.get("web:other", "forest") is None
+
+
+async def test_a_cast_entry_keeps_its_look_references_description_and_pronoun(
+    store: Storage,
+) -> None:
+    tom = ElementRecord(
+        "web:tale",
+        "tom",
+        "character",
+        np.arange(4, dtype=np.float32),
+        2,
+        NOW,
+        NOW,
+        look=np.full(4, 0.25, np.float32),
+        references=(
+            ElementLook("crop-1", np.array([1, 0, 0, 0], np.float32), "ill-1"),
+            ElementLook("upload-1", np.array([0, 1, 0, 0], np.float32)),
+        ),
+        description="grey beard, green apron",
+        pronoun="he",
+    )
+    await store.elements.put(tom)
+    got = await store.elements.get("web:tale", "tom")
+    assert got is not None
+    np.testing.assert_array_equal(got.look, tom.look)
+    assert [(r.image_id, r.illustration_id) for r in got.references] == [
+        ("crop-1", "ill-1"),
+        ("upload-1", None),
+    ]
+    np.testing.assert_array_equal(got.references[1].feature, tom.references[1].feature)
+    assert (got.description, got.pronoun) == ("grey beard, green apron", "he")
 
 
 async def test_history_round_trips(store: Storage) -> None:

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from training.picturebook.checkpoints import load_checkpoint, save_checkpoint, warmup_cosine
 from training.picturebook.data import Renders, step_rng
-from training.picturebook.options import IMAGE_SIZE, LATENT_CHANNELS, Architecture, TrainingPlan
+from training.picturebook.options import IMAGE_SIZE, Architecture, TrainingPlan
 
 logger = logging.getLogger("inkwell.training")
 
@@ -29,8 +29,8 @@ def build_autoencoder(arch: Architecture) -> AutoencoderKL:
         down_block_types=["DownEncoderBlock2D"] * levels,
         up_block_types=["UpDecoderBlock2D"] * levels,
         block_out_channels=list(arch.vae_channels),
-        layers_per_block=1,
-        latent_channels=LATENT_CHANNELS,
+        layers_per_block=arch.vae_layers_per_block,
+        latent_channels=arch.latent_channels,
         norm_num_groups=arch.vae_groups,
         sample_size=IMAGE_SIZE,
     )

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from diffusers import AutoencoderKL, UNet2DConditionModel
+from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+from diffusers.training_utils import compute_snr
 from tqdm import tqdm
 from transformers import CLIPTextModel, CLIPTokenizer
 
@@ -52,6 +53,27 @@ def encode_captions(
         return_tensors="pt",
     ).input_ids
     return text_encoder(ids)[0]
+
+
+def noise_prediction_loss(
+    predicted: torch.Tensor,
+    noise: torch.Tensor,
+    t: torch.Tensor,
+    schedule: DDPMScheduler,
+    plan: TrainingPlan,
+) -> torch.Tensor:
+    """MSE on the noise, each picture weighted by min(SNR, gamma) / SNR when `plan.snr_gamma`.
+
+    Min-SNR weighting (Hang et al. 2023, diffusers' `--snr_gamma`) stops the nearly clean
+    timesteps, which teach only fine detail, from dominating the gradient, so composition
+    (which thing stands where, in which colour) is learnt in fewer steps.
+    """
+    if not plan.snr_gamma:
+        return F.mse_loss(predicted, noise)
+    snr = compute_snr(schedule, t)
+    weights = snr.clamp(max=plan.snr_gamma) / snr
+    per_picture = F.mse_loss(predicted, noise, reduction="none").mean(dim=(1, 2, 3))
+    return (per_picture * weights).mean()
 
 
 def train_diffusion(
@@ -110,7 +132,7 @@ def train_diffusion(
             # larger N extends a finished run, and a run stopped early is as good as its steps.
             group["lr"] = plan.diffusion_lr * warmup_constant(step, plan.warmup_steps)
         context = encode_captions(tokenizer, text_encoder, captions)
-        loss = F.mse_loss(unet(noisy, t, context).sample, noise)
+        loss = noise_prediction_loss(unet(noisy, t, context).sample, noise, t, noise_schedule, plan)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 # there in tens of minutes, and that spending the budget on steps beats spending it on pixels.
 IMAGE_SIZE = 64
 LATENT_SIZE = 16
-LATENT_CHANNELS = 4
 CONTEXT_LENGTH = 77  # CLIP's; diffusers pads every prompt to it
 CLIP_VOCAB_SIZE = 49408  # the real CLIP BPE vocabulary (open_clip's bundled file)
 
@@ -19,6 +18,8 @@ class Architecture:
 
     vae_channels: tuple[int, ...] = (16, 32, 64)
     vae_groups: int = 16
+    vae_layers_per_block: int = 1
+    latent_channels: int = 4
     text_width: int = 64
     text_layers: int = 3
     text_heads: int = 4
@@ -36,6 +37,8 @@ class Architecture:
         return cls(
             vae_channels=(8, 8, 8),
             vae_groups=4,
+            vae_layers_per_block=1,
+            latent_channels=4,
             text_width=16,
             text_layers=1,
             text_heads=2,
@@ -65,6 +68,7 @@ class TrainingPlan:
     diffusion_lr: float = 1e-3
     warmup_steps: int = 100
     empty_caption_share: float = 0.1  # for classifier-free guidance
+    snr_gamma: float = 0.0  # min-SNR loss weighting (0: plain MSE, as v1 was trained; 5 is usual)
     ema_decay: float = 0.999
     clip_steps: int = 400
     clip_batch: int = 128

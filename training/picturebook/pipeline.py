@@ -18,7 +18,6 @@ from engine.tiny import write_clip_tokenizer_files
 from training.picturebook.options import (
     CLIP_VOCAB_SIZE,
     CONTEXT_LENGTH,
-    LATENT_CHANNELS,
     LATENT_SIZE,
     Architecture,
 )
@@ -58,8 +57,8 @@ def build_unet(arch: Architecture) -> UNet2DConditionModel:
     up = ("CrossAttnUpBlock2D",) * (levels - 1) + ("UpBlock2D",)
     return UNet2DConditionModel(
         sample_size=LATENT_SIZE,
-        in_channels=LATENT_CHANNELS,
-        out_channels=LATENT_CHANNELS,
+        in_channels=arch.latent_channels,
+        out_channels=arch.latent_channels,
         down_block_types=down,
         up_block_types=up,
         block_out_channels=arch.unet_channels,

@@ -1,4 +1,4 @@
-// The story library panel and "why these pictures" for the story room.
+// The story's cast panel (the element library) and "why these pictures" for the story room.
 (() => {
   "use strict";
   const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
@@ -31,7 +31,7 @@
     panel.hidden = false;
     message.textContent = msg.message || "";
     if (!msg.elements.length) {
-      list.replaceChildren(make("li", "muted", "Nothing yet: the library fills as the story is drawn."));
+      list.replaceChildren(make("li", "muted", "Nothing yet: the cast fills as the story is drawn."));
       return;
     }
     list.replaceChildren(...msg.elements.map((e) => {
@@ -41,15 +41,35 @@
       if (e.thumbnail) {
         const img = make("img", "library-thumb");
         img.src = e.thumbnail + (location.search.includes("token=") ? location.search : "");
-        img.alt = `Where ${e.name} was first drawn`;
+        img.alt = `How ${e.name} looks`;
+        img.dataset.testid = "library-thumb";
         li.append(img);
       }
       const about = make("div", "library-about");
-      about.append(make("strong", "", e.name), make("span", "muted", ` ${e.kind} · drawn ${e.count}×`));
+      const pronoun = e.pronoun ? ` · ${e.pronoun}` : "";
+      about.append(make("strong", "", e.name), make("span", "muted", ` ${e.kind}${pronoun} · drawn ${e.count}×`));
       if (e.pinned) about.append(make("span", "badge", "pinned"));
+      const described = make("div", "library-description", e.description ? `drawn as: ${e.description}` : "no description yet");
+      described.dataset.testid = "library-description";
+      about.append(described);
       if (e.aliases.length) about.append(make("div", "muted", `also: ${e.aliases.join(", ")}`));
+      const picker = make("input");
+      picker.type = "file";
+      picker.accept = "image/png,image/jpeg,image/webp,image/gif";
+      picker.hidden = true;
+      picker.dataset.testid = "library-reference-file";
+      picker.addEventListener("change", () => uploadReference(e.name, picker.files[0]));
       const actions = make("div", "library-actions");
       actions.append(
+        button("Describe", "library-describe", () => {
+          const words = window.prompt(`How is “${e.name}” drawn? (e.g. grey beard, green apron; empty clears)`, e.description || "");
+          if (words !== null) ask({ type: "describe", name: e.name, description: words });
+        }),
+        button("Pronoun", "library-pronoun", () => {
+          const word = window.prompt(`Which pronoun refers to “${e.name}”? (he, she, it, they)`, e.pronoun || "");
+          if (word && word.trim()) ask({ type: "pronoun", name: e.name, pronoun: word });
+        }),
+        button("Reference picture…", "library-reference", () => picker.click()),
         button("Rename", "library-rename", () => {
           const to = window.prompt(`Rename “${e.name}” to:`, e.name);
           if (to && to.trim()) ask({ type: "rename", name: e.name, new_name: to });
@@ -67,9 +87,29 @@
           }
         }),
       );
-      li.append(about, actions);
+      li.append(about, actions, picker);
       return li;
     }));
+  }
+
+  async function uploadReference(name, file) {
+    const room = window.InkwellRoom;
+    if (!file || !room || !room.room()) return;
+    message.textContent = `Uploading a picture of ${name}…`;
+    const url = `/api/rooms/${encodeURIComponent(room.room())}/cast/${encodeURIComponent(name)}/reference?author=${encodeURIComponent(room.author())}`;
+    try {
+      const res = await fetch(room.withToken(url), {
+        method: "POST",
+        headers: { "Content-Type": file.type || "application/octet-stream" },
+        body: file,
+      });
+      const data = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(data.error || `The upload failed (${res.status}).`);
+      render(data); // the room's broadcast says the same; this covers a dropped socket
+    } catch (err) {
+      message.textContent = "";
+      room.showBanner(err.message || "The picture couldn't be uploaded.");
+    }
   }
 
   const percent = (x) => (typeof x === "number" ? x.toFixed(3) : "–");
@@ -96,7 +136,8 @@
         drawn ? `scores: ${d.candidate_scores.map(percent).join(", ")}` : "",
         drawn ? `match with the text: ${(d.image_text_scores || []).map(percent).join(", ")}` : "",
         d.elements && d.elements.length ? `story elements seen: ${d.elements.join(", ")}` : "",
-        `seed ${d.seed} · ${d.steps} steps · models ${d.profile}${d.style_ref ? " · styled" : ""}`,
+        `seed ${d.seed} · ${d.steps} steps · models ${d.profile}${d.style_ref ? " · styled by " + (d.style_method || "the style branch") : ""}`,
+        d.restorer ? `enhanced by ${d.restorer === "img2img" ? "img2img" : "the " + d.restorer + " restorer"}` : "",
       ];
       lines.filter(Boolean).forEach((line) => block.append(make("div", "muted", line)));
       parts.push(block);

@@ -34,6 +34,7 @@
     ws: null, connected: false, backoff: 500, retryTimer: null,
     pending: null,       // {clientId, text, timer} for our post awaiting accepted/error
     paras: new Map(),    // paragraph_id -> {entry, stage, fraction, queuePos, images, notes, card}
+    delivered: new Set(),  // delivery ids of illustration posts shown (a resend is shown once)
     rooms: [], loadingEarlier: false,
   };
 
@@ -201,6 +202,9 @@
           stage: msg.stage, fraction: msg.fraction, queuePos: msg.queue_position, detail: msg.detail,
         });
       case "illustrations":
+        // A post resent after the bot restarted carries the id of the one already shown.
+        if (msg.delivery_id && state.delivered.has(msg.delivery_id)) return;
+        if (msg.delivery_id) state.delivered.add(msg.delivery_id);
         setProfile(msg.profile);
         return upsert(msg.paragraph_id, {
           images: mergedImages(state.paras.get(msg.paragraph_id), msg.images || []),
@@ -567,8 +571,9 @@
   });
   el.styleClear.addEventListener("click", () => send({ type: "style_clear" }));
 
-  // library.js asks the room for its library and for "why" through the same socket.
-  window.InkwellRoom = { send };
+  // library.js asks the room for its cast and for "why" through the same socket, and
+  // uploads an element's reference picture to the room it is in.
+  window.InkwellRoom = { send, room: () => state.room, author, withToken, showBanner };
 
   enterRoom(roomFromHash());
   loadRooms();
