@@ -34,9 +34,15 @@ class StatusBoard(Generic[StateT]):
     the interval is over, so a paragraph that finishes quickly still ends showing "done".
     """
 
-    def __init__(self, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._interval = interval_s
-        self._clock = clock
+        self._clock = clock  # with `sleep`, a test's ManualTimer (core.testing)
+        self._sleep = sleep
         self._statuses: dict[str, _Status[StateT]] = {}
 
     def message_id(self, key: str) -> str | None:
@@ -60,7 +66,7 @@ class StatusBoard(Generic[StateT]):
                 if wait <= 0 and status.flusher is None:
                     await self._edit_now(status)
                 elif status.flusher is None:
-                    status.flusher = asyncio.create_task(self._flush_later(key, status, wait))
+                    status.flusher = asyncio.create_task(self._flush_later(key, status))
             if status.final and status.flusher is None and status.pending is None:
                 self._statuses.pop(key, None)
 
@@ -74,8 +80,10 @@ class StatusBoard(Generic[StateT]):
         except Exception:
             log.exception("editing status message %s failed", status.message_id)
 
-    async def _flush_later(self, key: str, status: _Status[StateT], wait: float) -> None:
-        await asyncio.sleep(wait)
+    async def _flush_later(self, key: str, status: _Status[StateT]) -> None:
+        # Until the interval after the last edit is over, counted from now (not from when
+        # this task was made: it starts a turn of the loop later).
+        await self._sleep(status.last_edit + self._interval - self._clock())
         async with status.lock:
             status.flusher = None
             await self._edit_now(status)

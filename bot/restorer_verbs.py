@@ -200,34 +200,9 @@ async def new_feedback_since_last_training(storage: Storage) -> int:
     return len(await storage.feedback.list(since=since, limit=100_000))
 
 
-async def training_room_session(config: Config, storage: Storage) -> Any:
-    """The web training room's session: the configured restorer training, models loaded on
-    its first use on a worker thread; writers' stored feedback joins the scorer's data.
-
-    It trains in this process, so the bot mounts the room only with the local engine (whose
-    models folder this is); with a Ray engine, `train-restorer` trains on the cluster."""
-    from training.restorer_data import feedback_examples
-
-    settings = training_settings(config)
-    examples = feedback_examples(await stored_feedback(storage), settings.image_size)
-    request = restorer_training(config, [])
-
-    def build() -> Any:
-        from engine.device import resolve_device
-        from engine.profiles import resolve_profile
-        from training.restorer_data import clean_pictures, prepare_trainer
-        from training.restorer_job import clean_folder
-        from training.restorer_session import TrainingSession
-
-        profile = resolve_profile(config.models.profile, config.models.overrides)
-        models = config.data_path / "models"
-
-        def make_trainer() -> Any:
-            folder = clean_folder(request, models)
-            clean = clean_pictures(folder, settings.image_size, settings.pairs)
-            device = resolve_device(config.models.device)
-            return prepare_trainer(profile, models, clean, settings, device, examples)
-
-        return TrainingSession(make_trainer)
-
-    return await asyncio.to_thread(build)
+async def training_room_session(config: Config, storage: Storage, engine: Any) -> Any:
+    """The web training room's session: the configured restorer training with writers'
+    stored feedback, opened by the engine where its models live (this process with the
+    local engine, an actor beside a replica with Ray); its models load on first use."""
+    request = restorer_training(config, await stored_feedback(storage))
+    return await engine.open_training_room(request)

@@ -103,13 +103,8 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
                 health=lambda: check_health(engine, storage, connections=inkwell.connections()),
             )
             inkwell.attach(web)
-            if config.engine.mode == "local":
-                _mount_training_room(web, config, storage, engine)
-            else:
-                log.info(
-                    "the training room needs the local engine: with Ray, "
-                    "`python -m bot train-restorer` and the nightly run train on the cluster"
-                )
+            room = _mount_training_room(web, config, storage, engine)
+            stack.push_async_callback(room.close)
         for adapter in chat_adapters(
             config, web if config.web.enabled else None, storage.images.get
         ):
@@ -139,14 +134,15 @@ async def _until_stopped() -> None:
             loop.remove_signal_handler(sig)
 
 
-def _mount_training_room(web: Any, config: Config, storage: Any, engine: Engine) -> None:
-    """Seed 002's training room at /training on the story room's server; it trains in this
-    process, where the local engine's models live."""
+def _mount_training_room(web: Any, config: Config, storage: Any, engine: Engine) -> Any:
+    """Seed 002's training room at /training on the story room's server; it trains where
+    the engine's models live (Engine.open_training_room)."""
     from adapters.web.training import TrainingRoom
     from bot.restorer_verbs import training_room_session
 
     room = TrainingRoom(
-        storage, lambda: training_room_session(config, storage), engine.profile_name
+        storage, lambda: training_room_session(config, storage, engine), engine.profile_name
     )
     room.watch_restorer(lambda: engine.restorer_state)
     web.add_room(room.mount, frozenset({room.page}))
+    return room

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -229,6 +229,43 @@ class StageResult:
     reason: Literal["threshold", "max_steps", "stopped", "no_data"]
 
 
+class TrainingBusy(RuntimeError):
+    """A training room's stage is already running; stop it first."""
+
+
+class TrainingRoomControls(Protocol):
+    """One training room's session, driven from the web room: plain data in and out, so it
+    runs in this process (LocalEngine) or beside a Ray replica's models (RayEngine)."""
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Status, stage, error, the recent loss points, max_steps, finished stages' results."""
+        ...
+
+    async def start(self, stage: str) -> None:
+        """Start `stage`; ValueError for an unknown stage, TrainingBusy while one runs."""
+        ...
+
+    async def stop(self) -> bool:
+        """Stop the running stage after its current step; False if none runs."""
+        ...
+
+    async def samples(self) -> list[dict[str, Any]]:
+        """The samples shown: id, complaint, feedback typed for it, its target text."""
+        ...
+
+    async def picture(self, sample_id: str, kind: str) -> bytes | None:
+        """A sample's PNG: its "prediction", damaged "input" or "clean" original."""
+        ...
+
+    async def add_feedback(self, sample_id: str, text: str) -> tuple[str, bytes] | None:
+        """Bind `text` to the sample's shown prediction: (its target text, that PNG)."""
+        ...
+
+    async def close(self) -> None:
+        """Stop any stage and release the session's models."""
+        ...
+
+
 class Engine(Protocol):
     """Model work behind one interface: every call takes a batch.
 
@@ -299,6 +336,12 @@ class Engine(Protocol):
         loads them, which picks them up without a restart. `on_step` may run on a worker
         thread. A set `cancel` stops the running stage after its step (its checkpoint is
         kept, later stages are skipped) and raises GenerationCancelled."""
+        ...
+
+    async def open_training_room(self, request: RestorerTrainingRequest) -> TrainingRoomControls:
+        """The training room's session, where the models live (seed 002 [0290]-[0353]):
+        `request` says what it trains on (settings, writers' feedback); its stages write
+        checkpoints where `restore` loads them. Its models load on first use."""
         ...
 
     async def close(self) -> None: ...

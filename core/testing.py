@@ -85,3 +85,37 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+class ManualTimer:
+    """A monotonic clock (seconds, as time.monotonic) and its `sleep`, moving only when told:
+    throttles and timers are tested without real waiting. `advance` wakes every sleeper whose
+    time has come; they run at the caller's next await."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, woken))
+        await woken
+
+    @property
+    def sleeping(self) -> int:
+        """Sleepers not woken yet (cancelled ones included until their time comes)."""
+        return sum(1 for _, woken in self._sleepers if not woken.done())
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        due = [(at, woken) for at, woken in self._sleepers if at <= self.now]
+        self._sleepers = [(at, woken) for at, woken in self._sleepers if at > self.now]
+        for _, woken in sorted(due, key=lambda pair: pair[0]):
+            if not woken.done():
+                woken.set_result(None)

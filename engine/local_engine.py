@@ -23,6 +23,7 @@ from core.engine import (
     StageResult,
     StepReport,
     StyleBranchState,
+    TrainingRoomControls,
 )
 from engine.batching import EngineClosed
 from engine.device import free_cuda_cache
@@ -101,6 +102,10 @@ class LocalEngine:
     def queued(self) -> int:
         """Calls waiting for the worker (not counting the batch it is running)."""
         return self._worker.queued
+
+    async def until_queued(self, count: int, timeout: float = 10) -> None:
+        """Return once exactly `count` calls wait for the model (see ModelWorker)."""
+        await self._worker.until_queued(count, timeout)
 
     async def start(self) -> None:
         """Start the worker and wait until its models are loaded; raises the load error."""
@@ -189,6 +194,18 @@ class LocalEngine:
         if self.training is None:
             raise RuntimeError("restorer training needs an engine made by LocalEngine.for_profile")
         return await self.training.train_restorer(request, on_step, cancel)
+
+    async def open_training_room(self, request: RestorerTrainingRequest) -> TrainingRoomControls:
+        """The training room's session in this process, training into this engine's models
+        folder (see Engine.open_training_room)."""
+        from training.restorer_session import ThreadedControls, session_for
+
+        if self.training is None:
+            raise RuntimeError("the training room needs an engine made by LocalEngine.for_profile")
+        runner = self.training
+        return ThreadedControls(
+            session_for(request, runner.profile, runner.models_dir, runner.device)
+        )
 
     @property
     def restorer_state(self) -> str:

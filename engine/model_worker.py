@@ -95,6 +95,17 @@ class ModelWorker(Generic[M]):
         with self._cond:
             return len(self._pending) + self._turn.waiting()
 
+    async def until_queued(self, count: int, timeout: float = 10) -> None:
+        """Return once exactly `count` calls wait for the model thread (tests and benchmarks
+        line calls up behind a busy model this way); TimeoutError after `timeout` seconds."""
+
+        def wait() -> bool:
+            with self._cond:  # notified whenever the queue changes
+                return self._cond.wait_for(lambda: self.queued == count, timeout)
+
+        if not await asyncio.to_thread(wait):
+            raise TimeoutError(f"{self.queued} calls queued, not {count}, after {timeout}s")
+
     def launch(self) -> concurrent.futures.Future[M]:
         """Start the thread; the returned future gets the model once loaded, or the load error."""
         if self._thread is not None or self._closing:
@@ -159,6 +170,7 @@ class ModelWorker(Generic[M]):
             job.abandoned = True
             if job in self._pending:
                 self._pending.remove(job)
+                self._cond.notify_all()
 
     async def run(
         self,
@@ -224,6 +236,7 @@ class ModelWorker(Generic[M]):
             while not self._closing:
                 batch = take_batch(self._pending, keys_of, self._max_batch)
                 if batch:
+                    self._cond.notify_all()  # the queue shrank (see until_queued)
                     return batch
                 self._cond.wait()
             return None

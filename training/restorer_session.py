@@ -8,13 +8,15 @@ predictions for display are made between training steps, or directly while no st
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-from core.engine import StageResult, StepReport
+from core.engine import RestorerTrainingRequest, StageResult, StepReport, TrainingBusy
 from core.feedback.training_settings import STAGES
 from engine.restorer import png_to_tensor, tensor_to_png
 from training.restorer import (
@@ -28,10 +30,9 @@ logger = logging.getLogger("inkwell.training")
 
 MAX_POINTS = 2000  # loss points kept for the curve
 RENDER_EVERY = 5  # steps between refreshes of the shown prediction while training
+SAMPLES_SHOWN = 12  # the samples the room shows (and renders predictions for)
 
-
-class TrainingBusy(RuntimeError):
-    """A stage is already running; stop it first."""
+__all__ = ["ThreadedControls", "TrainingBusy", "TrainingSession", "session_for"]
 
 
 class TrainingSession:
@@ -170,7 +171,8 @@ class TrainingSession:
         trainer = self._trainer
         if trainer is None:
             return
-        rendered = {p.sample_id: tensor_to_png(trainer.predict(p)) for p in trainer.pairs[:12]}
+        shown = trainer.pairs[:SAMPLES_SHOWN]
+        rendered = {p.sample_id: tensor_to_png(trainer.predict(p)) for p in shown}
         with self._lock:
             self._predictions.update(rendered)
 
@@ -185,3 +187,74 @@ class TrainingSession:
                 "max_steps": self.max_steps,
                 "results": [asdict(r) for r in self.results],
             }
+
+    # ---------------------------------------------------------------- plain data
+
+    def samples(self) -> list[dict[str, Any]]:
+        """The samples the room shows, as plain data (see TrainingRoomControls.samples)."""
+        return [
+            {
+                "id": pair.sample_id,
+                "complaint": pair.complaint,
+                "feedback": list(pair.feedback),
+                "target": pair.target_text,
+            }
+            for pair in self.pairs()[:SAMPLES_SHOWN]
+        ]
+
+    def bind_feedback(self, sample_id: str, text: str) -> tuple[str, bytes] | None:
+        """`add_feedback` as plain data: (the sample's target text, the PNG it was typed for)."""
+        bound = self.add_feedback(sample_id, text)
+        return None if bound is None else (bound[0].target_text, bound[1])
+
+
+def session_for(
+    request: RestorerTrainingRequest, profile: Any, models_dir: Path, device: str
+) -> TrainingSession:
+    """The session that trains `request`'s restorer in `models_dir` (where `restore` loads
+    it), with writers' feedback in `request.feedback`; its models load on first use."""
+    from engine.device import resolve_device
+    from training.restorer_data import clean_pictures, feedback_examples, prepare_trainer
+    from training.restorer_job import clean_folder
+
+    settings = request.settings
+
+    def make_trainer() -> RestorerTrainer:
+        examples = feedback_examples(request.feedback, settings.image_size)
+        folder = clean_folder(request, models_dir)
+        clean = clean_pictures(folder, settings.image_size, settings.pairs)
+        return prepare_trainer(
+            profile, models_dir, clean, settings, resolve_device(device), examples, request.fresh
+        )
+
+    return TrainingSession(make_trainer)
+
+
+class ThreadedControls:
+    """A TrainingSession as TrainingRoomControls in this process: slow calls (building the
+    trainer loads models; pictures run the restorer) go to a thread."""
+
+    def __init__(self, session: TrainingSession) -> None:
+        self.session = session
+
+    async def snapshot(self) -> dict[str, Any]:
+        return self.session.snapshot()
+
+    async def start(self, stage: str) -> None:
+        self.session.start(stage)
+
+    async def stop(self) -> bool:
+        return self.session.stop()
+
+    async def samples(self) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.session.samples)
+
+    async def picture(self, sample_id: str, kind: str) -> bytes | None:
+        return await asyncio.to_thread(self.session.picture, sample_id, kind)
+
+    async def add_feedback(self, sample_id: str, text: str) -> tuple[str, bytes] | None:
+        return await asyncio.to_thread(self.session.bind_feedback, sample_id, text)
+
+    async def close(self) -> None:
+        self.session.stop()
+        await asyncio.to_thread(self.session.join)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import discord
@@ -22,7 +23,7 @@ from adapters.discord.interactions import (
     tell_privately,
 )
 from adapters.discord.outbound import DiscordPoster
-from adapters.discord.replies import follow_up, render
+from adapters.discord.replies import ANSWER_WINDOW_S, InteractionAnswer, follow_up, render
 from core.adapter import Capabilities, Dispatch, ImageLoader
 from core.connections import Backoff, Connection
 from core.events import (
@@ -41,6 +42,7 @@ from core.events import (
 log = logging.getLogger("inkwell.discord")
 
 NO_TEXT = "Inkwell illustrates words: write your paragraph in the message."
+NOT_A_CHANNEL = "Inkwell works in server channels."
 
 
 class _InkwellClient(discord.AutoShardedClient):
@@ -91,12 +93,14 @@ class DiscordAdapter:
         guild_ready_timeout: float = 2.0,
         load_image: ImageLoader | None = None,
         reconnect_backoff_s: tuple[float, float] = (1.0, 60.0),
+        answer_window_s: float = ANSWER_WINDOW_S,
     ) -> None:
         self._token = token
         self._api_base = api_base.rstrip("/")
         self._max_attachment = max_attachment_bytes
         self._sync_commands = sync_commands
         self._guild_ready_timeout = guild_ready_timeout
+        self._answer_window_s = answer_window_s  # answers later than this are deferred
         self._load_image = load_image  # shows the style reference; without it, words only
         self._poster = DiscordPoster(lambda: self.client, status_interval_s)
         self._dispatch: Dispatch | None = None
@@ -232,21 +236,19 @@ class DiscordAdapter:
             await message.reply(render(action))
 
     async def on_command(self, interaction: discord.Interaction, name: str) -> None:
-        # Acknowledge first: Discord drops interactions not answered within 3 seconds.
-        await interaction.response.defer(thinking=True, ephemeral=name in convert.PRIVATE_COMMANDS)
+        answer = InteractionAnswer(interaction, name in convert.PRIVATE_COMMANDS)
         if name == "help":
-            await follow_up(interaction, chat_text.help_text("discord"), True)
+            await answer.send(chat_text.help_text("discord"), True)
             return
         channel = self._channel_of(interaction)
         if channel is None:
-            await follow_up(interaction, "Inkwell works in server channels.", True)
+            await answer.send(NOT_A_CHANNEL, True)
             return
         manager = interaction.permissions.manage_channels
         title = getattr(interaction.channel, "name", "") or ""
         event = command_event(name, channel, _author(interaction), manager, title)
         assert event is not None
-        for action in await self._core(event):
-            await self._answer(interaction, action, reply_to=None)
+        await self._respond(answer, self._core(event))
 
     async def on_style(
         self,
@@ -257,22 +259,26 @@ class DiscordAdapter:
     ) -> None:
         """`/inkwell style ...`: any writer may change the look, as in the web room; the
         opt-in gate still refuses channels where Inkwell is off."""
-        await interaction.response.defer(thinking=True, ephemeral=name == "show")
+        answer = InteractionAnswer(interaction, name == "show")
         channel = self._channel_of(interaction)
         if channel is None:
-            await follow_up(interaction, "Inkwell works in server channels.", True)
+            await answer.send(NOT_A_CHANNEL, True)
             return
         author = _author(interaction)
-        if name == "set" and picture is not None:
-            data, problem = await self._attachment(picture)
-            if problem:
-                await follow_up(interaction, f"🚫 {problem}", True)
-                return
-            event: Event = StyleReferenceSet(channel, author, image=data, filename=picture.filename)
-        else:
-            event = style_event(name, channel, author, strength)
-        for action in await self._core(event):
-            await self._answer(interaction, action, reply_to=None)
+
+        async def work() -> list[Action] | str:
+            if name == "set" and picture is not None:
+                data, problem = await self._attachment(picture)
+                if problem:
+                    return f"🚫 {problem}"
+                event: Event = StyleReferenceSet(
+                    channel, author, image=data, filename=picture.filename
+                )
+            else:
+                event = style_event(name, channel, author, strength)
+            return await self._core(event)
+
+        await self._respond(answer, work())
 
     async def on_button(self, interaction: discord.Interaction, kind: str, paragraph: str) -> None:
         await interaction.response.defer()  # a silent acknowledgement; the message stays as is
@@ -295,29 +301,48 @@ class DiscordAdapter:
         picture: discord.Attachment | None = None,
     ) -> None:
         """`/inkwell library ...`: a look is for the asker, a change for the channel (the core
-        says which); the defer's visibility is Discord's to fix before the answer is known."""
-        await interaction.response.defer(thinking=True, ephemeral=name == "show")
+        says which, and each answer is seen by whom it says: see InteractionAnswer)."""
+        answer = InteractionAnswer(interaction, name == "show")
         channel = self._channel_of(interaction)
         if channel is None:
-            await follow_up(interaction, "Inkwell works in server channels.", True)
+            await answer.send(NOT_A_CHANNEL, True)
             return
         author = _author(interaction)
-        if name == "reference" and picture is not None:
-            data, problem = await self._attachment(picture)
-            if problem:
-                await follow_up(interaction, f"🚫 {problem}", True)
-                return
-            event: Event = ElementReferenceSet(
-                channel, author, names[0], image=data, filename=picture.filename
-            )
-        else:
-            try:
-                event = library_event(name, names, channel, author)
-            except ValueError as usage:
-                await follow_up(interaction, str(usage), True)
-                return
-        for action in await self._core(event):
-            await self._answer(interaction, action, reply_to=None)
+
+        async def work() -> list[Action] | str:
+            if name == "reference" and picture is not None:
+                data, problem = await self._attachment(picture)
+                if problem:
+                    return f"🚫 {problem}"
+                event: Event = ElementReferenceSet(
+                    channel, author, names[0], image=data, filename=picture.filename
+                )
+            else:
+                try:
+                    event = library_event(name, names, channel, author)
+                except ValueError as usage:
+                    return str(usage)
+            return await self._core(event)
+
+        await self._respond(answer, work())
+
+    async def _respond(
+        self, answer: InteractionAnswer, work: Awaitable[list[Action] | str]
+    ) -> None:
+        """The core's answers to a command (or a line for its sender alone), each seen by
+        whom its audience says; the interaction is deferred only if they are slow to come."""
+        actions = await answer.within(work, self._answer_window_s)
+        if isinstance(actions, str):
+            await answer.send(actions, True)
+            return
+        for action in actions:
+            if isinstance(action, Accepted):
+                if not action.again:
+                    await self._poster.accepted(action, None)
+                continue
+            picture, filename = await self._picture_for(action)
+            await answer.send(render(action), action.audience is Audience.WRITER, picture, filename)
+        await answer.finish()
 
     async def _attachment(self, picture: discord.Attachment) -> tuple[bytes, str]:
         """The attachment's bytes, or why Inkwell won't take it: checked from what Discord
@@ -346,14 +371,16 @@ class DiscordAdapter:
                 await self._poster.accepted(action, reply_to)
             return
         private = action.audience is Audience.WRITER
+        picture, filename = await self._picture_for(action)
+        await follow_up(interaction, render(action), private, picture, filename)
+
+    async def _picture_for(self, action: Action) -> tuple[bytes | None, str]:
+        """The picture an answer shows (the cast's sheet, the style reference), and its name."""
         if isinstance(action, LibraryShown):
-            sheet = await self._thumbnails(action)
-            await follow_up(interaction, render(action), private, sheet, chat_text.CAST_PICTURE)
-            return
-        picture = None
+            return await self._thumbnails(action), chat_text.CAST_PICTURE
         if isinstance(action, StyleReferenceShown):
-            picture = await self._style_picture(action)
-        await follow_up(interaction, render(action), private, picture)
+            return await self._style_picture(action), chat_text.STYLE_PICTURE
+        return None, chat_text.STYLE_PICTURE
 
     async def _thumbnails(self, action: LibraryShown) -> bytes | None:
         """The cast's pictures as one sheet, in the order the text lists them."""

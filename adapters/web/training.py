@@ -1,7 +1,8 @@
 """The training room's HTTP routes (seed 002 [0290]-[0353]): controls, samples, feedback, losses.
 
-Everything slow runs on the TrainingSession's worker thread or via `asyncio.to_thread`; the
-handlers only translate between JSON and the session, and store typed feedback.
+The session is the engine's (`Engine.open_training_room`: in this process, or in an actor
+beside a Ray replica's models); the handlers only translate between JSON and its controls,
+and store typed feedback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from core.engine import TrainingBusy, TrainingRoomControls
 from core.feedback.capture import TRAINING_ROOM, keep_feedback
 from core.feedback.evaluation import classify_feedback
 from storage.base import Storage
@@ -30,18 +32,22 @@ _KINDS = ("input", "prediction", "clean")
 class TrainingRoom:
     """Mount with `adapter.add_room(room.mount, {TrainingRoom.page})`.
 
-    `make_session` builds the TrainingSession on the first request that needs it, so a bot
-    whose training room is never opened never loads a second copy of the models.
+    `make_session` opens the engine's TrainingRoomControls on the first request that needs
+    them, so a bot whose training room is never opened never loads a second copy of the
+    models.
     """
 
     page = PAGE
 
     def __init__(
-        self, storage: Storage, make_session: Callable[[], Awaitable[Any]], profile: str
+        self,
+        storage: Storage,
+        make_session: Callable[[], Awaitable[TrainingRoomControls]],
+        profile: str,
     ) -> None:
         self._storage = storage
         self._make_session = make_session
-        self._session: Any = None
+        self._session: TrainingRoomControls | None = None
         self._creating = asyncio.Lock()  # two first requests must not build two sessions
         self._profile = profile
         self._restorer_state: Callable[[], str] = lambda: "unknown"
@@ -59,17 +65,24 @@ class TrainingRoom:
         app.router.add_get("/api/training/samples/{sample}/{kind}.png", self._picture)
         app.router.add_post("/api/training/samples/{sample}/feedback", self._feedback)
 
-    async def session(self) -> Any:
+    async def session(self) -> TrainingRoomControls:
         async with self._creating:
             if self._session is None:
                 self._session = await self._make_session()
         return self._session
 
+    async def close(self) -> None:
+        """Stop the session's stage and release it, if it was opened."""
+        async with self._creating:
+            session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
     async def _page(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC_DIR / "training.html")
 
     async def _state(self, request: web.Request) -> web.StreamResponse:
-        snapshot = (await self.session()).snapshot()
+        snapshot = await (await self.session()).snapshot()
         snapshot["profile"] = self._profile
         snapshot["restorer"] = self._restorer_state()
         return web.json_response(snapshot)
@@ -78,31 +91,21 @@ class TrainingRoom:
         body = await _json(request)
         session = await self.session()
         try:
-            session.start(str(body.get("stage", "")))
+            await session.start(str(body.get("stage", "")))
         except ValueError as error:
             return _error(str(error), 400)
-        except RuntimeError as error:  # TrainingBusy
+        except TrainingBusy as error:
             return _error(str(error), 409)
-        return web.json_response(session.snapshot())
+        return web.json_response(await session.snapshot())
 
     async def _stop(self, request: web.Request) -> web.StreamResponse:
         session = await self.session()
-        stopping = session.stop()
-        return web.json_response({"stopping": stopping, **session.snapshot()})
+        stopping = await session.stop()
+        return web.json_response({"stopping": stopping, **(await session.snapshot())})
 
     async def _samples(self, request: web.Request) -> web.StreamResponse:
-        session = await self.session()
-        pairs = await asyncio.to_thread(session.pairs)
-        samples = [
-            {
-                "id": pair.sample_id,
-                "complaint": pair.complaint,
-                "feedback": list(pair.feedback),
-                "target": pair.target_text,
-            }
-            for pair in pairs[:SAMPLES_SHOWN]
-        ]
-        return web.json_response({"samples": samples})
+        samples = await (await self.session()).samples()
+        return web.json_response({"samples": samples[:SAMPLES_SHOWN]})
 
     async def _picture(self, request: web.Request) -> web.StreamResponse:
         kind = request.match_info["kind"]
@@ -110,7 +113,7 @@ class TrainingRoom:
             return _error("No such picture.", 404)
         session = await self.session()
         sample = request.match_info["sample"]
-        png = await asyncio.to_thread(session.picture, sample, kind)
+        png = await session.picture(sample, kind)
         if png is None:
             return _error("That sample doesn't exist.", 404)
         return web.Response(
@@ -127,10 +130,10 @@ class TrainingRoom:
         author = body.get("author") if isinstance(body.get("author"), str) else ""
         session = await self.session()
         sample = request.match_info["sample"]
-        bound = await asyncio.to_thread(session.add_feedback, sample, text.strip())
+        bound = await session.add_feedback(sample, text.strip())
         if bound is None:
             return _error("That sample doesn't exist.", 404)
-        pair, shown = bound
+        target, shown = bound
         image_id = await self._storage.images.put(shown)
         record = await keep_feedback(
             self._storage, TRAINING_ROOM, f"web:{author or 'trainer'}", text.strip(), image_id
@@ -144,7 +147,7 @@ class TrainingRoom:
                 "label": feedback.label,
                 "positive": feedback.positive,
                 "opposite": feedback.opposite,
-                "target": pair.target_text,
+                "target": target,
             }
         )
 

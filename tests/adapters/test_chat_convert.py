@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
-import time
 
 import pytest
 from PIL import Image
@@ -15,6 +14,7 @@ from adapters.discord import convert as discord_convert
 from adapters.slack import convert as slack_convert
 from adapters.status import StatusBoard
 from core.events import Author, ChannelRef, ParagraphCancelRequested, RegenerateRequested
+from core.testing import ManualTimer
 
 
 def test_discord_messages_become_paragraphs_of_their_channel_or_thread() -> None:
@@ -60,6 +60,7 @@ def test_attachments_are_judged_by_type_then_size() -> None:
 
 @pytest.mark.asyncio
 async def test_the_status_board_edits_at_most_once_per_interval_and_lands_the_last_state() -> None:
+    timer = ManualTimer()
     posted: list[str] = []
     edits: list[tuple[float, str]] = []
 
@@ -70,23 +71,32 @@ async def test_the_status_board_edits_at_most_once_per_interval_and_lands_the_la
     landed = asyncio.Event()
 
     async def edit(message_id: str, state: str) -> None:
-        edits.append((time.monotonic(), state))
+        edits.append((timer(), state))
         if state == "done":
             landed.set()
 
-    board: StatusBoard[str] = StatusBoard(0.2)
+    board: StatusBoard[str] = StatusBoard(0.2, timer, timer.sleep)
     for step in range(10):
         await board.show("p1", f"step {step}", create, edit, final=False)
-        await asyncio.sleep(0.03)  # states arrive over time, as a drawing's steps do
+        timer.advance(0.03)  # states arrive over time, as a drawing's steps do
+        await asyncio.sleep(0)  # a woken flush runs now
     await board.show("p1", "done", create, edit, final=True)
-    await asyncio.wait_for(landed.wait(), 10)
+    while not landed.is_set():  # the last state lands once its interval is over
+        assert timer.sleeping == 1, "the board should be waiting to edit"
+        timer.advance(0.2)
+        await asyncio.wait_for(_turns(3), 10)
     assert posted == ["step 0"]
-    assert edits[-1][1] == "done"
-    assert len(edits) <= 3
-    gaps = [b[0] - a[0] for a, b in itertools.pairwise(edits)]
-    assert all(gap >= 0.19 for gap in gaps)
+    assert [state for _, state in edits] == ["step 6", "done"]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise([(0.0, "step 0"), *edits])]
+    assert all(gap >= 0.2 - 1e-9 for gap in gaps)
     await board.show("p1", "again", create, edit, final=False)  # a redraw: a new message
     assert posted == ["step 0", "again"]
+
+
+async def _turns(count: int) -> None:
+    """Let woken tasks run: `count` turns of the event loop."""
+    for _ in range(count):
+        await asyncio.sleep(0)
 
 
 def test_library_subcommands_need_their_names() -> None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -24,6 +25,7 @@ from tests.fakes.discord_server import FakeDiscord, Posted
 from tests.fakes.engine import ScriptedEngine
 
 STATUS_INTERVAL = 0.3
+EPHEMERAL = 1 << 6
 PARAGRAPHS = ["A red kite rises. The sky is grey.", "A dog barks.", "Night falls. Stars come out."]
 
 
@@ -35,7 +37,7 @@ async def discord() -> AsyncIterator[FakeDiscord]:
     await fake.stop()
 
 
-def _bot(tmp_path: Path, engine: Engine, fake: FakeDiscord) -> Bot:
+def _bot(tmp_path: Path, engine: Engine, fake: FakeDiscord, **options: Any) -> Bot:
     def adapters(bot: Bot) -> list[Adapter]:
         adapter = DiscordAdapter(
             "fake-discord-token",
@@ -45,6 +47,7 @@ def _bot(tmp_path: Path, engine: Engine, fake: FakeDiscord) -> Bot:
             guild_ready_timeout=0.05,
             load_image=bot.storage.images.get if bot.storage else None,
             reconnect_backoff_s=(0.05, 0.2),
+            **options,
         )
         return [adapter]
 
@@ -81,13 +84,15 @@ async def test_enable_then_three_paragraphs_are_illustrated_in_order(
     token = await discord.slash(discord.reader, "enable")
     [refused] = await discord.until(lambda: discord.followups(token))
     assert "manage this channel" in refused.content
+    assert refused.data["flags"] & EPHEMERAL  # a refusal is for the asker alone
 
     token = await discord.slash(discord.manager, "enable")
     [enabled] = await discord.until(lambda: discord.followups(token))
     assert "Inkwell is on in this channel" in enabled.content
+    assert not enabled.data["flags"] & EPHEMERAL  # news for the whole channel
     for callback in discord.callbacks:
-        # Deferred at once: "Inkwell is thinking…" (ack latency: python -m bench.responsiveness)
-        assert callback["type"] == 5
+        # The answer was the acknowledgement itself, with its own visibility.
+        assert callback["type"] == 4
 
     posts = [await discord.say(discord.manager, text) for text in PARAGRAPHS]
     pictures = await discord.until(
@@ -191,10 +196,43 @@ async def test_attachments_are_checked_and_answered_clearly(bot: Bot, discord: F
     assert not [p for p in discord.posted if p.files]  # neither became a paragraph
 
 
+@pytest_asyncio.fixture
+async def slow_bot(tmp_path: Path, discord: FakeDiscord) -> AsyncIterator[Bot]:
+    """No answer window: every command shows "Inkwell is thinking…" before its answer."""
+    made = _bot(tmp_path, ScriptedEngine(), discord, answer_window_s=0)
+    await made.start()
+    yield made
+    await made.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_slow_answer_is_deferred_and_still_seen_only_by_whom_it_is_for(
+    slow_bot: Bot, discord: FakeDiscord
+) -> None:
+    token = await discord.slash(discord.reader, "enable")  # deferred for the channel
+    note, refused = await discord.until(
+        lambda: len(discord.followups(token)) == 2 and discord.followups(token)
+    )
+    assert [c["type"] for c in discord.callbacks if c["token"] == token] == [5]
+    # The public "thinking" message became a note; the refusal went to the asker alone.
+    assert note.via == "original" and note.content == "Answered privately."
+    assert not note.data["flags"] & EPHEMERAL
+    assert "manage this channel" in refused.content and refused.data["flags"] & EPHEMERAL
+
+    token = await discord.slash(discord.manager, "enable")
+    [enabled] = await discord.until(lambda: discord.followups(token))
+    assert "Inkwell is on" in enabled.content and not enabled.data["flags"] & EPHEMERAL
+
+    token = await discord.slash(discord.manager, "settings")  # deferred for the asker
+    [settings] = await discord.until(lambda: discord.followups(token))
+    assert settings.data["flags"] & EPHEMERAL
+
+
 @pytest.mark.asyncio
 async def test_follow_ups_fall_back_to_the_channel_once_the_token_has_expired(
-    bot: Bot, discord: FakeDiscord
+    slow_bot: Bot, discord: FakeDiscord
 ) -> None:
+    # Deferred answers go as follow-ups, which Discord refuses once the token expired.
     discord.expire_follow_ups = True  # Discord answers 401 "Invalid Webhook Token"
     token = await discord.slash(discord.manager, "settings")
     [posted] = await discord.until(lambda: [p for p in discord.posted if p.via == "channel"])
@@ -203,7 +241,7 @@ async def test_follow_ups_fall_back_to_the_channel_once_the_token_has_expired(
 
     discord.expire_follow_ups = False
     old = int((time.time() - 20 * 60) * 1000)  # an interaction from 20 minutes ago
-    await discord.slash(discord.manager, "help", created_ms=old)
+    await discord.slash(discord.manager, "settings", created_ms=old)
     await discord.until(lambda: len([p for p in discord.posted if p.via == "channel"]) == 2)
     assert not [p for p in discord.posted if p.via == "followup"]
 

@@ -24,7 +24,7 @@ from tests.e2e.test_story_room_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAG
 from training.damage import synthetic_scenes
 from training.feedback_scorer import load_scorer
 from training.restorer import RestorerTrainer, make_pairs
-from training.restorer_session import TrainingSession
+from training.restorer_session import ThreadedControls, TrainingSession
 
 pytestmark = pytest.mark.browser
 
@@ -55,8 +55,10 @@ class Served:
             pairs = make_pairs(synthetic_scenes(6, 24, torch.Generator().manual_seed(3)))
             return RestorerTrainer(RestorerNet(), scorer, pairs, SETTINGS)
 
-        async def make_session() -> TrainingSession:
-            return TrainingSession(make_trainer)
+        self.session = TrainingSession(make_trainer)
+
+        async def make_session() -> ThreadedControls:
+            return ThreadedControls(self.session)
 
         self.room = TrainingRoom(self.storage, make_session, "tiny")
         self.room.watch_restorer(lambda: "untrained")
@@ -74,9 +76,7 @@ class Served:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(60)
 
     def close(self) -> None:
-        if self.room._session is not None:
-            self.room._session.stop()
-            self.room._session.join(30)
+        self.run(self.room.close())
         self.run(self.adapter.stop())
         self.run(self.storage.close())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -161,7 +161,7 @@ def test_a_trainer_runs_the_three_stages_and_binds_feedback_to_the_shown_sample(
         page.get_by_test_id(f"start-{stage}").click()
         expect(_status(page)).to_contain_text("(max steps)", timeout=120_000)
     expect(page.get_by_test_id("stage-results").locator("li")).to_have_count(3)
-    session = served.room._session
+    session = served.session
     assert session.pair("s2").target_text == "her face is clear"
     assert [r.stage for r in session.results] == ["pixel", "scorer", "joint"]
     assert session.results[0].reason == "stopped"

@@ -265,7 +265,7 @@ class Posted:
     data: dict[str, Any]
     files: list[tuple[str, bytes]]
     edits: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
-    via: str = "channel"  # "channel" or "followup"
+    via: str = "channel"  # "channel", "response", "original" (a resolved defer) or "followup"
     token: str | None = None  # the interaction a follow-up answered
     allowed_mentions: dict[str, Any] | None = None  # as the request asked (None: not given)
 

@@ -41,6 +41,8 @@ class FakeDiscord(Recorder):
         self.interaction_channels: dict[str, str] = {}  # token -> channel its follow-ups go to
         self.dispatched_at: dict[str, float] = {}  # token -> when the interaction was sent
         self.expire_follow_ups = False  # answer follow-ups as Discord does after 15 minutes
+        # token -> the flags of a deferred response whose "thinking" message is unresolved
+        self._thinking: dict[str, int] = {}
         self.cdn = ServedFiles()  # attachment bytes, served where their `url` points
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = 0
@@ -62,6 +64,8 @@ class FakeDiscord(Recorder):
         app.router.add_patch(f"{api}/channels/{{channel}}/messages/{{message}}", self._edit)
         app.router.add_post(f"{api}/interactions/{{id}}/{{token}}/callback", self._callback)
         app.router.add_post(f"{api}/webhooks/{{app}}/{{token}}", self._followup)
+        original = f"{api}/webhooks/{{app}}/{{token}}/messages/@original"
+        app.router.add_patch(original, self._edit_original)
         app.router.add_get("/gateway", self._gateway)
         self.cdn.mount(app)
         self._runner = web.AppRunner(app, access_log=None)
@@ -183,6 +187,8 @@ class FakeDiscord(Recorder):
             await socket.close(code=code, message=b"dropped by the fake")
 
     def followups(self, token: str) -> list[Posted]:
+        """An interaction's answers: its response message, the resolved "thinking" message
+        and its follow-ups, in order."""
         return [p for p in self.posted if p.token == token]
 
     async def followups_of(self, token: str) -> list[Posted]:
@@ -290,12 +296,19 @@ class FakeDiscord(Recorder):
         return exact_json(posted.data)
 
     async def _callback(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        body["token"] = request.match_info["token"]
+        token = request.match_info["token"]
+        body, files = await read_discord_body(request)
+        body["token"] = token
         body["at"] = time.monotonic()
         self.callbacks.append(body)
+        data = body.get("data") or {}
+        flags = data.get("flags", 0)
+        if body["type"] == 5:  # DEFERRED_CHANNEL_MESSAGE: "thinking", seen as `flags` say
+            self._thinking[token] = flags
+        elif body["type"] == 4 and token in self.interaction_channels:  # a message at once
+            posted = self._store(self.interaction_channels[token], data, files, via="response")
+            posted.token = token
         await self._note()
-        flags = (body.get("data") or {}).get("flags", 0)
         interaction = {
             "id": request.match_info["id"],
             "type": body["type"],
@@ -307,12 +320,36 @@ class FakeDiscord(Recorder):
     async def _followup(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         if self.expire_follow_ups:
-            error = {"message": "Invalid Webhook Token", "code": 50027}
-            return exact_json(error, status=401)
+            return _expired()
         body, files = await read_discord_body(request)
+        if token in self._thinking:
+            # As Discord does: the first follow-up after a defer resolves the "thinking"
+            # message, with the defer's visibility whatever its own flags say.
+            body["flags"] = self._thinking.pop(token)
         posted = self._store(self.interaction_channels[token], body, files, via="followup")
         posted.token = token
         return exact_json(posted.data)
+
+    async def _edit_original(self, request: web.Request) -> web.Response:
+        """PATCH @original: resolves a "thinking" message (keeping its visibility) or edits
+        the interaction's first answer."""
+        token = request.match_info["token"]
+        if self.expire_follow_ups:
+            return _expired()
+        body, files = await read_discord_body(request)
+        if token in self._thinking:
+            body["flags"] = self._thinking.pop(token)  # it keeps the defer's visibility
+            posted = self._store(self.interaction_channels[token], body, files, via="original")
+            posted.token = token
+            return exact_json(posted.data)
+        first = next((p for p in self.posted if p.token == token), None)
+        if first is None:
+            return exact_json({"message": "Unknown Message", "code": 10008}, status=404)
+        if "content" in body:
+            first.data["content"] = body["content"] or ""
+        first.edits.append((time.monotonic(), dict(body)))
+        await self._note()
+        return exact_json(first.data)
 
     def _store(self, channel_id: str, body: dict, files: list, via: str = "channel") -> Posted:
         reference = body.get("message_reference")
@@ -337,6 +374,11 @@ class FakeDiscord(Recorder):
         self.posted.append(posted)
         asyncio.get_running_loop().create_task(self._note())
         return posted
+
+
+def _expired() -> web.Response:
+    """What Discord answers for an interaction token older than 15 minutes."""
+    return exact_json({"message": "Invalid Webhook Token", "code": 50027}, status=401)
 
 
 def _reference_to(message: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from core.engine import CancelToken, GenerationCancelled, GenerationRequest, Ste
 from engine.local_engine import EngineClosed, LocalEngine
 from engine.profiles import ModelProfile
 from engine.runner import ModelRunner, StepCallback, StopCheck
-from tests.waiting import until
 
 
 class CountingRunner(ModelRunner):
@@ -90,7 +89,7 @@ async def test_concurrent_calls_share_one_runner_call(engine: Engine) -> None:
     b = asyncio.create_task(local.generate([GenerationRequest("b", (2, 3))]))
     c = asyncio.create_task(local.generate([GenerationRequest("c", (4,))]))
     d = asyncio.create_task(local.generate([GenerationRequest("d", (5,), steps=3)]))
-    await until(lambda: local.queued == 3)
+    await local.until_queued(3)
     release.set()
     [[_held]], rows_b, rows_c, rows_d = await asyncio.gather(held, b, c, d)
     assert [[r.prompt for r in call] for call in runner.calls] == [["hold"], ["b", "c"], ["d"]]
@@ -105,7 +104,7 @@ async def test_batches_stop_at_max_batch(engine: Engine) -> None:
     held, release = await hold_worker(local, runner)
     calls = [local.generate([GenerationRequest(p, (1, 2))]) for p in "xyz"]
     tasks = [asyncio.create_task(call) for call in calls]
-    await until(lambda: local.queued == 3)
+    await local.until_queued(3)
     release.set()
     await asyncio.gather(held, *tasks)
     assert [[r.prompt for r in call] for call in runner.calls] == [["hold"], ["x", "y"], ["z"]]
@@ -129,7 +128,7 @@ async def test_cancel_while_queued_never_runs(engine: Engine) -> None:
     held, release = await hold_worker(local, runner)
     token = CancelToken()
     queued = asyncio.create_task(local.generate([GenerationRequest("q", (1,))], cancel=token))
-    await until(lambda: local.queued == 1)
+    await local.until_queued(1)
     token.cancel()
     with pytest.raises(GenerationCancelled):
         await asyncio.wait_for(queued, 2)  # while the worker is still busy
@@ -170,7 +169,7 @@ async def test_cancel_one_caller_of_a_shared_batch(engine: Engine) -> None:
     c = asyncio.create_task(
         local.generate([GenerationRequest("c", (2,), steps=3)], progress=recorder(seen_c))
     )
-    await until(lambda: local.queued == 2)
+    await local.until_queued(2)
     release.set()
     await held
     with pytest.raises(GenerationCancelled):
@@ -195,7 +194,7 @@ async def test_runner_error_fails_only_that_call(engine: Engine) -> None:
     held, release = await hold_worker(local, runner)
     bad = asyncio.create_task(local.generate([GenerationRequest("boom", (1,))]))
     good = asyncio.create_task(local.generate([GenerationRequest("good", (2,))]))
-    await until(lambda: local.queued == 2)
+    await local.until_queued(2)
     release.set()
     await held
     with pytest.raises(RuntimeError, match="fell over"):
@@ -260,7 +259,7 @@ async def test_close_fails_queued_calls_and_stops_the_running_one(engine: Engine
     local, runner = engine
     held, release = await hold_worker(local, runner)
     queued = asyncio.create_task(local.generate([GenerationRequest("q", (1,))]))
-    await until(lambda: local.queued == 1)
+    await local.until_queued(1)
     closing = asyncio.create_task(local.close())
     with pytest.raises(EngineClosed):
         await asyncio.wait_for(queued, 2)

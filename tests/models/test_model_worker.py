@@ -14,7 +14,6 @@ import pytest_asyncio
 from core.engine import CancelToken, GenerationCancelled
 from engine.batching import EngineClosed, StepCallback, StopCheck
 from engine.model_worker import ModelWorker
-from tests.waiting import until
 
 pytestmark = pytest.mark.asyncio
 
@@ -86,7 +85,7 @@ async def test_calls_waiting_while_the_model_works_share_its_next_call(worker: W
     held, release = await hold(running, model)
     calls = [running.run("generate", [Request(p)]) for p in ("kite", "boat", "gull")]
     tasks = [asyncio.create_task(call) for call in calls]
-    await until(lambda: running.queued == 3)
+    await running.until_queued(3)
     release.set()
     answers = await asyncio.wait_for(asyncio.gather(held, *tasks), 10)
     assert model.calls == [["hold"], ["kite", "boat", "gull"]]
@@ -113,7 +112,7 @@ async def test_batches_respect_max_batch_and_sampling_settings(worker: Worker) -
             Request("d", steps=3),  # other settings
         )
     ]
-    await until(lambda: running.queued == 4)
+    await running.until_queued(4)
     release.set()
     await asyncio.wait_for(asyncio.gather(held, *tasks), 10)
     assert model.calls == [["hold"], ["a", "b"], ["c"], ["d"]]
@@ -124,7 +123,7 @@ async def test_a_cancelled_queued_call_never_reaches_the_model(worker: Worker) -
     held, release = await hold(running, model)
     token = CancelToken()
     queued = asyncio.create_task(running.run("generate", [Request("q")], cancel=token))
-    await until(lambda: running.queued == 1)
+    await running.until_queued(1)
     token.cancel()
     with pytest.raises(GenerationCancelled):
         await asyncio.wait_for(queued, 5)
@@ -138,7 +137,7 @@ async def test_close_fails_queued_calls_and_closes_the_model(worker: Worker) -> 
     running, model = worker
     held, release = await hold(running, model)
     queued = asyncio.create_task(running.run("embed_texts", ["late"]))
-    await until(lambda: running.queued == 1)
+    await running.until_queued(1)
     closing = asyncio.create_task(running.close())
     with pytest.raises(EngineClosed):
         await asyncio.wait_for(queued, 5)

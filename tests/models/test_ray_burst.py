@@ -11,7 +11,6 @@ import pytest
 from core.engine import CancelToken, GenerationCancelled, StepProgress
 from engine.ray_burst import Bursts, EngineUnavailable
 from engine.ray_calls import CallResult, StepEvent
-from tests.waiting import until
 
 pytestmark = pytest.mark.asyncio
 
@@ -69,6 +68,7 @@ class Method:
         response = Response(self.name, name, parts)
         response.watched = watched
         self.replica.responses.append(response)
+        self.replica.changed.set()
         return response
 
 
@@ -77,6 +77,7 @@ class Replica:
 
     def __init__(self) -> None:
         self.responses: list[Response] = []
+        self.changed = asyncio.Event()  # set on every call sent
         self.call = Method(self, "call")  # streamed
         self.answer = Method(self, "answer")  # one reply
 
@@ -84,7 +85,10 @@ class Replica:
         return self
 
     async def sent(self, count: int) -> Response:
-        await until(lambda: len(self.responses) >= count)
+        async with asyncio.timeout(5):
+            while len(self.responses) < count:
+                self.changed.clear()
+                await self.changed.wait()
         return self.responses[count - 1]
 
 

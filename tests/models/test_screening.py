@@ -30,7 +30,6 @@ from engine.screening_heads import (
     train_heads,
 )
 from engine.sentence_encoder import SentenceEncoder
-from tests.waiting import until
 from training.screening import FitReport, fit_examples
 
 DATASET = Path(__file__).resolve().parents[2] / "training" / "datasets" / "screening.tsv"
@@ -169,7 +168,7 @@ async def test_local_engine_screens_in_order_and_batches_pending_calls(
         ]
         first = asyncio.create_task(engine.screen(texts[:2]))
         second = asyncio.create_task(engine.screen(texts[2:]))
-        await until(lambda: engine.queued == 2)  # both wait behind the drawing
+        await engine.until_queued(2)  # both wait behind the drawing
         loaded[0].gate.set()
         screened = await first + await second
         await drawing

@@ -60,3 +60,9 @@ def test_feedback_is_bound_to_the_shown_sample() -> None:
     # Stage 2 learns from the shown prediction with the text and its generated opposite.
     typed = session._ensure_trainer().extra_examples()
     assert [(e.text, e.label) for e in typed] == [("too blurry", 1), ("sharp", 0)]
+    # As the web room and a Ray actor get it: plain data.
+    target, png = session.bind_feedback("s1", "too blurry")
+    assert target == "sharp" and png_to_tensor(png).shape == (3, 16, 16)
+    [shown] = [s for s in session.samples() if s["id"] == "s1"]
+    assert shown["feedback"] == ["too blurry", "too blurry"] and shown["target"] == "sharp"
+    assert session.bind_feedback("nope", "too blurry") is None

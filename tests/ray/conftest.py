@@ -8,10 +8,16 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import io
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
+from core.engine import RestorerTrainingRequest
+from core.feedback.training_settings import StageSettings, TrainingSettings
 
 APP = "inkwell-test"
 
@@ -44,3 +50,24 @@ def ray_app(ray_models_dir: Path) -> Iterator[str]:
     finally:
         serve.shutdown()
         ray.shutdown()
+
+
+def restorer_request(pixel_steps: int) -> RestorerTrainingRequest:
+    """A small restorer training: 16-pixel crops, 4 pairs, `pixel_steps` of the pixel stage,
+    one writer's feedback."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20), (200, 30, 30)).save(buffer, format="PNG")
+    pixel = StageSettings(pixel_steps, 0.0, 3e-4)
+    return RestorerTrainingRequest(
+        settings=TrainingSettings(image_size=16, pairs=4, pixel=pixel),
+        stages=("pixel",),
+        feedback=(("f1", buffer.getvalue(), "too blurry"),),
+    )
+
+
+@pytest.fixture
+def checkpoints(ray_models_dir: Path) -> Iterator[Path]:
+    """The replicas' restorer folder, removed afterwards so other tests see no trained one."""
+    folder = ray_models_dir / "restorer"
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)

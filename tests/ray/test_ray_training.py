@@ -2,47 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from core.engine import (
-    CancelToken,
-    GenerationCancelled,
-    RestorerTrainingRequest,
-    StepReport,
-)
-from core.feedback.training_settings import StageSettings, TrainingSettings
+from core.engine import CancelToken, GenerationCancelled, StepReport
 from engine.ray_engine import RayEngine
+from tests.ray.conftest import restorer_request as _request
 
 pytestmark = [pytest.mark.ray, pytest.mark.asyncio]
-
-
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (20, 20), (200, 30, 30)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _request(pixel_steps: int) -> RestorerTrainingRequest:
-    pixel = StageSettings(pixel_steps, 0.0, 3e-4)
-    return RestorerTrainingRequest(
-        settings=TrainingSettings(image_size=16, pairs=4, pixel=pixel),
-        stages=("pixel",),
-        feedback=(("f1", _png(), "too blurry"),),
-    )
-
-
-@pytest.fixture
-def checkpoints(ray_models_dir: Path) -> Iterator[Path]:
-    """The replicas' restorer folder, removed afterwards so other tests see no trained one."""
-    folder = ray_models_dir / "restorer"
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 async def test_the_restorer_trains_on_a_replica_into_the_replicas_models_folder(
