@@ -40,6 +40,32 @@ class GenerationRequest:
     height: int | None = None
     guidance_scale: float | None = None
     style: StyleRef | None = None
+    genre: str | None = None  # a trained genre adapter's name (seed 000 claim 16); None: none
+
+
+# A trained LoRA adapter's name: lower-case letters, digits and dashes (it names a folder and
+# the adapter inside the pipeline).
+ADAPTER_NAME = r"[a-z0-9][a-z0-9-]{0,39}"
+AdapterKind = Literal["genre", "attribute"]
+ADAPTER_KINDS: tuple[AdapterKind, ...] = ("genre", "attribute")
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    """A trained LoRA adapter the engine can draw with, as its training described it."""
+
+    name: str
+    kind: str  # an AdapterKind
+    profile: str
+    phrase: str = ""  # the caption phrase it was trained with ("wuxia style", "blue")
+    pictures: int = 0
+    steps: int = 0
+    rank: int = 0
+    learning_rate: float = 0.0
+    text_encoder: bool = False
+    loss_before: float = 0.0
+    loss_after: float = 0.0
+    train_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +84,7 @@ class Provenance:
     edit_chain: tuple[str, ...] = ()
     style_strength: float | None = None
     edit: dict | None = None  # how an edit made this version from its parent (kind, settings)
+    genre: str | None = None  # the genre adapter it was drawn with
 
     def to_dict(self) -> dict:
         return {
@@ -73,6 +100,7 @@ class Provenance:
             "edit_chain": list(self.edit_chain),
             "style_strength": self.style_strength,
             "edit": self.edit,
+            "genre": self.genre,
         }
 
     @classmethod
@@ -284,6 +312,11 @@ class Engine(Protocol):
         loads them, which picks them up without a restart. `on_step` may run on a worker
         thread. A set `cancel` stops the running stage after its step (its checkpoint is
         kept, later stages are skipped) and raises GenerationCancelled."""
+        ...
+
+    async def adapters(self) -> list[AdapterInfo]:
+        """The trained LoRA adapters (genres, attribute generators) this engine can load now;
+        adapters trained while it runs are listed once their files are complete."""
         ...
 
     async def close(self) -> None: ...

@@ -23,6 +23,7 @@ from core.engine import EditRequest, GeneratedImage, GenerationCancelled, Proven
 from engine.attribute_edit import BranchPair, attribute_edit
 from engine.batching import StepCallback, StopCheck
 from engine.edit_settings import EditSettings
+from engine.lora import AdapterShelf
 from engine.tone import apply_tone
 
 logger = logging.getLogger("inkwell.models")
@@ -77,9 +78,11 @@ class Editor:
         profile_name: str,
         settings: EditSettings,
         styling: Styling | None = None,
+        adapters: AdapterShelf | None = None,
     ) -> None:
         settings.check_blocks(len(pipe.unet.up_blocks))
         self._pipe = pipe
+        self._adapters = adapters
         self._profile = profile_name
         self._settings = settings
         self._styling = styling
@@ -126,11 +129,20 @@ class Editor:
         for request in requests:
             if should_stop is not None and should_stop():
                 raise GenerationCancelled()
-            with torch.inference_mode():
+            with torch.inference_mode(), self._genre(request):
                 image, record = self._edit_one(request, step_end)
             provenance = self._provenance(request, record)
             results.append(GeneratedImage(_encode_png(image), provenance))
         return results
+
+    def _genre(self, request: EditRequest) -> AbstractContextManager[None]:
+        """The parent's genre adapter, so the edit redraws the picture as it was drawn."""
+        genre = request.provenance.genre
+        if self._adapters is None:
+            if genre is not None:
+                raise ValueError(f"the picture was drawn in the genre {genre!r}: no adapters here")
+            return nullcontext()
+        return self._adapters.active("genre", genre, self._pipe)
 
     def _edit_one(self, request: EditRequest, step_end: Any) -> tuple[Image.Image, dict]:
         parent = _open_parent(request)

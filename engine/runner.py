@@ -17,6 +17,7 @@ from diffusers import StableDiffusionPipeline
 from PIL import Image
 
 from core.engine import (
+    AdapterInfo,
     EditRequest,
     GeneratedImage,
     GenerationCancelled,
@@ -32,6 +33,7 @@ from engine.device import resolve_device
 from engine.edit_settings import EditSettings
 from engine.editing import Editor
 from engine.loading import load_clip, load_pipeline
+from engine.lora import AdapterShelf, adapters_root
 from engine.profiles import ModelProfile
 from engine.restorer import LazyRestorer
 from engine.screening import LazyScreening, ScreeningModel
@@ -51,6 +53,8 @@ class SamplingKey(NamedTuple):
     guidance_scale: float
     # Unstyled requests never touch the style branch: their pictures stay the base pipeline's.
     styled: bool = False
+    # The genre adapter (engine.lora): requests of different genres never share a call.
+    genre: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class ModelRunner:
         screening: LazyScreening | ScreeningModel | None = None,
         edit_settings: EditSettings | None = None,
         restorer: LazyRestorer | None = None,
+        adapters: Path | None = None,
     ) -> None:
         if max_batch < 1 or embed_batch < 1:
             raise ValueError("max_batch and embed_batch must be at least 1")
@@ -116,6 +121,8 @@ class ModelRunner:
         self._edit_settings.check_blocks(len(pipe.unet.up_blocks))  # fail at load, naming the key
         self._editor: Editor | None = None
         self._restorer = restorer
+        # Trained LoRA adapters (genres, attribute generators); a folder that may not exist yet.
+        self._adapters = AdapterShelf(pipe, adapters, profile.name)
         with torch.inference_mode():
             probe = self._clip.encode_text(self._tokenizer([""]).to(device))
         self._embed_dim = int(probe.shape[-1])
@@ -129,6 +136,7 @@ class ModelRunner:
         *,
         max_batch: int = 16,
         edit_settings: EditSettings | None = None,
+        adapters: Path | None = None,
     ) -> ModelRunner:
         """Load `profile`'s models; tiny ones are built under `models_dir` first if missing."""
         torch_device = resolve_device(device)
@@ -151,6 +159,7 @@ class ModelRunner:
             ),
             edit_settings=edit_settings,
             restorer=LazyRestorer(Path(models_dir), torch_device),
+            adapters=adapters or adapters_root("", Path(models_dir)),
         )
 
     @property
@@ -180,6 +189,7 @@ class ModelRunner:
                 request.guidance_scale if request.guidance_scale is not None else p.guidance_scale
             ),
             styled=request.style is not None,
+            genre=request.genre,
         )
 
     def generate(
@@ -227,6 +237,7 @@ class ModelRunner:
                     guidance_scale=key.guidance_scale,
                     style_ref=candidate.style.image_id if candidate.style else None,
                     style_strength=candidate.style.strength if candidate.style else None,
+                    genre=key.genre,
                 )
                 results[candidate.request][candidate.index] = GeneratedImage(
                     _encode_png(image), provenance
@@ -264,7 +275,8 @@ class ModelRunner:
         generators = [torch.Generator(self._device).manual_seed(c.seed) for c in chunk]
         styles = [c.style for c in chunk if c.style is not None]
         styling = self._style_unit().applied(styles) if key.styled else nullcontext(self._pipe)
-        with torch.inference_mode(), styling as pipe:
+        genre = self._adapters.active("genre", key.genre, self._pipe)
+        with torch.inference_mode(), genre, styling as pipe:
             output = pipe(
                 prompt=[c.prompt for c in chunk],
                 negative_prompt=[c.negative_prompt for c in chunk],
@@ -290,7 +302,9 @@ class ModelRunner:
             styling = (
                 (lambda styles: self._style_unit().applied(styles)) if self._style_loader else None
             )
-            self._editor = Editor(self._pipe, self._profile.name, self._edit_settings, styling)
+            self._editor = Editor(
+                self._pipe, self._profile.name, self._edit_settings, styling, self._adapters
+            )
         return self._editor.edit(requests, on_step, should_stop)
 
     def _style_unit(self) -> StyleUnit:
@@ -338,6 +352,14 @@ class ModelRunner:
     @staticmethod
     def _normalised(features: torch.Tensor) -> np.ndarray:
         return F.normalize(features.float(), dim=-1).cpu().numpy().astype(np.float32)
+
+    def adapters(self, _items: Sequence[Any] = ()) -> list[AdapterInfo]:
+        """The trained adapters for this profile, read from disk now."""
+        return self._adapters.available()
+
+    @property
+    def adapter_shelf(self) -> AdapterShelf:
+        return self._adapters
 
     @property
     def restorer_state(self) -> RestorerState:

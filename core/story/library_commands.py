@@ -39,6 +39,7 @@ WHY_FIELDS = (
     "steps",
     "profile",
     "style_ref",
+    "genre",  # the genre adapter it was drawn with (seed 000 claim 16)
     "request",  # an edit: what the writer asked,
     "read_as",  # and how Inkwell read it
 )
