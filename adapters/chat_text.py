@@ -133,6 +133,8 @@ def why_text(action: WhyShown, limit: int) -> str:
             )
         if detail.get("elements"):
             lines.append(f"   story elements seen: {', '.join(detail['elements'])}")
+        if detail.get("genre"):
+            lines.append(f"   drawn in the genre {detail['genre']} (a trained adapter)")
     return clip("\n".join(lines), limit)
 
 
@@ -201,6 +203,8 @@ def help_text(platform: str) -> str:
         "`/inkwell story` the latest paragraphs",
         "`/inkwell settings` how Inkwell is set up here",
         "`/inkwell queue` what is waiting to be drawn here, and your place in it",
+        "`/inkwell genre` the trained genres and this story's; `/inkwell genre NAME` draws "
+        "later paragraphs in one, `/inkwell genre none` in none",
         "`/inkwell library` the story's characters, places and props; `/inkwell library "
         "rename|merge|forget|pin|unpin` to steer it; `/inkwell why` why the latest pictures",
         "Once on, every message here is a paragraph. Under each illustration, "

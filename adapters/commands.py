@@ -13,6 +13,7 @@ from core.events import (
     ElementPinRequested,
     ElementRenameRequested,
     Event,
+    GenreRequested,
     LibraryRequested,
     QueueRequested,
     SettingsRequested,
@@ -92,6 +93,11 @@ def style_event(
             raise ValueError(STRENGTH_USAGE)
         return StyleStrengthSet(channel, author, strength=strength)
     return StyleReferenceRequested(channel, author)
+
+
+def genre_event(channel: ChannelRef, author: Author, name: str = "") -> Event:
+    """`/inkwell genre [NAME|none]`: list the trained genres, or pick one (the core checks it)."""
+    return GenreRequested(channel, author, name=name.strip())
 
 
 def parse_strength(text: str) -> float:

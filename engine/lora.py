@@ -64,6 +64,14 @@ def list_adapters(root: Path, profile: str) -> list[AdapterInfo]:
     return found
 
 
+def with_phrase(phrase: str, caption: str) -> str:
+    """`phrase, caption` unless the caption says it already: training captions and drawing
+    prompts are both made so."""
+    if not phrase or phrase in caption:
+        return caption
+    return f"{phrase}, {caption}" if caption else phrase
+
+
 class AdapterShelf:
     """The adapters a pipeline has loaded, and which one is active for a call.
 
@@ -86,6 +94,15 @@ class AdapterShelf:
         if self.root is None:
             raise ValueError("this engine has no adapters folder")
         return adapter_dir(self.root, self.profile, kind, name)
+
+    def prompt(self, kind: str, name: str | None, prompt: str) -> str:
+        """The prompt an adapter draws from: its training phrase first, as it was trained
+        (DreamBooth's instance prompt); the prompt itself without an adapter."""
+        if name is None:
+            return prompt
+        info = read_info(self.directory(kind, name))
+        phrase = info.phrase if info is not None else ""
+        return with_phrase(phrase, prompt)
 
     @contextmanager
     def active(self, kind: str, name: str | None, pipe: Any = None) -> Iterator[None]:

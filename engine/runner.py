@@ -278,7 +278,7 @@ class ModelRunner:
         genre = self._adapters.active("genre", key.genre, self._pipe)
         with torch.inference_mode(), genre, styling as pipe:
             output = pipe(
-                prompt=[c.prompt for c in chunk],
+                prompt=[self._adapters.prompt("genre", key.genre, c.prompt) for c in chunk],
                 negative_prompt=[c.negative_prompt for c in chunk],
                 num_inference_steps=key.steps,
                 guidance_scale=key.guidance_scale,

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from engine.device import resolve_device
 from engine.loading import load_pipeline
-from engine.lora import ADAPTER_FILE, METADATA_FILE, AdapterInfo
+from engine.lora import ADAPTER_FILE, METADATA_FILE, AdapterInfo, with_phrase
 from engine.profiles import ModelProfile
 from training.style_branch import TrainingExample, _write_dir, training_examples
 
@@ -62,14 +62,9 @@ class LoraOptions:
 def captioned(folder: Path, phrase: str) -> list[TrainingExample]:
     """The folder's pictures with their .txt captions; `phrase` for those without one (and,
     when given, in front of every caption, as DreamBooth's instance prompt)."""
-    examples = training_examples(folder)
-    out = []
-    for example in examples:
-        caption = example.caption
-        if phrase and phrase not in caption:
-            caption = f"{phrase}, {caption}" if caption else phrase
-        out.append(TrainingExample(example.image, caption))
-    return out
+    return [
+        TrainingExample(e.image, with_phrase(phrase, e.caption)) for e in training_examples(folder)
+    ]
 
 
 class LoraTrainer:

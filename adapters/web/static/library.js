@@ -96,7 +96,7 @@
         drawn ? `scores: ${d.candidate_scores.map(percent).join(", ")}` : "",
         drawn ? `match with the text: ${(d.image_text_scores || []).map(percent).join(", ")}` : "",
         d.elements && d.elements.length ? `story elements seen: ${d.elements.join(", ")}` : "",
-        `seed ${d.seed} · ${d.steps} steps · models ${d.profile}${d.style_ref ? " · styled" : ""}`,
+        `seed ${d.seed} · ${d.steps} steps · models ${d.profile}${d.style_ref ? " · styled" : ""}${d.genre ? ` · genre ${d.genre}` : ""}`,
       ];
       lines.filter(Boolean).forEach((line) => block.append(make("div", "muted", line)));
       parts.push(block);
