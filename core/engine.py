@@ -147,6 +147,9 @@ class EditRequest:
     attribute_word: str = ""
     tone: ToneShift | None = None
     style: StyleRef | None = None
+    # Seed 003's feature generator: a trained attribute adapter's name for the attribute
+    # branch only (None: that branch is the same model with the attribute in its prompt).
+    attribute_adapter: str | None = None
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,17 @@ class Editor:
             return nullcontext()
         return self._adapters.active("genre", genre, self._pipe)
 
+    def _feature_generator(self, request: EditRequest) -> AbstractContextManager[None]:
+        """Seed 003's feature generator: the attribute's trained adapter on the feature branch
+        alone; without one the feature branch is the same model with the attribute's prompt."""
+        if not request.attribute_adapter:
+            return nullcontext()
+        if self._adapters is None:
+            raise ValueError("this engine has no adapters folder for attribute generators")
+        return self._adapters.per_branch(
+            self._pipe, request.attribute_adapter, request.provenance.genre
+        )
+
     def _edit_one(self, request: EditRequest, step_end: Any) -> tuple[Image.Image, dict]:
         parent = _open_parent(request)
         if request.kind == "global":
@@ -151,12 +162,18 @@ class Editor:
         elif request.kind in ("add", "remove"):
             image, record = self._inpaint_region(request, parent, step_end)
         elif request.kind == "attribute":
-            image, record = attribute_edit(
-                self._pipe,
-                self._branches(request),
-                request.attribute_word,
-                self._settings,
-                step_end,
+            with self._feature_generator(request):
+                image, record = attribute_edit(
+                    self._pipe,
+                    self._branches(request),
+                    request.attribute_word,
+                    self._settings,
+                    step_end,
+                )
+            record["feature_branch"] = (
+                f"attribute generator {request.attribute_adapter}"
+                if request.attribute_adapter
+                else "prompt only"
             )
         else:
             raise ValueError(f"unknown edit kind {request.kind!r}")

@@ -121,6 +121,36 @@ class AdapterShelf:
         finally:
             pipe.disable_lora()
 
+    @contextmanager
+    def per_branch(self, pipe: Any, feature: str, original: str | None) -> Iterator[None]:
+        """Seed 003's two branches in one batch, each with its own adapter: rows alternate
+        original, feature (the pipeline's [negatives..., prompts...] of the pair), so the
+        attribute generator `feature` acts on the feature branch only and the original branch
+        keeps the picture's genre `original` (None: the base model). Uses peft's mixed-batch
+        LoRA (`adapter_names` per row), passed to every LoRA layer of the UNet."""
+        from peft.tuners.lora import LoraLayer
+
+        feature_key = self._load(pipe, "attribute", feature)
+        base_key = self._load(pipe, "genre", original) if original else "__base__"
+
+        def rows(module: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+            batch = args[0].shape[0] if args else kwargs["x"].shape[0]
+            names = [base_key if row % 2 == 0 else feature_key for row in range(batch)]
+            return args, {**kwargs, "adapter_names": names}
+
+        hooks = [
+            module.register_forward_pre_hook(rows, with_kwargs=True)
+            for module in pipe.unet.modules()
+            if isinstance(module, LoraLayer)
+        ]
+        pipe.enable_lora()
+        try:
+            yield
+        finally:
+            for hook in hooks:
+                hook.remove()
+            pipe.disable_lora()
+
     def _load(self, pipe: Any, kind: str, name: str) -> str:
         directory = self.directory(kind, name)
         info = read_info(directory)

@@ -3,6 +3,7 @@ adapter loads into a pipeline and out again, and each genre draws with its own a
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -12,8 +13,8 @@ import torch
 from diffusers import StableDiffusionPipeline
 from PIL import Image
 
-from core.engine import AdapterInfo, GenerationRequest
-from engine.lora import ADAPTER_FILE, adapter_dir, list_adapters
+from core.engine import AdapterInfo, EditRequest, GenerationRequest
+from engine.lora import ADAPTER_FILE, AdapterShelf, adapter_dir, list_adapters
 from engine.profiles import ModelProfile
 from engine.seeds import pictures_match, seed_latents
 from engine.tiny import ensure_tiny_models
@@ -54,19 +55,24 @@ def weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def draw(pipe: StableDiffusionPipeline, prompt: str = "a fox in a forest") -> np.ndarray:
+    return draw_rows(pipe, [prompt])[0]
+
+
+def draw_rows(pipe: StableDiffusionPipeline, prompts: list[str]) -> list[np.ndarray]:
+    """Each prompt from the same seed, in one batch (classifier-free guidance on)."""
     latents = seed_latents([7], (4, 8, 8), torch.device("cpu"), torch.float32)
     with torch.inference_mode():
-        image = pipe(
-            prompt=[prompt],
+        images = pipe(
+            prompt=prompts,
             num_inference_steps=2,
             guidance_scale=2.0,
             width=64,
             height=64,
-            latents=latents,
-            generator=[torch.Generator().manual_seed(7)],
+            latents=latents.repeat(len(prompts), 1, 1, 1),
+            generator=[torch.Generator().manual_seed(7) for _ in prompts],
             output_type="pil",
-        ).images[0]
-    return np.asarray(image.convert("RGB"))
+        ).images
+    return [np.asarray(image.convert("RGB")) for image in images]
 
 
 def info(name: str, kind: str = "genre") -> AdapterInfo:
@@ -77,10 +83,14 @@ def info(name: str, kind: str = "genre") -> AdapterInfo:
 def adapters(models_dir: Path, examples, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two genres trained from different seeds into an adapters folder, and one attribute."""
     root = tmp_path_factory.mktemp("adapters")
-    for name, seed in (("ember", 0), ("frost", 1)):
+    for kind, name, seed in (
+        ("genre", "ember", 0),
+        ("genre", "frost", 1),
+        ("attribute", "blue", 2),
+    ):
         trained = trainer(models_dir, examples, steps=30, seed=seed)
         trained.run(root / "work" / name)
-        trained.save_adapter(adapter_dir(root, "tiny", "genre", name), info(name))
+        trained.save_adapter(adapter_dir(root, "tiny", kind, name), info(name, kind))
     return root
 
 
@@ -157,6 +167,7 @@ def test_adapters_are_listed_per_profile_once_complete(adapters: Path, tmp_path:
     assert [(a.kind, a.name) for a in list_adapters(adapters, "tiny")] == [
         ("genre", "ember"),
         ("genre", "frost"),
+        ("attribute", "blue"),
     ]
     assert list_adapters(adapters, "picturebook") == []
     half = adapter_dir(tmp_path, "tiny", "genre", "half")
@@ -190,7 +201,7 @@ def test_a_batch_of_two_genres_draws_each_with_its_own_adapter(
         assert not pictures_match(ember, bare)
         assert not pictures_match(frost, bare)
         assert [row[0].provenance.genre for row in together] == ["ember", "frost", None]
-        assert [a.name for a in runner.adapters()] == ["ember", "frost"]
+        assert [a.name for a in runner.adapters()] == ["ember", "frost", "blue"]
         with pytest.raises(ValueError, match="no trained genre adapter 'gone'"):
             runner.generate([GenerationRequest("a fox", (1,), genre="gone")])
     finally:
@@ -200,3 +211,48 @@ def test_a_batch_of_two_genres_draws_each_with_its_own_adapter(
 def _pixels(png: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(png)) as image:
         return np.asarray(image.convert("RGB"))
+
+
+def test_an_attribute_generator_acts_on_the_feature_branch_only(
+    models_dir: Path, adapters: Path
+) -> None:
+    pipe = fresh_pipe(models_dir)
+    shelf = AdapterShelf(pipe, adapters, "tiny")
+    base = draw(pipe)
+    with shelf.active("attribute", "blue"):
+        blue = draw(pipe)
+    with shelf.active("genre", "ember"):
+        ember = draw(pipe)
+    assert not pictures_match(base, blue)
+    with shelf.per_branch(pipe, "blue", None):
+        original, feature = draw_rows(pipe, ["a fox in a forest"] * 2)
+    assert pictures_match(original, base) and pictures_match(feature, blue)
+    with shelf.per_branch(pipe, "blue", "ember"):
+        original, feature = draw_rows(pipe, ["a fox in a forest"] * 2)
+    assert pictures_match(original, ember) and pictures_match(feature, blue)
+    assert pictures_match(draw(pipe), base), "no adapter is left on afterwards"
+
+
+def test_an_attribute_edit_names_its_feature_branch(
+    models_dir: Path, tiny_profile: ModelProfile, adapters: Path
+) -> None:
+    from engine.runner import ModelRunner
+
+    runner = ModelRunner.load(tiny_profile, models_dir, device="cpu", adapters=adapters)
+    try:
+        [parent] = runner.generate([GenerationRequest("a fox in a forest", (5,))])[0:1]
+        request = EditRequest(
+            kind="attribute",
+            image=parent[0].png,
+            provenance=parent[0].provenance,
+            prompt="a blue fox in a forest",
+            attribute="blue",
+            attribute_word="fox",
+        )
+        [prompted] = runner.edit([request])
+        [generated] = runner.edit([dataclasses.replace(request, attribute_adapter="blue")])
+        assert prompted.provenance.edit["feature_branch"] == "prompt only"
+        assert generated.provenance.edit["feature_branch"] == "attribute generator blue"
+        assert not pictures_match(_pixels(prompted.png), _pixels(generated.png))
+    finally:
+        runner.close()
