@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.calibrate_verb import add_calibrate_verb, run_calibrate
 from bot.config import Config, ConfigError, load_config
+from bot.edit_pairs_verb import EDIT_PAIR_VERBS, add_edit_pair_verbs, run_edit_pair_verb
 from bot.lora_verbs import LORA_VERBS, add_lora_verbs, run_lora_verb
 from bot.picturebook_verbs import PICTUREBOOK_VERBS, add_picturebook_verbs, run_picturebook_verb
 from bot.restorer_verbs import RESTORER_VERBS, add_restorer_verbs, run_restorer_verb
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_restorer_verbs(verbs)
     add_picturebook_verbs(verbs)
     add_lora_verbs(verbs)
+    add_edit_pair_verbs(verbs)
     return parser
 
 
@@ -90,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.verb in RESTORER_VERBS:
         return run_restorer_verb(args, config)
+    if args.verb in EDIT_PAIR_VERBS:
+        return run_edit_pair_verb(args, config)
     if args.verb in LORA_VERBS:
         return run_lora_verb(args, config)
     if args.verb in PICTUREBOOK_VERBS:

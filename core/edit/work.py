@@ -9,6 +9,7 @@ from core.edit.chain import can_redo, current_version, original, redo, undo
 from core.edit.commands import intent_from_payload
 from core.edit.effects import steps_for
 from core.edit.generators import attribute_generator, feature_branch_words
+from core.edit.pairs import keep_pair
 from core.edit.preference import remember_preference
 from core.edit.prompts import edited_prompt, library_text, owner_of
 from core.edit.understanding import EditIntent
@@ -208,6 +209,14 @@ class EditWork:
             image_bytes=len(result.png),
         )
         await self._storage.illustrations.add(record)
+        if intent.kind == "attribute":
+            request = task.item.payload.get("text", "")
+            await keep_pair(
+                *(self._storage, record, parent_png, result.png, request),
+                intent.attribute,
+                intent.attribute_word,
+                generator,
+            )
         await memory.save(self._storage)
         if intent.kind in ("global", "style") and intent.keep:
             by = task.item.payload.get("author_name", "")

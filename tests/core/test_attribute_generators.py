@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from bot.edit_pairs_verb import export_pairs
 from core.edit.generators import adapter_slug, attribute_generator
 from core.engine import AdapterInfo
 from core.testing import FakeAdapter
@@ -43,3 +47,39 @@ async def test_an_attribute_edit_with_a_trained_generator_uses_it_and_says_so(
     readings = [r.provenance.get("read_as", "") for r in drawn if r.parent_id]
     assert any("no trained generator" in text for text in readings)
     assert any("trained attribute generator slicked-back-hair" in text for text in readings)
+
+
+async def test_attribute_edits_are_kept_as_pairs_and_exported_for_instruct_pix2pix(
+    chat: FakeAdapter, storage: SQLiteStorage, tmp_path: Path
+) -> None:
+    _, message = await _illustrated(chat, "The knight rides home.")
+    await _edited(chat, "give him slicked-back hair", message)
+    await _edited(chat, "make it darker", message)  # a global edit: no pair
+    [pair] = await storage.edit_pairs.list(chat.channel().key)
+    assert (pair.request, pair.attribute, pair.attribute_word) == (
+        "give him slicked-back hair",
+        "slicked-back hair",
+        "hair",
+    )
+    edited = await storage.illustrations.get(pair.illustration_id)
+    assert edited is not None and edited.parent_id is not None
+    parent = await storage.illustrations.get(edited.parent_id)
+    assert parent is not None
+    assert await storage.images.get(pair.original_image_id) == await storage.images.get(
+        parent.image_id
+    )
+    assert await storage.images.get(pair.edited_image_id) == await storage.images.get(
+        edited.image_id
+    )
+    await storage.illustrations.forget_image(parent.id)  # retention keeps the pair's copies
+
+    written, skipped = await export_pairs(storage, tmp_path / "pairs")
+    assert (written, skipped) == (1, 0)
+    split = tmp_path / "pairs" / "train"
+    [line] = [json.loads(text) for text in (split / "metadata.jsonl").read_text().splitlines()]
+    assert line["edit_prompt"] == "give him slicked-back hair"
+    assert (split / line["input_image_file_name"]).read_bytes() == await storage.images.get(
+        pair.original_image_id
+    )
+    assert (split / line["edited_image_file_name"]).is_file()
+    assert line["feature_branch"] == pair.feature_branch
