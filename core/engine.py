@@ -152,6 +152,11 @@ class EditRequest:
     attribute_adapter: str | None = None
 
 
+def feature_branch_label(attribute_adapter: str | None) -> str:
+    """How an attribute edit's feature branch was drawn, as provenance and edit pairs say it."""
+    return f"attribute generator {attribute_adapter}" if attribute_adapter else "prompt only"
+
+
 @dataclass(frozen=True)
 class GeneratedImage:
     png: bytes

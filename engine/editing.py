@@ -19,7 +19,14 @@ from diffusers import (
 )
 from PIL import Image, ImageFilter
 
-from core.engine import EditRequest, GeneratedImage, GenerationCancelled, Provenance, StyleRef
+from core.engine import (
+    EditRequest,
+    GeneratedImage,
+    GenerationCancelled,
+    Provenance,
+    StyleRef,
+    feature_branch_label,
+)
 from engine.attribute_edit import BranchPair, attribute_edit
 from engine.batching import StepCallback, StopCheck
 from engine.edit_settings import EditSettings
@@ -170,11 +177,7 @@ class Editor:
                     self._settings,
                     step_end,
                 )
-            record["feature_branch"] = (
-                f"attribute generator {request.attribute_adapter}"
-                if request.attribute_adapter
-                else "prompt only"
-            )
+            record["feature_branch"] = feature_branch_label(request.attribute_adapter)
         else:
             raise ValueError(f"unknown edit kind {request.kind!r}")
         if request.tone is not None:

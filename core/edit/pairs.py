@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from core.engine import feature_branch_label
 from storage.base import EditPairRecord, IllustrationRecord, Storage
 from storage.codec import now_utc
 
@@ -32,7 +33,7 @@ async def keep_pair(
         edit_prompt=request,
         attribute=attribute,
         attribute_word=attribute_word,
-        feature_branch=f"attribute generator {generator}" if generator else "prompt only",
+        feature_branch=feature_branch_label(generator),
         created_at=now_utc(),
     )
     await storage.edit_pairs.add(pair)
