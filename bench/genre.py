@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--convolutions", action="store_true", help="adapt ResNet convs too")
     parser.add_argument("--prompts", type=int, default=48)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         learning_rate=args.lr,
         rank=args.rank,
+        convolutions=args.convolutions,
         checkpoint_every=args.steps,
         progress=sys.stderr.isatty(),
     )
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"trained genre {name!r} on {len(examples)} {args.style} renders: {trained.info.steps} "
         f"steps, batch {args.batch_size}, rank {args.rank}, lr {args.lr:g}, "
+        f"{'attention + conv' if args.convolutions else 'attention'} layers, "
         f"{args.threads} thread(s): {trained.seconds:.1f} s; held loss "
         f"{trained.first_loss:.4f} -> {trained.final_loss:.4f}"
     )

@@ -39,6 +39,9 @@ logger = logging.getLogger("inkwell.training")
 
 # diffusers' LoRA scripts adapt the attention projections of the UNet and of CLIP's text model.
 UNET_TARGETS = ("to_k", "to_q", "to_v", "to_out.0")
+# Beyond the scripts' default: the ResNet convolutions too, for genres that change colour and
+# texture everywhere (LoRA on Conv2d layers; diffusers loads those keys as well).
+UNET_CONV_TARGETS = ("conv1", "conv2", "conv_shortcut", "proj_in", "proj_out")
 TEXT_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj")
 _STATE_FILE = "trainer.pt"
 _UNET_CHECKPOINT = "unet_lora.safetensors"
@@ -53,6 +56,7 @@ class LoraOptions:
     learning_rate: float = 5e-4
     rank: int = 4
     train_text_encoder: bool = False
+    convolutions: bool = False  # adapt the UNet's ResNet convolutions as well
     checkpoint_every: int = 100
     keep_checkpoints: int = 2
     seed: int = 0
@@ -88,7 +92,8 @@ class LoraTrainer:
         # peft draws lora_A from torch's global generator: seeded, so a run starts the same.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(options.seed)
-            pipe.unet.add_adapter(_config(options.rank, UNET_TARGETS))
+            targets = UNET_TARGETS + (UNET_CONV_TARGETS if options.convolutions else ())
+            pipe.unet.add_adapter(_config(options.rank, targets))
             if options.train_text_encoder:
                 pipe.text_encoder.add_adapter(_config(options.rank, TEXT_TARGETS))
         self.modules = [pipe.unet] + ([pipe.text_encoder] if options.train_text_encoder else [])
