@@ -48,6 +48,9 @@ def add_lora_verbs(verbs: Any) -> None:
         train.add_argument("--lr", type=float, default=5e-4, help="learning rate (AdamW)")
         train.add_argument("--rank", type=int, default=4, help="LoRA rank")
         train.add_argument("--text-encoder", action="store_true", help="adapt the text encoder too")
+        train.add_argument(
+            "--convolutions", action="store_true", help="adapt the UNet's ResNet convolutions too"
+        )
         train.add_argument("--checkpoint-every", type=int, default=100)
         train.add_argument("--seed", type=int, default=0)
         train.add_argument("--fresh", action="store_true", help="discard earlier checkpoints")
@@ -94,6 +97,7 @@ def run_lora_verb(args: argparse.Namespace, config: Config) -> int:
         learning_rate=args.lr,
         rank=args.rank,
         train_text_encoder=args.text_encoder,
+        convolutions=args.convolutions,
         checkpoint_every=args.checkpoint_every,
         seed=args.seed,
         progress=sys.stderr.isatty(),
