@@ -22,7 +22,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler, StableDiffusionPipeline
-from diffusers.utils import convert_state_dict_to_diffusers
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 from PIL import Image, ImageOps
@@ -276,8 +275,10 @@ class LoraTrainer:
         text = adapters.get("text_encoder")
         StableDiffusionPipeline.save_lora_weights(
             save_directory=str(out_dir),
-            unet_lora_layers=convert_state_dict_to_diffusers(adapters["unet"]),
-            text_encoder_lora_layers=convert_state_dict_to_diffusers(text) if text else None,
+            # peft's key names, which diffusers loads as they are: its old-format conversion
+            # renames attention layers only, and a file mixing both loses them on load.
+            unet_lora_layers=_plain(adapters["unet"]),
+            text_encoder_lora_layers=_plain(text) if text else None,
             weight_name=ADAPTER_FILE,
             safe_serialization=True,
         )

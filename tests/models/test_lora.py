@@ -256,3 +256,20 @@ def test_an_attribute_edit_names_its_feature_branch(
         assert not pictures_match(_pixels(prompted.png), _pixels(generated.png))
     finally:
         runner.close()
+
+
+def test_a_saved_adapter_loads_back_exactly_with_convolutions_too(
+    models_dir: Path, examples, tmp_path: Path
+) -> None:
+    from peft.utils import get_peft_model_state_dict
+
+    lora = trainer(models_dir, examples, steps=2, convolutions=True)
+    lora.run(tmp_path / "work")
+    lora.save_adapter(tmp_path / "out", info("conv"))
+    pipe = fresh_pipe(models_dir)
+    pipe.load_lora_weights(str(tmp_path / "out"), weight_name=ADAPTER_FILE, adapter_name="g")
+    loaded = get_peft_model_state_dict(pipe.unet, adapter_name="g")
+    mine = lora.adapter_state()["unet"]
+    assert any("conv1" in key for key in mine)
+    assert loaded.keys() == mine.keys()
+    assert all(torch.equal(loaded[key], mine[key]) for key in mine)
