@@ -167,6 +167,8 @@ def why_text(action: WhyShown, limit: int) -> str:
                 else f"the {detail['restorer']} restorer"
             )
             lines.append(f"   enhanced by {how}")
+        if detail.get("genre"):
+            lines.append(f"   drawn in the genre {detail['genre']} (a trained adapter)")
     return clip("\n".join(lines), limit)
 
 
@@ -238,6 +240,8 @@ def help_text(platform: str) -> str:
         "`/inkwell cast` the story's characters, places and props with their pictures; "
         "`/inkwell library rename|merge|forget|pin|unpin|describe|pronoun` to steer them; "
         "`/inkwell why` why the latest pictures",
+        "`/inkwell genre` the trained genres and this story's; `/inkwell genre NAME` draws "
+        "later paragraphs in one, `/inkwell genre none` in none",
         "Once on, every message here is a paragraph. Under each illustration, "
         "Regenerate draws it again from fresh seeds, Why explains the choice and Candidates "
         "shows every picture it was chosen from.",

@@ -15,6 +15,7 @@ from core.events import (
     ElementPronounRequested,
     ElementRenameRequested,
     Event,
+    GenreRequested,
     LibraryRequested,
     QueueRequested,
     SettingsRequested,
@@ -105,6 +106,11 @@ def style_event(
             raise ValueError(STRENGTH_USAGE)
         return StyleStrengthSet(channel, author, strength=strength)
     return StyleReferenceRequested(channel, author)
+
+
+def genre_event(channel: ChannelRef, author: Author, name: str = "") -> Event:
+    """`/inkwell genre [NAME|none]`: list the trained genres, or pick one (the core checks it)."""
+    return GenreRequested(channel, author, name=name.strip())
 
 
 def parse_strength(text: str) -> float:

@@ -40,6 +40,7 @@ async def build_engine(config: Config) -> Engine:
 
         return await connect_engine(config)  # the models run in the cluster, not here
     from engine.local_engine import LocalEngine
+    from engine.lora import adapters_root
     from engine.profiles import resolve_profile
 
     try:
@@ -61,6 +62,7 @@ async def build_engine(config: Config) -> Engine:
         config.models.device,
         config.batching.max_batch,
         edit_settings=config.edit_engine,
+        adapters=adapters_root(config.models.adapters_dir, models_dir),
     )
     await engine.start()
     return engine

@@ -20,6 +20,7 @@ from core.events import (
     EditRequested,
     EnhanceRequested,
     Event,
+    GenreRequested,
     ParagraphCancelRequested,
     ParagraphPosted,
     PostText,
@@ -67,6 +68,7 @@ _STORY_EVENTS = (
     StyleReferenceRequested,
     StyleReferenceCleared,
     StyleStrengthSet,
+    GenreRequested,
     EnhanceRequested,  # seed 002: enhancing a picture is a story event too
 )
 

@@ -48,6 +48,32 @@ class GenerationRequest:
     height: int | None = None
     guidance_scale: float | None = None
     style: StyleRef | None = None
+    genre: str | None = None  # a trained genre adapter's name (seed 000 claim 16); None: none
+
+
+# A trained LoRA adapter's name: lower-case letters, digits and dashes (it names a folder and
+# the adapter inside the pipeline).
+ADAPTER_NAME = r"[a-z0-9][a-z0-9-]{0,39}"
+AdapterKind = Literal["genre", "attribute"]
+ADAPTER_KINDS: tuple[AdapterKind, ...] = ("genre", "attribute")
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    """A trained LoRA adapter the engine can draw with, as its training described it."""
+
+    name: str
+    kind: str  # an AdapterKind
+    profile: str
+    phrase: str = ""  # the caption phrase it was trained with ("wuxia style", "blue")
+    pictures: int = 0
+    steps: int = 0
+    rank: int = 0
+    learning_rate: float = 0.0
+    text_encoder: bool = False
+    loss_before: float = 0.0
+    loss_after: float = 0.0
+    train_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +93,7 @@ class Provenance:
     style_strength: float | None = None
     edit: dict | None = None  # how an edit made this version from its parent (kind, settings)
     style_method: str | None = None  # what carried the style reference (branch or IP-Adapter)
+    genre: str | None = None  # the genre adapter it was drawn with
 
     def to_dict(self) -> dict:
         return {
@@ -83,6 +110,7 @@ class Provenance:
             "style_strength": self.style_strength,
             "edit": self.edit,
             "style_method": self.style_method,
+            "genre": self.genre,
         }
 
     @classmethod
@@ -129,6 +157,14 @@ class EditRequest:
     attribute_word: str = ""
     tone: ToneShift | None = None
     style: StyleRef | None = None
+    # Seed 003's feature generator: a trained attribute adapter's name for the attribute
+    # branch only (None: that branch is the same model with the attribute in its prompt).
+    attribute_adapter: str | None = None
+
+
+def feature_branch_label(attribute_adapter: str | None) -> str:
+    """How an attribute edit's feature branch was drawn, as provenance and edit pairs say it."""
+    return f"attribute generator {attribute_adapter}" if attribute_adapter else "prompt only"
 
 
 @dataclass(frozen=True)
@@ -342,6 +378,11 @@ class Engine(Protocol):
         """The training room's session, where the models live (seed 002 [0290]-[0353]):
         `request` says what it trains on (settings, writers' feedback); its stages write
         checkpoints where `restore` loads them. Its models load on first use."""
+        ...
+
+    async def adapters(self) -> list[AdapterInfo]:
+        """The trained LoRA adapters (genres, attribute generators) this engine can load now;
+        adapters trained while it runs are listed once their files are complete."""
         ...
 
     async def close(self) -> None: ...

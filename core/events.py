@@ -321,6 +321,14 @@ class StyleStrengthSet(Event):
 
 
 @dataclass(frozen=True)
+class GenreRequested(Event):
+    """`/inkwell genre [NAME|none]`: list the trained genres, or pick one for later drawings
+    (seed 000 claim 16); `name` "" only lists, "none" draws without a genre again."""
+
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class StyleReferenceShown(Action):
     """The channel's style reference as it now stands; `changed` if this reply changed it.
 

@@ -48,6 +48,7 @@ from core.story.queue import ILLUSTRATE, ParagraphWork, StoryQueue
 from core.story.queue_view import QueueView
 from core.story.settings import StorySettings
 from core.style.commands import StyleCommands
+from core.style.genre import GenreCommands
 from storage.base import InboxItem, ParagraphRecord, Storage
 from storage.codec import now_utc
 
@@ -123,6 +124,7 @@ class Inkwell:
         self.router.on(CancelRequested, self._on_cancel)
         controls.register(self.router)
         StyleCommands(storage, engine).register(self.router)
+        GenreCommands(storage, engine).register(self.router)
         LibraryCommands(storage, engine).register(self.router)
         QueueView(storage, self.queue).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)

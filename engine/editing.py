@@ -19,10 +19,18 @@ from diffusers import (
 )
 from PIL import Image, ImageFilter
 
-from core.engine import EditRequest, GeneratedImage, GenerationCancelled, Provenance, StyleRef
+from core.engine import (
+    EditRequest,
+    GeneratedImage,
+    GenerationCancelled,
+    Provenance,
+    StyleRef,
+    feature_branch_label,
+)
 from engine.attribute_edit import BranchPair, attribute_edit
 from engine.batching import StepCallback, StopCheck
 from engine.edit_settings import EditSettings
+from engine.lora import AdapterShelf
 from engine.tone import apply_tone
 
 logger = logging.getLogger("inkwell.models")
@@ -78,9 +86,11 @@ class Editor:
         settings: EditSettings,
         styling: Styling | None = None,
         style_method: str | None = None,
+        adapters: AdapterShelf | None = None,
     ) -> None:
         settings.check_blocks(len(pipe.unet.up_blocks))
         self._pipe = pipe
+        self._adapters = adapters
         self._profile = profile_name
         self._settings = settings
         self._styling = styling
@@ -128,11 +138,31 @@ class Editor:
         for request in requests:
             if should_stop is not None and should_stop():
                 raise GenerationCancelled()
-            with torch.inference_mode():
+            with torch.inference_mode(), self._genre(request):
                 image, record = self._edit_one(request, step_end)
             provenance = self._provenance(request, record)
             results.append(GeneratedImage(_encode_png(image), provenance))
         return results
+
+    def _genre(self, request: EditRequest) -> AbstractContextManager[None]:
+        """The parent's genre adapter, so the edit redraws the picture as it was drawn."""
+        genre = request.provenance.genre
+        if self._adapters is None:
+            if genre is not None:
+                raise ValueError(f"the picture was drawn in the genre {genre!r}: no adapters here")
+            return nullcontext()
+        return self._adapters.active("genre", genre, self._pipe)
+
+    def _feature_generator(self, request: EditRequest) -> AbstractContextManager[None]:
+        """Seed 003's feature generator: the attribute's trained adapter on the feature branch
+        alone; without one the feature branch is the same model with the attribute's prompt."""
+        if not request.attribute_adapter:
+            return nullcontext()
+        if self._adapters is None:
+            raise ValueError("this engine has no adapters folder for attribute generators")
+        return self._adapters.per_branch(
+            self._pipe, request.attribute_adapter, request.provenance.genre
+        )
 
     def _edit_one(self, request: EditRequest, step_end: Any) -> tuple[Image.Image, dict]:
         parent = _open_parent(request)
@@ -141,13 +171,15 @@ class Editor:
         elif request.kind in ("add", "remove"):
             image, record = self._inpaint_region(request, parent, step_end)
         elif request.kind == "attribute":
-            image, record = attribute_edit(
-                self._pipe,
-                self._branches(request),
-                request.attribute_word,
-                self._settings,
-                step_end,
-            )
+            with self._feature_generator(request):
+                image, record = attribute_edit(
+                    self._pipe,
+                    self._branches(request),
+                    request.attribute_word,
+                    self._settings,
+                    step_end,
+                )
+            record["feature_branch"] = feature_branch_label(request.attribute_adapter)
         else:
             raise ValueError(f"unknown edit kind {request.kind!r}")
         if request.tone is not None:

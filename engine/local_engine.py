@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 
 from core import metrics
 from core.engine import (
+    AdapterInfo,
     Box,
     CancelToken,
     EditRequest,
@@ -28,6 +30,7 @@ from core.engine import (
 from engine.batching import EngineClosed
 from engine.device import free_cuda_cache
 from engine.edit_settings import EditSettings
+from engine.lora import adapters_root, list_adapters
 from engine.model_worker import ModelWorker
 from engine.profiles import ModelProfile
 from engine.runner import ModelRunner
@@ -65,6 +68,7 @@ class LocalEngine:
             on_batch=metrics.engine_batch,
         )
         self.training: Any = None  # a RestorerTrainingRunner, set by for_profile
+        self.adapters_root: Path | None = None  # trained LoRA adapters, set by for_profile
 
     @classmethod
     def for_profile(
@@ -75,18 +79,25 @@ class LocalEngine:
         max_batch: int = 16,
         *,
         edit_settings: EditSettings | None = None,
+        adapters: Path | None = None,
     ) -> LocalEngine:
-        """An engine whose worker loads `profile` with ModelRunner.load."""
+        """An engine whose worker loads `profile` with ModelRunner.load; `adapters` is the
+        trained adapters' folder (None: `<models_dir>/adapters`)."""
         from training.restorer_job import RestorerTrainingRunner
 
+        root = adapters or adapters_root("", models_dir)
         engine = cls(
             lambda: ModelRunner.load(
-                profile, models_dir, device, max_batch=max_batch, edit_settings=edit_settings
+                *(profile, models_dir, device),
+                max_batch=max_batch,
+                edit_settings=edit_settings,
+                adapters=root,
             ),
             profile.name,
             max_batch,
         )
         engine.training = RestorerTrainingRunner(profile, models_dir, device)
+        engine.adapters_root = root
         return engine
 
     @property
@@ -206,6 +217,12 @@ class LocalEngine:
         return ThreadedControls(
             session_for(request, runner.profile, runner.models_dir, runner.device)
         )
+
+    async def adapters(self) -> list[AdapterInfo]:
+        """The trained adapters in this engine's adapters folder, read now (see engine.lora)."""
+        if self.adapters_root is None:
+            return []
+        return await asyncio.to_thread(list_adapters, self.adapters_root, self._profile_name)
 
     @property
     def restorer_state(self) -> str:

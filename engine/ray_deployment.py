@@ -26,6 +26,7 @@ from ray import serve
 from ray.serve import Application
 
 from core.engine import (
+    AdapterInfo,
     CancelToken,
     ProgressCallback,
     RestorerTrainingRequest,
@@ -60,9 +61,11 @@ class EngineReplica:
         device: str,
         max_batch: int,
         edit: dict[str, Any] | None = None,
+        adapters_dir: str = "",
     ) -> None:
         from engine.device import free_cuda_cache
         from engine.edit_settings import EditSettings
+        from engine.lora import adapters_root
         from engine.model_worker import ModelWorker
         from engine.profiles import resolve_profile
         from engine.runner import ModelRunner
@@ -80,6 +83,7 @@ class EngineReplica:
             device,
             max_batch=max_batch,
             edit_settings=EditSettings(**edit) if edit else None,
+            adapters=adapters_root(adapters_dir, Path(models_dir)),
         )
         self._worker = ModelWorker(
             load, max_batch, thread_name="inkwell-model", free_memory=free_cuda_cache
@@ -102,6 +106,10 @@ class EngineReplica:
             "calls": sorted(n for n in JOB_KINDS if hasattr(self._runner, n)),
             **_peak_memory(),
         }
+
+    def list_adapters(self) -> list[AdapterInfo]:
+        """The trained adapters in this replica's adapters folder, read now."""
+        return self._runner.adapters()
 
     async def answer(self, name: str, parts: list[list[Any]]) -> list[CallResult]:
         """Answer a burst whose callers show no progress in one reply: a CallResult each."""
@@ -261,4 +269,5 @@ def build_app(settings: DeploymentSettings) -> Application:
         settings.models.device,
         max_batch,
         asdict(settings.edit),
+        settings.models.adapters_dir,
     )

@@ -18,6 +18,7 @@ import numpy as np
 
 from core import metrics
 from core.engine import (
+    AdapterInfo,
     Box,
     CancelToken,
     EditRequest,
@@ -127,6 +128,10 @@ class RayEngine:
 
     async def restore(self, images: Sequence[bytes]) -> list[bytes]:
         return await self.call("restore", list(images)) if images else []
+
+    async def adapters(self) -> list[AdapterInfo]:
+        """The trained adapters in a replica's adapters folder (replicas share the folder)."""
+        return list(await self._handle.list_adapters.remote())
 
     async def train_restorer(
         self,

@@ -17,6 +17,7 @@ from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 from PIL import Image
 
 from core.engine import (
+    AdapterInfo,
     Box,
     EditRequest,
     GeneratedImage,
@@ -35,6 +36,7 @@ from engine.editing import Editor, global_steps
 from engine.ip_style import METHOD as IP_ADAPTER_METHOD
 from engine.ip_style import IPAdapterStyle
 from engine.loading import load_clip, load_pipeline
+from engine.lora import AdapterShelf, adapters_root
 from engine.profiles import ModelProfile
 from engine.restorer import LazyRestorer
 from engine.screening import LazyScreening, ScreeningModel
@@ -56,6 +58,8 @@ class SamplingKey(NamedTuple):
     styled: bool = False
     # IP-Adapter's scale is one number per layer: styled requests share a call per strength.
     style_scale: float | None = None
+    # The genre adapter (engine.lora): requests of different genres never share a call.
+    genre: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class ModelRunner:
         screening: LazyScreening | ScreeningModel | None = None,
         edit_settings: EditSettings | None = None,
         restorer: LazyRestorer | None = None,
+        adapters: Path | None = None,
     ) -> None:
         if max_batch < 1 or embed_batch < 1:
             raise ValueError("max_batch and embed_batch must be at least 1")
@@ -122,6 +127,8 @@ class ModelRunner:
         self._editor: Editor | None = None
         self._restorer = restorer
         self._refiner: StableDiffusionImg2ImgPipeline | None = None
+        # Trained LoRA adapters (genres, attribute generators); a folder that may not exist yet.
+        self._adapters = AdapterShelf(pipe, adapters, profile.name)
         with torch.inference_mode():
             probe = self._clip.encode_text(self._tokenizer([""]).to(device))
         self._embed_dim = int(probe.shape[-1])
@@ -135,6 +142,7 @@ class ModelRunner:
         *,
         max_batch: int = 16,
         edit_settings: EditSettings | None = None,
+        adapters: Path | None = None,
     ) -> ModelRunner:
         """Load `profile`'s models; tiny ones are built under `models_dir` first if missing."""
         torch_device = resolve_device(device)
@@ -167,6 +175,7 @@ class ModelRunner:
             ),
             edit_settings=edit_settings,
             restorer=LazyRestorer(Path(models_dir), torch_device),
+            adapters=adapters or adapters_root("", Path(models_dir)),
         )
 
     @property
@@ -208,6 +217,7 @@ class ModelRunner:
                 if request.style is not None and self._style_branch == "ip-adapter"
                 else None
             ),
+            genre=request.genre,
         )
 
     def generate(
@@ -256,6 +266,7 @@ class ModelRunner:
                     style_ref=candidate.style.image_id if candidate.style else None,
                     style_strength=candidate.style.strength if candidate.style else None,
                     style_method=self.style_method if candidate.style else None,
+                    genre=key.genre,
                 )
                 results[candidate.request][candidate.index] = GeneratedImage(
                     _encode_png(image), provenance
@@ -293,9 +304,10 @@ class ModelRunner:
         generators = [torch.Generator(self._device).manual_seed(c.seed) for c in chunk]
         styles = [c.style for c in chunk if c.style is not None]
         styling = self._style_unit().applied(styles) if key.styled else nullcontext(self._pipe)
-        with torch.inference_mode(), styling as pipe:
+        genre = self._adapters.active("genre", key.genre, self._pipe)
+        with torch.inference_mode(), genre, styling as pipe:
             output = pipe(
-                prompt=[c.prompt for c in chunk],
+                prompt=[self._adapters.prompt("genre", key.genre, c.prompt) for c in chunk],
                 negative_prompt=[c.negative_prompt for c in chunk],
                 num_inference_steps=key.steps,
                 guidance_scale=key.guidance_scale,
@@ -320,7 +332,12 @@ class ModelRunner:
                 (lambda styles: self._style_unit().applied(styles)) if self._style_loader else None
             )
             self._editor = Editor(
-                self._pipe, self._profile.name, self._edit_settings, styling, self.style_method
+                self._pipe,
+                self._profile.name,
+                self._edit_settings,
+                styling,
+                self.style_method,
+                self._adapters,
             )
         return self._editor.edit(requests, on_step, should_stop)
 
@@ -392,6 +409,14 @@ class ModelRunner:
     @staticmethod
     def _normalised(features: torch.Tensor) -> np.ndarray:
         return F.normalize(features.float(), dim=-1).cpu().numpy().astype(np.float32)
+
+    def adapters(self, _items: Sequence[Any] = ()) -> list[AdapterInfo]:
+        """The trained adapters for this profile, read from disk now."""
+        return self._adapters.available()
+
+    @property
+    def adapter_shelf(self) -> AdapterShelf:
+        return self._adapters
 
     @property
     def restorer_state(self) -> RestorerState:

@@ -21,6 +21,11 @@ class ModelSettings:
         pattern=r"auto|cpu|cuda(:\d+)?",
         expect="auto, cpu or cuda[:N]",
     )
+    adapters_dir: str = setting(
+        "",
+        "trained LoRA adapters (genres, attribute generators), one folder per profile; "
+        '"": <data_dir>/models/adapters',
+    )
     # Each override replaces the named field of the chosen profile (see engine/profiles.py).
     overrides: dict[str, Any] = setting(doc="replace profile fields", factory=dict)
 

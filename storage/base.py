@@ -364,6 +364,38 @@ class FeedbackRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class EditPairRecord:
+    """Seed 003 [0123]-[0131]: an attribute edit kept as a training pair for an editing model.
+
+    The pictures are copies stored for the pair (retention of illustrations never removes
+    them); `request` is the writer's words, `edit_prompt` the instruction the pair teaches."""
+
+    id: str
+    channel_key: str
+    illustration_id: str  # the edited version
+    original_image_id: str
+    edited_image_id: str
+    request: str
+    edit_prompt: str
+    attribute: str
+    attribute_word: str
+    feature_branch: str  # "prompt only" or "attribute generator NAME"
+    created_at: datetime
+
+
+class EditPairRepository(Protocol):
+    async def add(self, record: EditPairRecord) -> None:
+        """Storing the same id again is a no-op."""
+        ...
+
+    async def list(
+        self, channel_key: str | None = None, limit: int = 100_000
+    ) -> list[EditPairRecord]:
+        """Oldest first; all channels when `channel_key` is None."""
+        ...
+
+
 class JobRepository(Protocol):
     async def create(self, kind: str, params: dict[str, Any], now: datetime) -> JobRecord: ...
 
@@ -402,6 +434,7 @@ class Storage(Protocol):
     elements: ElementRepository
     history: HistoryRepository
     feedback: FeedbackRepository
+    edit_pairs: EditPairRepository
     jobs: JobRepository
     images: ImageStore
 

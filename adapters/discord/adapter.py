@@ -11,7 +11,7 @@ import discord
 from discord.http import Route
 
 from adapters import chat_text
-from adapters.commands import command_event, library_event, style_event
+from adapters.commands import command_event, genre_event, library_event, style_event
 from adapters.discord import convert
 from adapters.discord.gateway import GatewaySupervisor, skip_unreadable_events
 from adapters.discord.interactions import (
@@ -356,6 +356,16 @@ class DiscordAdapter:
                 picture.filename, picture.content_type, len(data), self._max_attachment
             )
         return data, problem
+
+    async def on_genre(self, interaction: discord.Interaction, name: str) -> None:
+        """`/inkwell genre [NAME|none]`: a listing is for the asker, a pick for the channel."""
+        await interaction.response.defer(thinking=True, ephemeral=not name.strip())
+        channel = self._channel_of(interaction)
+        if channel is None:
+            await follow_up(interaction, "Inkwell works in server channels.", True)
+            return
+        for action in await self._core(genre_event(channel, _author(interaction), name)):
+            await self._answer(interaction, action, reply_to=None)
 
     def _channel_of(self, interaction: discord.Interaction) -> Any:
         channel = interaction.channel

@@ -46,6 +46,8 @@ class InteractionTarget(Protocol):
         picture: discord.Attachment | None = None,
     ) -> None: ...
 
+    async def on_genre(self, interaction: discord.Interaction, name: str) -> None: ...
+
 
 def _target(interaction: discord.Interaction) -> InteractionTarget:
     # The client that received the click carries the adapter, whichever process posted the button.
@@ -156,7 +158,19 @@ def build_command_group() -> app_commands.Group:
         )
     group.add_command(_style_group())
     group.add_command(_library_group())
+    group.add_command(
+        app_commands.Command(
+            name="genre",
+            description="The trained genres; pick one for this story (or none)",
+            callback=_genre,
+        )
+    )
     return group
+
+
+@app_commands.describe(name="a trained genre's name, or none; empty: list them")
+async def _genre(interaction: discord.Interaction, name: str = "") -> None:
+    await _target(interaction).on_genre(interaction, name)
 
 
 def _library_group() -> app_commands.Group:

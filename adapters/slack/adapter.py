@@ -16,7 +16,13 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import chat_text
-from adapters.commands import command_event, library_event, parse_strength, style_event
+from adapters.commands import (
+    command_event,
+    genre_event,
+    library_event,
+    parse_strength,
+    style_event,
+)
 from adapters.slack import convert, markup
 from adapters.slack.edits import PictureThreads
 from adapters.slack.files import FileRefused, fetch_picture
@@ -244,6 +250,14 @@ class SlackAdapter:
         author = Author(user, command.get("user_name") or user)
         if name in ("library", "cast"):
             await self._library_command(command.get("text") or "", channel, author, respond)
+            return
+        if name == "genre":
+            writer = Author(user, await self._name_of(user))
+            request = genre_event(
+                channel, writer, " ".join((command.get("text") or "").split()[1:])
+            )
+            for action in await self._core(request):
+                await respond(text=render(action), response_type=_response_type(action))
             return
         if name == "style":
             # The core names who changed the look, so use the name writers see on paragraphs.

@@ -39,6 +39,7 @@ COMMANDS = (
     "story",
     "settings",
     "style",
+    "genre",
     "library",
     "cast",
     "why",

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.commands import genre_event
 from adapters.markup import plain_words
 from adapters.web.library_convert import (
     LIBRARY_MESSAGES,
@@ -159,6 +160,11 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         if not isinstance(strength, (int, float)) or isinstance(strength, bool):
             raise ClientMessageError("Style strength must be a number, e.g. 1 or 0.5.")
         return StyleStrengthSet(channel(room), who, strength=float(strength))
+    if message.type == "genre":
+        name = message.data.get("name", "")
+        if not isinstance(name, str):
+            raise ClientMessageError("A genre is a name, e.g. 'wuxia', or 'none'.")
+        return genre_event(channel(room), who, name)
     if message.type == "enhance":
         return enhance_event(message.data, channel(room), who)
     raise ClientMessageError(f"The room doesn't know the request {message.type!r}.")

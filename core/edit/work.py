@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from core.edit.chain import can_redo, current_version, original, redo, undo
 from core.edit.commands import intent_from_payload
 from core.edit.effects import steps_for
+from core.edit.generators import attribute_generator, feature_branch_words
+from core.edit.pairs import keep_pair
 from core.edit.preference import remember_preference
 from core.edit.prompts import edited_prompt, library_text, owner_of
 from core.edit.understanding import EditIntent
@@ -151,6 +153,9 @@ class EditWork:
         await self._send(Progress(task.channel, paragraph_id, "editing", 0.0, detail="Editing"))
         reporter = ProgressReporter(self._send, task.channel, paragraph_id, self._interval)
         image = parent_png
+        generator = None
+        if intent.kind == "attribute":
+            generator = await attribute_generator(self._engine, intent.attribute)
         try:
             for step in steps_for(intent, owner):
                 request = EditRequest(
@@ -165,6 +170,7 @@ class EditWork:
                     attribute_word=step.intent.attribute_word,
                     tone=step.intent.tone,
                     style=style,
+                    attribute_adapter=generator if step.intent.kind == "attribute" else None,
                 )
                 [result] = await self._engine.edit([request], reporter.on_step, cancel)
                 image = result.png
@@ -193,7 +199,8 @@ class EditWork:
                 **result.provenance.to_dict(),
                 "edit_chain": [*target.provenance.get("edit_chain", []), target.id],
                 "request": task.item.payload.get("text", ""),
-                "read_as": intent.describe(owner),
+                "read_as": intent.describe(owner)
+                + (f"; {feature_branch_words(generator)}" if intent.kind == "attribute" else ""),
                 "read_by": intent.read_by,
                 "read_confidence": intent.confidence,
                 "requested_by": task.item.payload.get("author_name", ""),
@@ -205,6 +212,14 @@ class EditWork:
             image_bytes=len(result.png),
         )
         await self._storage.illustrations.add(record)
+        if intent.kind == "attribute":
+            request = task.item.payload.get("text", "")
+            await keep_pair(
+                *(self._storage, record, parent_png, result.png, request),
+                intent.attribute,
+                intent.attribute_word,
+                generator,
+            )
         await memory.save(self._storage)
         if intent.kind in ("global", "style") and intent.keep:
             by = task.item.payload.get("author_name", "")

@@ -166,6 +166,7 @@ class CandidatesWork:
             height=p.get("height"),
             guidance_scale=p.get("guidance_scale"),
             style=style,
+            genre=p.get("genre"),
         )
 
 

@@ -55,6 +55,7 @@ WHY_FIELDS = (
     "style_ref",
     "style_method",
     "restorer",  # an enhanced version: what redrew it
+    "genre",  # the genre adapter it was drawn with (seed 000 claim 16)
     "request",  # an edit: what the writer asked,
     "read_as",  # and how Inkwell read it
 )

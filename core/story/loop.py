@@ -46,6 +46,7 @@ from core.story.posting import (
 from core.story.progress import GENERATING_SHARE, ProgressReporter
 from core.story.retention import keep_within_budget
 from core.story.settings import StorySettings
+from core.style.genre import genre_for_drawing
 from core.style.settings import style_for_drawing
 from storage.base import IllustrationRecord, ParagraphRecord, Storage
 from storage.codec import now_utc
@@ -183,6 +184,7 @@ class IllustrationLoop:
 
         # Read when drawing starts: a reference set while this paragraph waited applies to it.
         style = await style_for_drawing(self._storage, paragraph.channel_key)
+        genre = await genre_for_drawing(self._storage, self._engine, paragraph.channel_key)
         # Global edits writers asked to keep ("I prefer darker") shape every later drawing.
         look = await story_preference(self._storage, paragraph.channel_key)
         # The cast's descriptions join the prompts that name (or refer to) an element.
@@ -206,6 +208,7 @@ class IllustrationLoop:
                         f"{job.variation}|{clause}" if clause else job.variation,
                     ),
                     style=style,
+                    genre=genre,
                 )
                 for item in items
                 for text, index, clause in [item[:3]]

@@ -7,7 +7,7 @@ from typing import Any
 from storage.base import ImageStore
 from storage.mongo.illustrations import MongoIllustrations
 from storage.mongo.library import MongoElements, MongoHistory
-from storage.mongo.records import MongoFeedback, MongoJobs
+from storage.mongo.records import MongoEditPairs, MongoFeedback, MongoJobs
 from storage.mongo.story import MongoChannels, MongoParagraphs
 from storage.mongo.work import MongoDeliveries, MongoInbox
 
@@ -28,6 +28,7 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict[str, Any]]] = [
     ("illustrations", [("parent_id", 1)], {}),
     ("elements", [("channel_key", 1), ("first_seen", 1)], {}),
     ("feedback", [("channel_key", 1), ("created_at", 1)], {}),
+    ("edit_pairs", [("channel_key", 1), ("created_at", 1)], {}),
     ("jobs", [("kind", 1), ("created_at", -1)], {}),
 ]
 
@@ -45,6 +46,7 @@ class MongoStorage:
         self.elements = MongoElements(db)
         self.history = MongoHistory(db)
         self.feedback = MongoFeedback(db)
+        self.edit_pairs = MongoEditPairs(db)
         self.jobs = MongoJobs(db)
         self.images = images
         self._db = db

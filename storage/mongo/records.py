@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from storage.base import FeedbackRecord, JobRecord
+from storage.base import EditPairRecord, FeedbackRecord, JobRecord
 from storage.mongo.common import loaded_time, stored_time
 
 
@@ -52,6 +53,44 @@ class MongoFeedback:
             )
             for d in await cursor.to_list(None)
         ]
+
+
+class MongoEditPairs:
+    def __init__(self, db: Any) -> None:
+        self._pairs = db.get_collection("edit_pairs")
+
+    async def add(self, record: EditPairRecord) -> None:
+        document = {name: value for name, value in asdict(record).items() if name != "id"}
+        document["created_at"] = stored_time(record.created_at)
+        # An upsert that only inserts: storing the same pair again is a no-op.
+        await self._pairs.update_one({"_id": record.id}, {"$setOnInsert": document}, upsert=True)
+
+    async def list(
+        self, channel_key: str | None = None, limit: int = 100_000
+    ) -> list[EditPairRecord]:
+        query = {"channel_key": channel_key} if channel_key else {}
+        cursor = self._pairs.find(query).sort([("created_at", 1), ("_id", 1)]).limit(limit)
+        return [
+            EditPairRecord(
+                id=d["_id"],
+                **{k: d[k] for k in _PAIR_FIELDS},
+                created_at=loaded_time(d["created_at"]),
+            )
+            for d in await cursor.to_list(None)
+        ]
+
+
+_PAIR_FIELDS = (
+    "channel_key",
+    "illustration_id",
+    "original_image_id",
+    "edited_image_id",
+    "request",
+    "edit_prompt",
+    "attribute",
+    "attribute_word",
+    "feature_branch",
+)
 
 
 class MongoJobs:

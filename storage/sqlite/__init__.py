@@ -10,7 +10,7 @@ import aiosqlite
 from storage.images import FileImageStore
 from storage.sqlite.illustrations import SQLiteIllustrations
 from storage.sqlite.library import SQLiteElements, SQLiteHistory
-from storage.sqlite.records import SQLiteFeedback, SQLiteJobs
+from storage.sqlite.records import SQLiteEditPairs, SQLiteFeedback, SQLiteJobs
 from storage.sqlite.schema import ADDED_COLUMNS, SCHEMA
 from storage.sqlite.story import SQLiteChannels, SQLiteParagraphs
 from storage.sqlite.work import SQLiteDeliveries, SQLiteInbox
@@ -36,6 +36,7 @@ class SQLiteStorage:
         self.elements = SQLiteElements(db, lock)
         self.history = SQLiteHistory(db, lock)
         self.feedback = SQLiteFeedback(db, lock)
+        self.edit_pairs = SQLiteEditPairs(db, lock)
         self.jobs = SQLiteJobs(db, lock)
         self.images = FileImageStore(images_dir)
 

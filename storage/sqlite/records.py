@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.base import FeedbackRecord, JobRecord
+from storage.base import EditPairRecord, FeedbackRecord, JobRecord
 from storage.codec import utc_text
 from storage.sqlite.base import SQLiteRepository
 
@@ -48,6 +48,48 @@ class SQLiteFeedback(SQLiteRepository):
             f"SELECT * FROM feedback {where} ORDER BY created_at, id LIMIT ?", (*args, limit)
         )
         return [_feedback(row) for row in rows]
+
+
+_PAIR_FIELDS = (
+    "id",
+    "channel_key",
+    "illustration_id",
+    "original_image_id",
+    "edited_image_id",
+    "request",
+    "edit_prompt",
+    "attribute",
+    "attribute_word",
+    "feature_branch",
+    "created_at",
+)
+
+
+class SQLiteEditPairs(SQLiteRepository):
+    async def add(self, record: EditPairRecord) -> None:
+        values = [getattr(record, name) for name in _PAIR_FIELDS]
+        values[-1] = utc_text(record.created_at)
+        async with self._write() as db:
+            await db.execute(
+                f"INSERT OR IGNORE INTO edit_pairs ({', '.join(_PAIR_FIELDS)})"
+                f" VALUES ({', '.join('?' * len(_PAIR_FIELDS))})",
+                values,
+            )
+
+    async def list(
+        self, channel_key: str | None = None, limit: int = 100_000
+    ) -> list[EditPairRecord]:
+        where, args = ("WHERE channel_key = ?", [channel_key]) if channel_key else ("", [])
+        rows = await self._all(
+            f"SELECT * FROM edit_pairs {where} ORDER BY created_at, id LIMIT ?", (*args, limit)
+        )
+        return [
+            EditPairRecord(
+                **{name: row[name] for name in _PAIR_FIELDS[:-1]},
+                created_at=datetime.fromisoformat(row["created_at"]),
+            )
+            for row in rows
+        ]
 
 
 class SQLiteJobs(SQLiteRepository):

@@ -100,6 +100,20 @@ CREATE TABLE IF NOT EXISTS feedback (
     target_text TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS feedback_time ON feedback(created_at);
+CREATE TABLE IF NOT EXISTS edit_pairs (
+    id TEXT PRIMARY KEY,
+    channel_key TEXT NOT NULL,
+    illustration_id TEXT NOT NULL,
+    original_image_id TEXT NOT NULL,
+    edited_image_id TEXT NOT NULL,
+    request TEXT NOT NULL,
+    edit_prompt TEXT NOT NULL,
+    attribute TEXT NOT NULL,
+    attribute_word TEXT NOT NULL,
+    feature_branch TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS edit_pairs_channel ON edit_pairs(channel_key, created_at);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,

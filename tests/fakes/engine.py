@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 from PIL.PngImagePlugin import PngInfo
 
 from core.engine import (
+    AdapterInfo,
     CancelToken,
     EditRequest,
     GeneratedImage,
@@ -74,6 +75,7 @@ class ScriptedEngine:
         self.restore_calls: list[list[bytes]] = []
         self.restore_error: Exception | None = None  # raised by the next restore call
         self.restorer_state = "trained"
+        self.trained_adapters: list[AdapterInfo] = []  # what `adapters` lists
 
     async def generate(
         self,
@@ -114,6 +116,7 @@ class ScriptedEngine:
                     0.0,
                     style_ref=request.style.image_id if request.style else None,
                     style_strength=request.style.strength if request.style else None,
+                    genre=request.genre,
                 )
                 group.append(GeneratedImage(png, provenance))
             results.append(group)
@@ -223,6 +226,9 @@ class ScriptedEngine:
             changed.save(buffer, format="PNG")
             restored.append(buffer.getvalue())
         return restored
+
+    async def adapters(self) -> list[AdapterInfo]:
+        return list(self.trained_adapters)
 
     async def close(self) -> None:
         return None

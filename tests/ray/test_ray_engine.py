@@ -134,3 +134,4 @@ async def test_edit_and_restore_are_forwarded_to_the_runner(ray_app: str) -> Non
     assert engine.restorer_state == "untrained"
     [restored] = await engine.restore([parent.png])
     assert restored.startswith(b"\x89PNG")
+    assert await engine.adapters() == []  # the replica's adapters folder holds none

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from storage.base import (
+    EditPairRecord,
     ElementLook,
     ElementRecord,
     FeedbackRecord,
@@ -280,6 +281,42 @@ async def test_feedback_is_kept_in_order_and_filtered(store: Storage) -> None:
     [latest] = await store.feedback.list(since=NOW + timedelta(minutes=2))
     assert (latest.id, latest.label, latest.target_text) == ("f2", 1, "her face is clear")
     assert latest.created_at == NOW + timedelta(minutes=2)
+
+
+async def test_edit_pairs_are_kept_once_in_order_per_channel(store: Storage) -> None:
+    for number, channel in enumerate(["web:tale", "web:other", "web:tale", "web:tale"]):
+        await store.edit_pairs.add(
+            EditPairRecord(
+                id=f"p{min(number, 2)}",  # the last one repeats p2: stored once
+                channel_key=channel,
+                illustration_id=f"ill-{number}",
+                original_image_id=f"orig-{number}",
+                edited_image_id=f"edit-{number}",
+                request="make the fox blue",
+                edit_prompt="make the fox blue",
+                attribute="blue",
+                attribute_word="fox",
+                feature_branch="attribute generator blue" if number else "prompt only",
+                created_at=NOW + timedelta(minutes=number),
+            )
+        )
+    assert [p.id for p in await store.edit_pairs.list()] == ["p0", "p1", "p2"]
+    first, last = await store.edit_pairs.list("web:tale")
+    assert (first.id, first.feature_branch, first.original_image_id) == (
+        "p0",
+        "prompt only",
+        "orig-0",
+    )
+    assert (last.id, last.illustration_id, last.created_at) == (
+        "p2",
+        "ill-2",
+        NOW + timedelta(minutes=2),
+    )
+    assert (last.request, last.attribute, last.attribute_word) == (
+        "make the fox blue",
+        "blue",
+        "fox",
+    )
 
 
 async def test_jobs_report_their_progress(store: Storage) -> None:
