@@ -26,12 +26,12 @@ from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 from PIL import Image, ImageOps
 from safetensors.torch import load_file, save_file
-from tqdm import tqdm
 
 from engine.device import resolve_device
 from engine.loading import load_pipeline
 from engine.lora import ADAPTER_FILE, METADATA_FILE, AdapterInfo, with_phrase
 from engine.profiles import ModelProfile
+from training.steps import run_steps
 from training.style_branch import TrainingExample, _write_dir, training_examples
 
 logger = logging.getLogger("inkwell.training")
@@ -198,22 +198,7 @@ class LoraTrainer:
 
     def run(self, out_dir: Path) -> list[float]:
         """Train from `self.step` to `options.steps`, checkpointing; returns the step losses."""
-        losses: list[float] = []
-        bar = tqdm(
-            total=self.options.steps,
-            initial=self.step,
-            desc="lora",
-            unit="step",
-            disable=not self.options.progress,
-        )
-        with bar:
-            while self.step < self.options.steps:
-                losses.append(self.train_step())
-                bar.update(1)
-                bar.set_postfix(loss=f"{losses[-1]:.4f}")
-                if self.step % self.options.checkpoint_every == 0:
-                    self.save_checkpoint(out_dir)
-        return losses
+        return run_steps(self, out_dir, "lora")
 
     # --- weights ------------------------------------------------------------------------
 

@@ -15,13 +15,13 @@ import torch
 import torch.nn.functional as F
 from diffusers import ControlNetModel, DDPMScheduler, StableDiffusionPipeline
 from PIL import Image, ImageOps
-from tqdm import tqdm
 
 from engine.device import resolve_device
 from engine.loading import load_pipeline
 from engine.profiles import ModelProfile
 from engine.style_branch import StyledUNet, build_style_branch
 from engine.style_features import VGGStyle
+from training.steps import run_steps
 
 logger = logging.getLogger("inkwell.models")
 
@@ -169,22 +169,7 @@ class StyleTrainer:
 
     def run(self, out_dir: Path) -> list[float]:
         """Train from `self.step` to `options.steps`, checkpointing; returns the step losses."""
-        losses = []
-        bar = tqdm(
-            total=self.options.steps,
-            initial=self.step,
-            desc="style branch",
-            unit="step",
-            disable=not self.options.progress,
-        )
-        with bar:
-            while self.step < self.options.steps:
-                losses.append(self.train_step())
-                bar.update(1)
-                bar.set_postfix(loss=f"{losses[-1]:.4f}")
-                if self.step % self.options.checkpoint_every == 0:
-                    self.save_checkpoint(out_dir)
-        return losses
+        return run_steps(self, out_dir, "style branch")
 
     # --- checkpoints --------------------------------------------------------------------
 
