@@ -31,8 +31,8 @@ from engine.device import resolve_device
 from engine.loading import load_pipeline
 from engine.lora import ADAPTER_FILE, METADATA_FILE, AdapterInfo, with_phrase
 from engine.profiles import ModelProfile
-from training.steps import run_steps
-from training.style_branch import TrainingExample, _write_dir, training_examples
+from training.steps import latest_checkpoint, run_steps, write_checkpoint
+from training.style_branch import TrainingExample, training_examples
 
 logger = logging.getLogger("inkwell.training")
 
@@ -210,8 +210,6 @@ class LoraTrainer:
         return state
 
     def save_checkpoint(self, out_dir: Path) -> Path:
-        root = Path(out_dir) / "checkpoints"
-        target = root / f"step-{self.step:07d}"
         state = {
             "step": self.step,
             "optimizer": self.optimizer.state_dict(),
@@ -225,19 +223,15 @@ class LoraTrainer:
                 save_file(_plain(adapters["text_encoder"]), str(directory / _TEXT_CHECKPOINT))
             torch.save(state, directory / _STATE_FILE)
 
-        _write_dir(target, write)
-        for old in sorted(root.glob("step-*"))[: -self.options.keep_checkpoints]:
-            shutil.rmtree(old, ignore_errors=True)
+        target = write_checkpoint(out_dir, self.step, write, self.options.keep_checkpoints)
         logger.info("LoRA checkpoint at step %d: %s", self.step, target)
         return target
 
     def resume(self, out_dir: Path) -> bool:
         """Continue from the latest checkpoint under `out_dir`; False if there is none."""
-        found = sorted((Path(out_dir) / "checkpoints").glob("step-*"))
-        found = [path for path in found if (path / _STATE_FILE).is_file()]
-        if not found:
+        latest = latest_checkpoint(out_dir, _STATE_FILE)
+        if latest is None:
             return False
-        latest = found[-1]
         device = str(self.device)
         set_peft_model_state_dict(self.pipe.unet, load_file(latest / _UNET_CHECKPOINT, device))
         if self.options.train_text_encoder:

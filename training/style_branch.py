@@ -6,7 +6,6 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from engine.loading import load_pipeline
 from engine.profiles import ModelProfile
 from engine.style_branch import StyledUNet, build_style_branch
 from engine.style_features import VGGStyle
-from training.steps import run_steps
+from training.steps import latest_checkpoint, run_steps, write_checkpoint
 
 logger = logging.getLogger("inkwell.models")
 
@@ -175,8 +174,6 @@ class StyleTrainer:
 
     def save_checkpoint(self, out_dir: Path) -> Path:
         """Branch weights plus optimizer and sampling state, so a resume continues exactly."""
-        root = Path(out_dir) / "checkpoints"
-        target = root / f"step-{self.step:07d}"
         state = {
             "step": self.step,
             "optimizer": self.optimizer.state_dict(),
@@ -187,19 +184,15 @@ class StyleTrainer:
             self.branch.save_pretrained(directory)
             torch.save(state, directory / _STATE_FILE)
 
-        _write_dir(target, write)
-        for old in sorted(root.glob("step-*"))[: -self.options.keep_checkpoints]:
-            shutil.rmtree(old, ignore_errors=True)
+        target = write_checkpoint(out_dir, self.step, write, self.options.keep_checkpoints)
         logger.info("style branch checkpoint at step %d: %s", self.step, target)
         return target
 
     def resume(self, out_dir: Path) -> bool:
         """Continue from the latest checkpoint under `out_dir`; False if there is none."""
-        found = sorted((Path(out_dir) / "checkpoints").glob("step-*"))
-        found = [path for path in found if (path / _STATE_FILE).is_file()]
-        if not found:
+        latest = latest_checkpoint(out_dir, _STATE_FILE)
+        if latest is None:
             return False
-        latest = found[-1]
         loaded = ControlNetModel.from_pretrained(latest, local_files_only=True)
         self.branch.load_state_dict(loaded.state_dict())
         state = torch.load(latest / _STATE_FILE, map_location=self.device, weights_only=True)
@@ -223,16 +216,3 @@ class StyleTrainer:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         logger.info("trained style branch saved to %s (step %d)", out_dir, self.step)
-
-
-def _write_dir(target: Path, write: Callable[[Path], None]) -> None:
-    """Write a directory under a temporary name, then rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
-    try:
-        write(staging)
-        if target.exists():
-            shutil.rmtree(target)
-        os.rename(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
