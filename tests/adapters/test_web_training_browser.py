@@ -134,12 +134,8 @@ def test_a_trainer_runs_the_three_stages_and_binds_feedback_to_the_shown_sample(
         let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"""
     )
     assert curve_pixels > 200, "the loss curve is drawn"
-    assert (
-        page.evaluate(
-            "() => document.querySelector('[data-testid=\"sample-prediction\"]').naturalWidth"
-        )
-        == 24
-    )
+    # The prediction's picture is fetched after the stop: wait (bounded) until it has loaded.
+    expect(page.get_by_test_id("sample-prediction")).to_have_js_property("naturalWidth", 24)
 
     # Text typed for the shown sample is bound to it and classified.
     page.get_by_test_id("sample").nth(2).click()

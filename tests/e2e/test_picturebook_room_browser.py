@@ -58,6 +58,6 @@ def test_the_picturebook_room_illustrates_each_sentence(page: Page, bot: str) ->
     pictures = card.get_by_test_id("illustration")
     expect(pictures).to_have_count(3)
     for image in pictures.all():
-        assert image.evaluate("img => img.complete && img.naturalWidth") == 64
+        expect(image).to_have_js_property("naturalWidth", 64)  # loaded (waits, bounded)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "story_room_picturebook.png"), full_page=True)

@@ -153,7 +153,7 @@ def test_a_paragraph_gets_an_illustration_with_live_progress(page: Page, bot: st
     expect(card.get_by_test_id("illustration")).to_have_count(2)
     expect(page.get_by_test_id("composer")).to_have_value("")
     for image in card.get_by_test_id("illustration").all():
-        assert image.evaluate("img => img.complete && img.naturalWidth") == 64
+        expect(image).to_have_js_property("naturalWidth", 64)  # loaded (waits, bounded)
 
     fractions = [
         f["fraction"] for f in frames if f["type"] == "progress" and f["stage"] == "generating"
