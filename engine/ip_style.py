@@ -18,6 +18,7 @@ from torch import nn
 from core.engine import StyleRef
 from engine.loading import hub_offline
 from engine.profiles import ModelProfile
+from engine.style_branch import StandInUNet
 from engine.style_features import open_rgb
 
 logger = logging.getLogger("inkwell.models")
@@ -52,7 +53,7 @@ def set_style_scale(processors: dict[str, Any], layer: str, strength: float) -> 
     return speaking
 
 
-class IPStyledUNet(nn.Module):
+class IPStyledUNet(StandInUNet):
     """The UNet fed each sample's image embedding; stands in for a pipeline's UNet.
 
     Like StyledUNet, the embeddings are set around a pipeline call with `embeds(...)`, so
@@ -61,21 +62,8 @@ class IPStyledUNet(nn.Module):
     """
 
     def __init__(self, unet: UNet2DConditionModel) -> None:
-        super().__init__()
-        self.unet = unet
+        super().__init__(unet)
         self._embeds: torch.Tensor | None = None
-
-    @property
-    def config(self) -> Any:
-        return self.unet.config
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.unet.dtype
-
-    @property
-    def device(self) -> torch.device:
-        return self.unet.device
 
     @contextmanager
     def embeds(self, embeds: torch.Tensor) -> Iterator[None]:

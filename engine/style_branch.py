@@ -59,21 +59,14 @@ def branch_input(maps: torch.Tensor, size: tuple[int, int], dtype: torch.dtype) 
     return F.interpolate(torch.log1p(maps.float()), size=size, mode="bilinear").to(dtype)
 
 
-class StyledUNet(nn.Module):
-    """The UNet with the branch's residuals added; stands in for a pipeline's UNet.
+class StandInUNet(nn.Module):
+    """A module that stands in for a pipeline's UNet: it wraps `unet` and answers what the
+    pipeline reads from its UNet (config, dtype, device)."""
 
-    Set the batch's style maps and strengths with `styles(...)` around a pipeline call. Each
-    sample has its own S and strength, so requests with different styles share a call.
-    """
-
-    def __init__(self, unet: UNet2DConditionModel, branch: ControlNetModel) -> None:
+    def __init__(self, unet: UNet2DConditionModel) -> None:
         super().__init__()
         self.unet = unet
-        self.branch = branch
-        self._maps: torch.Tensor | None = None
-        self._strengths: torch.Tensor | None = None
 
-    # The pipeline reads these from its UNet.
     @property
     def config(self) -> Any:
         return self.unet.config
@@ -85,6 +78,20 @@ class StyledUNet(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.unet.device
+
+
+class StyledUNet(StandInUNet):
+    """The UNet with the branch's residuals added; stands in for a pipeline's UNet.
+
+    Set the batch's style maps and strengths with `styles(...)` around a pipeline call. Each
+    sample has its own S and strength, so requests with different styles share a call.
+    """
+
+    def __init__(self, unet: UNet2DConditionModel, branch: ControlNetModel) -> None:
+        super().__init__(unet)
+        self.branch = branch
+        self._maps: torch.Tensor | None = None
+        self._strengths: torch.Tensor | None = None
 
     @contextmanager
     def styles(self, maps: torch.Tensor, strengths: torch.Tensor) -> Iterator[None]:
