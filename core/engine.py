@@ -54,8 +54,11 @@ class GenerationRequest:
 # A trained LoRA adapter's name: lower-case letters, digits and dashes (it names a folder and
 # the adapter inside the pipeline).
 ADAPTER_NAME = r"[a-z0-9][a-z0-9-]{0,39}"
-AdapterKind = Literal["genre", "attribute"]
-ADAPTER_KINDS: tuple[AdapterKind, ...] = ("genre", "attribute")
+# "edit-model": seed 003 [0123]-[0131]'s image attribute editing model, an InstructPix2Pix
+# UNet trained from kept edit pairs (not a LoRA, but kept and listed beside the adapters).
+AdapterKind = Literal["genre", "attribute", "edit-model"]
+ADAPTER_KINDS: tuple[AdapterKind, ...] = ("genre", "attribute", "edit-model")
+EDIT_MODEL = "edit-model"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class AdapterInfo:
     loss_before: float = 0.0
     loss_after: float = 0.0
     train_seconds: float = 0.0
+    trained_at: str = ""  # ISO time its training finished: "the newest" edit model is by it
 
 
 @dataclass(frozen=True)
@@ -160,10 +164,16 @@ class EditRequest:
     # Seed 003's feature generator: a trained attribute adapter's name for the attribute
     # branch only (None: that branch is the same model with the attribute in its prompt).
     attribute_adapter: str | None = None
+    # A trained edit model (seed 003 [0123]-[0131], InstructPix2Pix) draws an attribute edit
+    # from the picture and the writer's `instruction` instead of fusing two branches.
+    edit_model: str | None = None
+    instruction: str = ""
 
 
-def feature_branch_label(attribute_adapter: str | None) -> str:
+def feature_branch_label(attribute_adapter: str | None, edit_model: str | None = None) -> str:
     """How an attribute edit's feature branch was drawn, as provenance and edit pairs say it."""
+    if edit_model:
+        return f"edit model {edit_model}"
     return f"attribute generator {attribute_adapter}" if attribute_adapter else "prompt only"
 
 
@@ -263,6 +273,50 @@ class StageResult:
     steps: int
     final_loss: float
     reason: Literal["threshold", "max_steps", "stopped", "no_data"]
+
+
+# ---------------------------------------------------------------- adapter training (LoRA, edits)
+
+
+@dataclass(frozen=True)
+class AdapterTrainingRequest:
+    """Train a genre or attribute adapter (LoRA) or an edit model where the engine's models
+    live; it is saved where the engine loads adapters. Plain data, so it travels to a Ray
+    replica: `pictures` are (encoded picture, caption) for an adapter, `pairs` are (input
+    picture, edited picture, instruction) for an edit model."""
+
+    kind: str  # an AdapterKind
+    name: str
+    phrase: str = ""  # put before every caption (and before a genre's prompts)
+    pictures: tuple[tuple[bytes, str], ...] = field(default=(), repr=False)
+    pairs: tuple[tuple[bytes, bytes, str], ...] = field(default=(), repr=False)
+    steps: int = 400
+    batch_size: int = 4
+    learning_rate: float = 5e-4
+    rank: int = 4  # LoRA rank (adapters only)
+    text_encoder: bool = False  # adapt the text encoder too (adapters only)
+    convolutions: bool = False  # adapt the UNet's ResNet convolutions too (adapters only)
+    checkpoint_every: int = 100
+    seed: int = 0
+    fresh: bool = False  # discard earlier checkpoints instead of resuming
+
+
+@dataclass(frozen=True)
+class AdapterStep:
+    """One step of an adapter's training, for progress bars."""
+
+    step: int
+    max_steps: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class AdapterTrainingResult:
+    info: AdapterInfo
+    first_loss: float  # evaluation loss before this run's steps
+    final_loss: float
+    seconds: float
+    directory: str  # where it was saved, on the engine's machine
 
 
 class TrainingBusy(RuntimeError):
@@ -381,8 +435,20 @@ class Engine(Protocol):
         ...
 
     async def adapters(self) -> list[AdapterInfo]:
-        """The trained LoRA adapters (genres, attribute generators) this engine can load now;
-        adapters trained while it runs are listed once their files are complete."""
+        """The trained LoRA adapters (genres, attribute generators) and edit models this
+        engine can load now; those trained while it runs are listed once their files are
+        complete."""
+        ...
+
+    async def train_adapter(
+        self,
+        request: AdapterTrainingRequest,
+        on_step: Callable[[AdapterStep], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> AdapterTrainingResult:
+        """Train an adapter or edit model where the models live (this process, or a Ray
+        replica's node) into the folder `adapters` lists. A set `cancel` stops after the
+        current step, keeps the checkpoint (a rerun resumes) and raises GenerationCancelled."""
         ...
 
     async def close(self) -> None: ...

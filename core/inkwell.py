@@ -93,6 +93,7 @@ class Inkwell:
             self.deliver,
             strength=edit.strength,
             progress_interval_s=settings.progress_interval_s,
+            edit_model=edit.edit_model,
         )
         self._inbox_settings = inbox or InboxSettings()
         self._worker = InboxWorker(

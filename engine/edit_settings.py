@@ -61,6 +61,12 @@ class EditSettings:
     region_feather: float = setting(
         0.05, "softened edge of an inpainted region, share of the picture", at_least=0, at_most=0.5
     )
+    instruct_guidance: float = setting(
+        7.5, "text guidance of an attribute edit drawn by a trained edit model", at_least=0
+    )
+    instruct_image_guidance: float = setting(
+        1.5, "picture guidance of an edit model: higher keeps more of the original", at_least=0
+    )
 
     def __post_init__(self) -> None:
         check_settings(self, "edit_engine")  # settings built in code are held to the same bounds

@@ -29,6 +29,7 @@ from core.engine import (
 )
 from engine.attribute_edit import BranchPair, attribute_edit
 from engine.batching import StepCallback, StopCheck
+from engine.edit_model import EditModels, edited_by_instruction
 from engine.edit_settings import EditSettings
 from engine.lora import AdapterShelf
 from engine.tone import apply_tone
@@ -100,6 +101,8 @@ class Editor:
         )
         self._inpaint.set_progress_bar_config(disable=True)
         self._img2img: dict[int, StableDiffusionImg2ImgPipeline] = {}
+        root = adapters.root if adapters is not None else None
+        self._edit_models = EditModels(pipe, root, profile_name)
 
     @property
     def settings(self) -> EditSettings:
@@ -112,7 +115,8 @@ class Editor:
             total = global_steps(steps, request.strength)
             return min(int(total * request.strength), total)
         if request.kind == "attribute":
-            return 2 * steps  # the mask pass, then the fused pass
+            # An edit model draws once; fusion takes the mask pass, then the fused pass.
+            return steps if request.edit_model else 2 * steps
         return min(int(steps * self._settings.inpaint_strength), steps)
 
     def edit(
@@ -170,6 +174,8 @@ class Editor:
             image, record = self._global(request, parent, step_end)
         elif request.kind in ("add", "remove"):
             image, record = self._inpaint_region(request, parent, step_end)
+        elif request.kind == "attribute" and request.edit_model:
+            image, record = self._instructed(request, parent, step_end)
         elif request.kind == "attribute":
             with self._feature_generator(request):
                 image, record = attribute_edit(
@@ -179,12 +185,42 @@ class Editor:
                     self._settings,
                     step_end,
                 )
+            record["method"] = "fusion"
             record["feature_branch"] = feature_branch_label(request.attribute_adapter)
         else:
             raise ValueError(f"unknown edit kind {request.kind!r}")
         if request.tone is not None:
             image = apply_tone(image, parent, request.tone)
             record["tone"] = asdict(request.tone)
+        return image, record
+
+    def _instructed(self, request: EditRequest, parent: Image.Image, step_end: Any) -> tuple:
+        """Seed 003 [0123]-[0131]: the trained edit model draws the edit from the parent
+        picture and the writer's words, from the parent's seed (no branches, no mask)."""
+        assert request.edit_model is not None
+        p = request.provenance
+        instruction = request.instruction or request.prompt
+        image = edited_by_instruction(
+            self._edit_models.pipeline(request.edit_model),
+            parent,
+            instruction,
+            p.negative_prompt,
+            seed=p.seed,
+            steps=p.steps,
+            guidance_scale=self._settings.instruct_guidance,
+            image_guidance_scale=self._settings.instruct_image_guidance,
+            step_end=step_end,
+        )
+        if image.size != parent.size:
+            image = image.resize(parent.size, Image.Resampling.BICUBIC)
+        record = {
+            "method": f"edit model {request.edit_model}",
+            "feature_branch": feature_branch_label(None, request.edit_model),
+            "instruction": instruction,
+            "steps": p.steps,
+            "guidance_scale": self._settings.instruct_guidance,
+            "image_guidance_scale": self._settings.instruct_image_guidance,
+        }
         return image, record
 
     def _global(self, request: EditRequest, parent: Image.Image, step_end: Any) -> tuple:

@@ -13,6 +13,9 @@ import numpy as np
 from core import metrics
 from core.engine import (
     AdapterInfo,
+    AdapterStep,
+    AdapterTrainingRequest,
+    AdapterTrainingResult,
     Box,
     CancelToken,
     EditRequest,
@@ -68,6 +71,7 @@ class LocalEngine:
             on_batch=metrics.engine_batch,
         )
         self.training: Any = None  # a RestorerTrainingRunner, set by for_profile
+        self.adapter_training: Any = None  # an AdapterTrainingRunner, set by for_profile
         self.adapters_root: Path | None = None  # trained LoRA adapters, set by for_profile
 
     @classmethod
@@ -83,6 +87,7 @@ class LocalEngine:
     ) -> LocalEngine:
         """An engine whose worker loads `profile` with ModelRunner.load; `adapters` is the
         trained adapters' folder (None: `<models_dir>/adapters`)."""
+        from training.adapter_job import AdapterTrainingRunner
         from training.restorer_job import RestorerTrainingRunner
 
         root = adapters or adapters_root("", models_dir)
@@ -97,6 +102,7 @@ class LocalEngine:
             max_batch,
         )
         engine.training = RestorerTrainingRunner(profile, models_dir, device)
+        engine.adapter_training = AdapterTrainingRunner(profile, models_dir, root, device)
         engine.adapters_root = root
         return engine
 
@@ -223,6 +229,18 @@ class LocalEngine:
         if self.adapters_root is None:
             return []
         return await asyncio.to_thread(list_adapters, self.adapters_root, self._profile_name)
+
+    async def train_adapter(
+        self,
+        request: AdapterTrainingRequest,
+        on_step: Callable[[AdapterStep], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> AdapterTrainingResult:
+        """An adapter or edit model trained in this process, on its own thread beside the
+        model worker, into the folder `adapters` lists (see Engine.train_adapter)."""
+        if self.adapter_training is None:
+            raise RuntimeError("adapter training needs an engine made by LocalEngine.for_profile")
+        return await self.adapter_training.train_adapter(request, on_step, cancel)
 
     @property
     def restorer_state(self) -> str:

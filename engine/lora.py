@@ -11,12 +11,15 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from core.engine import ADAPTER_KINDS, ADAPTER_NAME, AdapterInfo
+from core.engine import ADAPTER_KINDS, ADAPTER_NAME, EDIT_MODEL, AdapterInfo
 
 logger = logging.getLogger("inkwell.models")
 
 ADAPTER_FILE = "pytorch_lora_weights.safetensors"  # diffusers' own LoRA weight name
 METADATA_FILE = "inkwell-adapter.json"  # written last by the trainer: the folder is complete
+# An edit model is a whole UNet in diffusers' layout (`UNet2DConditionModel.from_pretrained`).
+EDIT_MODEL_UNET = "unet"
+EDIT_MODEL_FILE = f"{EDIT_MODEL_UNET}/diffusion_pytorch_model.safetensors"
 _INFO_FIELDS = frozenset(f.name for f in fields(AdapterInfo))
 
 
@@ -42,7 +45,10 @@ def read_info(directory: Path) -> AdapterInfo | None:
         raw = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(raw, dict) or not (directory / ADAPTER_FILE).is_file():
+    if not isinstance(raw, dict):
+        return None
+    weights = EDIT_MODEL_FILE if raw.get("kind") == EDIT_MODEL else ADAPTER_FILE
+    if not (directory / weights).is_file():
         return None
     try:
         return AdapterInfo(**{k: v for k, v in raw.items() if k in _INFO_FIELDS})

@@ -27,11 +27,11 @@ from ray.serve import Application
 
 from core.engine import (
     AdapterInfo,
+    AdapterTrainingRequest,
     CancelToken,
     ProgressCallback,
     RestorerTrainingRequest,
     StepProgress,
-    StepReport,
 )
 from engine.batching import JOB_KINDS, Job
 from engine.edit_settings import EditSettings
@@ -69,12 +69,19 @@ class EngineReplica:
         from engine.model_worker import ModelWorker
         from engine.profiles import resolve_profile
         from engine.runner import ModelRunner
+        from training.adapter_job import AdapterTrainingRunner
         from training.restorer_job import RestorerTrainingRunner
 
         _log_to_stderr()
-        # Restorer training runs here, beside the models, on a thread of its own.
+        # Restorer and adapter training run here, beside the models, on threads of their own.
         self._training = RestorerTrainingRunner(
             resolve_profile(profile, overrides), Path(models_dir), device
+        )
+        self._adapter_training = AdapterTrainingRunner(
+            resolve_profile(profile, overrides),
+            Path(models_dir),
+            adapters_root(adapters_dir, Path(models_dir)),
+            device,
         )
         load = partial(
             ModelRunner.load,
@@ -130,28 +137,23 @@ class EngineReplica:
         """Stream one restorer training: a StepReport per step, then a CallResult with the
         stages' results. If the caller goes away the running stage stops after its step; its
         checkpoint is kept in this replica's models folder, where `restore` finds it."""
-        loop = asyncio.get_running_loop()
-        steps: asyncio.Queue[StepReport] = asyncio.Queue()
-        stop = CancelToken()
-
-        def on_step(report: StepReport) -> None:
-            loop.call_soon_threadsafe(steps.put_nowait, report)
-
         logger.info("restorer training %s starts on replica %d", job_id, os.getpid())
-        task = asyncio.ensure_future(self._training.train_restorer(request, on_step, stop))
-        try:
-            while not task.done():
-                step = asyncio.ensure_future(steps.get())
-                await asyncio.wait({task, step}, return_when=asyncio.FIRST_COMPLETED)
-                if step.done():
-                    yield step.result()
-                else:
-                    step.cancel()
-            while not steps.empty():
-                yield steps.get_nowait()
-            yield CallResult(task.result())
-        finally:
-            stop.cancel()  # the thread ends after its current step; nothing waits for it
+        async for event in _streamed(partial(self._training.train_restorer, request)):
+            yield event
+
+    async def train_adapter(
+        self, request: AdapterTrainingRequest, job_id: str
+    ) -> AsyncIterator[Any]:
+        """Stream one adapter's (or edit model's) training: an AdapterStep per step, then a
+        CallResult with its AdapterTrainingResult. It is saved in this replica's adapters
+        folder, where replicas load adapters; if the caller goes away it stops after its
+        step and keeps its checkpoint."""
+        logger.info(
+            "%s %r training %s starts on replica %d",
+            *(request.kind, request.name, job_id, os.getpid()),
+        )
+        async for event in _streamed(partial(self._adapter_training.train_adapter, request)):
+            yield event
 
     async def call(
         self, name: str, parts: list[list[Any]], watched: list[bool] | None = None
@@ -197,6 +199,32 @@ class EngineReplica:
             # Done, or the callers left: a batch whose callers all left stops early.
             for job in jobs:
                 self._worker.abandon(job)
+
+
+async def _streamed(train: Any) -> AsyncIterator[Any]:
+    """Run `train(on_step, stop)` on this loop, yielding each step it reports, then a
+    CallResult with its answer; the training stops after its step if the caller leaves."""
+    loop = asyncio.get_running_loop()
+    steps: asyncio.Queue[Any] = asyncio.Queue()
+    stop = CancelToken()
+
+    def on_step(report: Any) -> None:  # on the training thread
+        loop.call_soon_threadsafe(steps.put_nowait, report)
+
+    task = asyncio.ensure_future(train(on_step, stop))
+    try:
+        while not task.done():
+            step = asyncio.ensure_future(steps.get())
+            await asyncio.wait({task, step}, return_when=asyncio.FIRST_COMPLETED)
+            if step.done():
+                yield step.result()
+            else:
+                step.cancel()
+        while not steps.empty():
+            yield steps.get_nowait()
+        yield CallResult(task.result())
+    finally:
+        stop.cancel()  # the thread ends after its current step; nothing waits for it
 
 
 def _result(job: Job, part: int) -> CallResult:

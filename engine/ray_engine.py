@@ -19,6 +19,9 @@ import numpy as np
 from core import metrics
 from core.engine import (
     AdapterInfo,
+    AdapterStep,
+    AdapterTrainingRequest,
+    AdapterTrainingResult,
     Box,
     CancelToken,
     EditRequest,
@@ -141,15 +144,36 @@ class RayEngine:
     ) -> list[StageResult]:
         """Seed 002's training on a replica, beside its models: checkpoints land in the
         replicas' models folder. Not retried: a lost replica keeps its last checkpoint."""
+        return list(await self._training("train_restorer", request, on_step, cancel))
+
+    async def train_adapter(
+        self,
+        request: AdapterTrainingRequest,
+        on_step: Callable[[AdapterStep], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> AdapterTrainingResult:
+        """An adapter or edit model trained on a replica's node, saved in the replicas'
+        adapters folder (where they load adapters). Not retried: a lost replica keeps its
+        last checkpoint, and a rerun resumes from it there."""
+        return await self._training("train_adapter", request, on_step, cancel)
+
+    async def _training(
+        self,
+        method: str,
+        request: Any,
+        on_step: Callable[[Any], None] | None,
+        cancel: CancelToken | None,
+    ) -> Any:
+        """Stream a training run from a replica: its steps to `on_step`, then its answer."""
         job_id = uuid.uuid4().hex[:12]
-        response = self._streaming.train_restorer.remote(request, job_id)
+        response = getattr(self._streaming, method).remote(request, job_id)
         watcher = None
         if cancel is not None:
             watcher = asyncio.ensure_future(_cancel_when_set(cancel, response, self._poll))
         try:
             async for event in response:
                 if isinstance(event, CallResult):
-                    return list(event.value)
+                    return event.value
                 if on_step is not None:
                     on_step(event)
             raise EngineUnavailable(f"the engine ended training {job_id} without an answer")
@@ -162,7 +186,7 @@ class RayEngine:
                 raise EngineUnavailable(WRITER_MESSAGE.format(kind=kind)) from error
             raise
         except asyncio.CancelledError:
-            response.cancel()  # the replica stops the stage after its step
+            response.cancel()  # the replica stops the training after its step
             raise
         finally:
             if watcher is not None:

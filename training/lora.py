@@ -15,7 +15,9 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 from PIL import Image, ImageOps
 from safetensors.torch import load_file, save_file
 
+from core.engine import GenerationCancelled
 from engine.device import resolve_device
 from engine.loading import load_pipeline
 from engine.lora import ADAPTER_FILE, METADATA_FILE, AdapterInfo, with_phrase
@@ -196,9 +199,14 @@ class LoraTrainer:
                 total += float(self.loss(*self._draw(self.options.batch_size, generator)))
         return total / batches
 
-    def run(self, out_dir: Path) -> list[float]:
+    def run(
+        self,
+        out_dir: Path,
+        on_step: Callable[[int, float], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[float]:
         """Train from `self.step` to `options.steps`, checkpointing; returns the step losses."""
-        return run_steps(self, out_dir, "lora")
+        return run_steps(self, out_dir, "lora", on_step, should_stop)
 
     # --- weights ------------------------------------------------------------------------
 
@@ -296,8 +304,11 @@ def train_adapter(
     options: LoraOptions,
     device: str = "auto",
     fresh: bool = False,
+    on_step: Callable[[int, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainedAdapter:
-    """Train (or resume) an adapter on `examples` and save it in `out_dir` for the engine."""
+    """Train (or resume) an adapter on `examples` and save it in `out_dir` for the engine;
+    stopped by `should_stop`, it keeps its checkpoint and raises GenerationCancelled."""
     started = time.perf_counter()
     trainer = LoraTrainer.for_profile(profile, models_dir, examples, options, device)
     work = Path(out_dir) / ".training"
@@ -306,7 +317,9 @@ def train_adapter(
     elif trainer.resume(work):
         logger.info("resumed %s %r at step %d", kind, name, trainer.step)
     first = trainer.evaluate()
-    trainer.run(work)
+    trainer.run(work, on_step, should_stop)
+    if trainer.step < options.steps:
+        raise GenerationCancelled()  # stopped: the checkpoint is saved, a rerun resumes
     if trainer.step % options.checkpoint_every:
         trainer.save_checkpoint(work)
     final = trainer.evaluate()
@@ -324,6 +337,12 @@ def train_adapter(
         loss_before=round(first, 6),
         loss_after=round(final, 6),
         train_seconds=round(seconds, 1),
+        trained_at=finished_at(),
     )
     trainer.save_adapter(out_dir, info)
     return TrainedAdapter(info, Path(out_dir), first, final, seconds)
+
+
+def finished_at() -> str:
+    """Now, as an adapter's description records when its training finished."""
+    return datetime.now(UTC).isoformat(timespec="seconds")

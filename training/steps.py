@@ -29,9 +29,16 @@ class ResumableTrainer(Protocol):
     def save_checkpoint(self, out_dir: Path) -> None: ...
 
 
-def run_steps(trainer: ResumableTrainer, out_dir: Path, desc: str) -> list[float]:
+def run_steps(
+    trainer: ResumableTrainer,
+    out_dir: Path,
+    desc: str,
+    on_step: Callable[[int, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[float]:
     """Train from `trainer.step` to `options.steps`, checkpointing every `checkpoint_every`
-    steps into `out_dir`, with a tqdm bar; returns the step losses."""
+    steps into `out_dir`, with a tqdm bar; returns the step losses. `on_step(step, loss)`
+    follows each step; once `should_stop()` is true the loop checkpoints and returns early."""
     losses: list[float] = []
     bar = tqdm(
         total=trainer.options.steps,
@@ -42,9 +49,14 @@ def run_steps(trainer: ResumableTrainer, out_dir: Path, desc: str) -> list[float
     )
     with bar:
         while trainer.step < trainer.options.steps:
+            if should_stop is not None and should_stop():
+                trainer.save_checkpoint(out_dir)
+                break
             losses.append(trainer.train_step())
             bar.update(1)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            if on_step is not None:
+                on_step(trainer.step, losses[-1])
             if trainer.step % trainer.options.checkpoint_every == 0:
                 trainer.save_checkpoint(out_dir)
     return losses

@@ -20,11 +20,11 @@ from engine.loading import load_pipeline
 from engine.profiles import ModelProfile
 from engine.style_branch import StyledUNet, build_style_branch
 from engine.style_features import VGGStyle
+from training.folders import IMAGE_SUFFIXES
 from training.steps import latest_checkpoint, run_steps, write_checkpoint
 
 logger = logging.getLogger("inkwell.models")
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
 _STATE_FILE = "trainer.pt"
 
 

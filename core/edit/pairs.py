@@ -20,6 +20,7 @@ async def keep_pair(
     attribute: str,
     attribute_word: str,
     generator: str | None,
+    edit_model: str | None = None,
 ) -> None:
     """Store the pair with copies of both pictures (retention of illustrations may later
     remove theirs); keyed by the edited version, so a retried edit keeps one pair."""
@@ -33,7 +34,7 @@ async def keep_pair(
         edit_prompt=request,
         attribute=attribute,
         attribute_word=attribute_word,
-        feature_branch=feature_branch_label(generator),
+        feature_branch=feature_branch_label(generator, edit_model),
         created_at=now_utc(),
     )
     await storage.edit_pairs.add(pair)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.engine import ADAPTER_NAME
 from core.settings import setting
 
 
@@ -30,4 +31,11 @@ class EditPolicy:
     )
     prototype_margin: float = setting(
         0.05, "least lead of the nearest prototype's kind over the next kind", at_least=0
+    )
+    edit_model: str = setting(
+        "newest",
+        'trained edit model (InstructPix2Pix) that draws attribute edits: "newest", a name, '
+        'or "none" (always fuse two branches, seed 003)',
+        pattern=rf"newest|none|{ADAPTER_NAME}",
+        expect='"newest", "none" or an edit model\'s name',
     )

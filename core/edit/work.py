@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from core.edit.chain import can_redo, current_version, original, redo, undo
 from core.edit.commands import intent_from_payload
 from core.edit.effects import steps_for
-from core.edit.generators import attribute_generator, feature_branch_words
+from core.edit.generators import NEWEST, attribute_generator, edit_method_words, edit_model
 from core.edit.pairs import keep_pair
 from core.edit.preference import remember_preference
 from core.edit.prompts import edited_prompt, library_text, owner_of
@@ -66,8 +66,10 @@ class EditWork:
         deliver: Deliver,
         strength: float = 0.55,
         progress_interval_s: float = 0.25,
+        edit_model: str = NEWEST,
     ) -> None:
         self._engine = engine
+        self._edit_model = edit_model  # `[edit] edit_model`
         self._storage = storage
         self._chooser = chooser
         self._send = send
@@ -153,9 +155,14 @@ class EditWork:
         await self._send(Progress(task.channel, paragraph_id, "editing", 0.0, detail="Editing"))
         reporter = ProgressReporter(self._send, task.channel, paragraph_id, self._interval)
         image = parent_png
-        generator = None
+        generator = model = None
         if intent.kind == "attribute":
-            generator = await attribute_generator(self._engine, intent.attribute)
+            # A trained edit model draws it from the picture and the words; without one the
+            # two branches fuse, the feature branch with the attribute's generator if trained.
+            model = await edit_model(self._engine, self._edit_model)
+            if model is None:
+                generator = await attribute_generator(self._engine, intent.attribute)
+        words = task.item.payload.get("text", "")
         try:
             for step in steps_for(intent, owner):
                 request = EditRequest(
@@ -171,6 +178,8 @@ class EditWork:
                     tone=step.intent.tone,
                     style=style,
                     attribute_adapter=generator if step.intent.kind == "attribute" else None,
+                    edit_model=model if step.intent.kind == "attribute" else None,
+                    instruction=words,
                 )
                 [result] = await self._engine.edit([request], reporter.on_step, cancel)
                 image = result.png
@@ -187,6 +196,7 @@ class EditWork:
         # A change to how an element looks sticks to the story's cast entry of it.
         stick(memory, owner, intent.kind, intent.attribute, intent.attribute_word)
         image_id = await self._storage.images.put(result.png)
+        method = f"; {edit_method_words(model, generator)}" if intent.kind == "attribute" else ""
         record = IllustrationRecord(
             id=task.child_id,
             channel_key=target.channel_key,
@@ -199,8 +209,7 @@ class EditWork:
                 **result.provenance.to_dict(),
                 "edit_chain": [*target.provenance.get("edit_chain", []), target.id],
                 "request": task.item.payload.get("text", ""),
-                "read_as": intent.describe(owner)
-                + (f"; {feature_branch_words(generator)}" if intent.kind == "attribute" else ""),
+                "read_as": intent.describe(owner) + method,
                 "read_by": intent.read_by,
                 "read_confidence": intent.confidence,
                 "requested_by": task.item.payload.get("author_name", ""),
@@ -213,12 +222,12 @@ class EditWork:
         )
         await self._storage.illustrations.add(record)
         if intent.kind == "attribute":
-            request = task.item.payload.get("text", "")
             await keep_pair(
-                *(self._storage, record, parent_png, result.png, request),
+                *(self._storage, record, parent_png, result.png, words),
                 intent.attribute,
                 intent.attribute_word,
                 generator,
+                model,
             )
         await memory.save(self._storage)
         if intent.kind in ("global", "style") and intent.keep:
