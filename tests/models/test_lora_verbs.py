@@ -56,3 +56,36 @@ def test_train_genre_writes_an_adapter_the_engine_lists(
     assert main([*base, "train-attribute", str(folder), "--name", "Blue Fur"]) == 2
     assert "--name 'Blue Fur'" in capsys.readouterr().err
     assert main([*base, "train-genre", str(tmp_path / "nowhere"), "--name", "x"]) == 2
+
+
+def test_train_edit_model_reads_exported_pairs_and_the_engine_lists_it(
+    tmp_path: Path, models_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    split = tmp_path / "pairs" / "train"
+    for folder in ("input", "edited"):
+        (split / folder).mkdir(parents=True)
+    lines = []
+    for index in range(2):
+        rng = np.random.default_rng(index)
+        for folder in ("input", "edited"):
+            pixels = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(split / folder / f"{index}.png")
+        row = {
+            "input_image_file_name": f"input/{index}.png",
+            "edited_image_file_name": f"edited/{index}.png",
+            "edit_prompt": "make the fox blue",
+        }
+        lines.append(json.dumps(row) + "\n")
+    (split / "metadata.jsonl").write_text("".join(lines), encoding="utf-8")
+    data = data_dir(tmp_path, models_dir)
+    base = ["--profile", "tiny", "--data-dir", str(data)]
+    train = ["train-edit-model", str(tmp_path / "pairs"), "--name", "pairs", "--steps", "2"]
+    assert main([*base, *train, "--batch-size", "2"]) == 0
+    assert (
+        "edit model 'pairs' for profile 'tiny': 2 steps on 2 edit pairs" in capsys.readouterr().out
+    )
+    [info] = list_adapters(data / "models" / "adapters", "tiny")
+    assert (info.name, info.kind, info.pictures, info.steps) == ("pairs", "edit-model", 2, 2)
+
+    assert main([*base, "train-edit-model", str(tmp_path), "--name", "x"]) == 2
+    assert "export-edit-pairs" in capsys.readouterr().err
