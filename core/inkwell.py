@@ -129,7 +129,7 @@ class Inkwell:
         LibraryCommands(storage, engine).register(self.router)
         QueueView(storage, self.queue).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)
-        CandidateCommands(storage, self.queue, engine.profile_name).register(self.router)
+        CandidateCommands(storage, self.queue, engine).register(self.router)
         Enhancer(storage, engine, self.deliver).register(self.router)
 
     def attach(self, adapter: Adapter) -> None:

@@ -42,6 +42,14 @@ GONE = (
 _PROVENANCE_FIELDS = set(Provenance.__dataclass_fields__)
 
 
+def genre_gone(genre: str) -> str:
+    return (
+        f"That picture was drawn in the genre '{genre}', which is no longer trained here (its "
+        "adapter was removed), so it can't be changed as it was drawn. Redraw the paragraph "
+        "to get a new one."
+    )
+
+
 @dataclass(frozen=True)
 class EditTask:
     item: InboxItem
@@ -85,6 +93,10 @@ class EditWork:
         if kind in ("undo", "redo", "original"):
             await self._history(task)
             return
+        genre = await self._removed_genre(task)
+        if genre is not None:
+            await self._send(PostText(task.channel, genre_gone(genre), task.target.paragraph_id))
+            return
         try:
             record, png = await self._draw(task, cancel)
         except GenerationCancelled:
@@ -95,6 +107,15 @@ class EditWork:
             return
         caption = f"{task.target.text} (edited: {task.intent.describe()})"
         await self._post(task, record, png, caption)
+
+    async def _removed_genre(self, task: EditTask) -> str | None:
+        """The genre the picture was drawn in when its adapter is gone (the edit would redraw
+        with it) and the edit is not already drawn; otherwise None."""
+        genre = task.target.provenance.get("genre")
+        if not genre or await self._storage.illustrations.get(task.child_id) is not None:
+            return None
+        trained = {info.name for info in await self._engine.adapters() if info.kind == "genre"}
+        return None if genre in trained else str(genre)
 
     async def retrying(self, item: InboxItem, delay_s: float) -> None:
         task = await self._task(item)

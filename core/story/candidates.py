@@ -44,27 +44,43 @@ STYLE_REMOVED = (
 )
 
 
+def genre_removed(genre: str) -> str:
+    return (
+        f"Those pictures were drawn in the genre '{genre}', which is no longer trained here "
+        "(its adapter was removed), so their candidates can't be drawn again as they were; "
+        "redraw the paragraph to see new ones."
+    )
+
+
 async def cannot_redraw(
-    storage: Storage, drawn: list[IllustrationRecord], running_profile: str
+    storage: Storage, drawn: list[IllustrationRecord], engine: Engine
 ) -> str | None:
     """Why the candidates can't be drawn again as they were, or None when they can."""
     if not all("candidate_seeds" in record.provenance for record in drawn):
         return NO_SEEDS
+    running = engine.profile_name
+    genres: set[str] | None = None
     for record in drawn:
         profile = record.provenance.get("profile")
-        if profile != running_profile:
-            return other_profile(str(profile), running_profile)
+        if profile != running:
+            return other_profile(str(profile), running)
         style_ref = record.provenance.get("style_ref")
         if style_ref and await storage.images.get(style_ref) is None:
             return STYLE_REMOVED
+        genre = record.provenance.get("genre")
+        if genre:
+            if genres is None:
+                genres = {info.name for info in await engine.adapters() if info.kind == "genre"}
+            if genre not in genres:
+                return genre_removed(str(genre))
     return None
 
 
 class CandidateCommands:
-    def __init__(self, storage: Storage, queue: StoryQueue, profile_name: str) -> None:
+    def __init__(self, storage: Storage, queue: StoryQueue, engine: Engine) -> None:
         self._storage = storage
         self._queue = queue
-        self._profile = profile_name
+        self._engine = engine
 
     def register(self, router: Router) -> None:
         router.on(CandidatesRequested, self.request)
@@ -78,7 +94,7 @@ class CandidateCommands:
         drawn = await _drawn(self._storage, paragraph.id)
         if not drawn:
             return [Refused(channel, "That paragraph has no pictures to compare.", paragraph.id)]
-        reason = await cannot_redraw(self._storage, drawn, self._profile)
+        reason = await cannot_redraw(self._storage, drawn, self._engine)
         if reason is not None:
             return [Refused(channel, reason, paragraph.id)]
         payload = {"paragraph_id": paragraph.id}
@@ -108,7 +124,7 @@ class CandidatesWork:
         if channel is None or not drawn:
             return
         # Checked again: the profile or the style picture may have changed while it waited.
-        reason = await cannot_redraw(self._storage, drawn, self._engine.profile_name)
+        reason = await cannot_redraw(self._storage, drawn, self._engine)
         if reason is not None:
             await self._send(PostText(channel, reason, paragraph_id))
             return

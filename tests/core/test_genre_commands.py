@@ -1,13 +1,16 @@
-"""A channel's genre (seed 000 claim 16): listing, picking, drawing with it, and "why" naming it."""
+"""A channel's genre (seed 000 claim 16): listing, picking, drawing with it, "why" naming it,
+and what writers are told once its adapter is gone."""
 
 from __future__ import annotations
 
 import pytest
 
 from adapters.chat_text import why_text
+from core.edit.work import genre_gone
 from core.engine import AdapterInfo
 from core.events import (
     Author,
+    CandidatesRequested,
     GenreRequested,
     PostIllustrations,
     PostText,
@@ -15,8 +18,10 @@ from core.events import (
     WhyRequested,
     WhyShown,
 )
+from core.story.candidates import genre_removed
 from core.testing import FakeAdapter
 from storage.sqlite import SQLiteStorage
+from tests.core.test_edits import _reply
 from tests.fakes.engine import ScriptedEngine
 
 ANA = Author("ana", "Ana")
@@ -97,3 +102,28 @@ async def test_why_names_the_genre(chat: FakeAdapter, engine: ScriptedEngine) ->
     assert isinstance(why, WhyShown)
     assert {detail["genre"] for detail in why.illustrations} == {"noir"}
     assert "drawn in the genre noir" in why_text(why, 4000)
+
+
+@pytest.mark.asyncio
+async def test_candidates_and_edits_of_a_picture_whose_genre_was_removed_say_why(
+    chat: FakeAdapter, engine: ScriptedEngine
+) -> None:
+    room = chat.channel()
+    engine.trained_adapters = [genre("noir")]
+    await say(chat, GenreRequested(room, ANA, "noir"))
+    await chat.post("The detective lights a cigarette.")
+    [post] = await chat.wait_for(PostIllustrations)
+    await chat.inkwell.idle()
+    engine.trained_adapters = []  # the adapter's folder was deleted
+    drawn = len(engine.generate_calls)
+
+    [refused] = await chat.dispatch(CandidatesRequested(room, ANA, post.paragraph_id))
+    assert isinstance(refused, Refused) and refused.message == genre_removed("noir")
+    assert "no longer trained" in refused.message and "redraw the paragraph" in refused.message
+    assert len(engine.generate_calls) == drawn
+
+    await _reply(chat, "make it darker", chat.message_of(post))
+    await chat.inkwell.idle()  # type: ignore[attr-defined]
+    told = [a for a in chat.of_type(PostText) if "no longer trained" in a.text]
+    assert [a.text for a in told] == [genre_gone("noir")]
+    assert engine.edits == [], "nothing was redrawn without the picture's genre"
