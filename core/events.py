@@ -329,6 +329,32 @@ class GenreRequested(Event):
 
 
 @dataclass(frozen=True)
+class GenreChoicesRequested(Event):
+    """The trained genres and the story's, for a picker (the web room's)."""
+
+
+@dataclass(frozen=True)
+class GenreChoice:
+    """A trained genre as a picker lists it."""
+
+    name: str
+    phrase: str = ""
+    pictures: int = 0
+    steps: int = 0
+
+
+@dataclass(frozen=True)
+class GenreChoices(Action):
+    """The trained genres and the one the story picked (`current`, None: none); `gone` when
+    the picked genre is no longer trained (the story is then drawn without)."""
+
+    audience: Audience = field(default=Audience.WRITER, kw_only=True)
+    genres: tuple[GenreChoice, ...] = ()
+    current: str | None = None
+    gone: bool = False
+
+
+@dataclass(frozen=True)
 class StyleReferenceShown(Action):
     """The channel's style reference as it now stands; `changed` if this reply changed it.
 

@@ -23,8 +23,11 @@ from core.events import (
     Author,
     ChannelList,
     ChannelsRequested,
+    GenreChoices,
+    GenreChoicesRequested,
     MessageRef,
     PostError,
+    PostText,
     StoryPage,
     StoryRequested,
     StyleReferenceRequested,
@@ -242,7 +245,26 @@ class WebAdapter:
             await reader.send(convert.error_json(str(error), client_id))
             return
         replies = await self._core(event)
+        if message.type == convert.GENRE_SET:
+            await self._genre_picked(reader, event, replies, client_id)
+            return
         await self._reply(reader, replies, client_id, getattr(event, "before_seq", None))
+
+    async def _genre_picked(
+        self, reader: _Reader, event: Any, replies: list[Action], client_id: str | None
+    ) -> None:
+        """A genre was picked (or refused): every reader's picker shows the story's genre as
+        it now stands, with the core's news beside it (a refusal goes to the asker)."""
+        picked = [a for a in replies if isinstance(a, PostText) and a.audience is Audience.CHANNEL]
+        news = [action.text for action in picked]
+        others = [action for action in replies if action not in picked]
+        await self._reply(reader, others, client_id, None)
+        if not news:
+            return
+        for action in await self._core(GenreChoicesRequested(event.channel, event.author)):
+            if isinstance(action, GenreChoices):
+                payload = convert.genres_json(action, " ".join(news))
+                await self.send_to_room(action.channel.channel_id, payload)
 
     async def _join(self, reader: _Reader, data: dict[str, Any]) -> None:
         room = convert.room_name(data.get("room"))
@@ -257,6 +279,10 @@ class WebAdapter:
             StyleReferenceRequested(convert.channel(room), Author("web", "web"))
         )
         await self._reply(reader, style, None, None)
+        genres = await self._core(
+            GenreChoicesRequested(convert.channel(room), Author("web", "web"))
+        )
+        await self._reply(reader, genres, None, None)
 
     async def _reply(
         self, reader: _Reader, replies: list[Action], client_id: str | None, before: int | None

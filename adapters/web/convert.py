@@ -27,6 +27,8 @@ from core.events import (
     ElementReferenceSet,
     EnhanceRequested,
     Event,
+    GenreChoices,
+    GenreChoicesRequested,
     LibraryShown,
     ParagraphPosted,
     PostError,
@@ -58,6 +60,8 @@ _ROOM_NAME = re.compile(r"^[^\W_][\w '&!?,.-]*$")
 
 
 _STYLE_MESSAGES = frozenset({"style_show", "style_clear", "style_strength"})
+GENRE_SET = "genre"  # pick the story's genre ("none": none)
+_GENRE_MESSAGES = frozenset({GENRE_SET, "genre_show"})
 # A style picture arrives as a raw HTTP body with one of these types. Requiring them also
 # keeps other websites out: a cross-site form can't send them without a CORS preflight,
 # which this server never approves.
@@ -90,6 +94,7 @@ def parse_client_message(raw: str) -> ClientMessage:
         "edit",
         "enhance",
         "queue",
+        *_GENRE_MESSAGES,
         *_STYLE_MESSAGES,
         *LIBRARY_MESSAGES,
     }
@@ -160,7 +165,9 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         if not isinstance(strength, (int, float)) or isinstance(strength, bool):
             raise ClientMessageError("Style strength must be a number, e.g. 1 or 0.5.")
         return StyleStrengthSet(channel(room), who, strength=float(strength))
-    if message.type == "genre":
+    if message.type == "genre_show":
+        return GenreChoicesRequested(channel(room), who)
+    if message.type == GENRE_SET:
         name = message.data.get("name", "")
         if not isinstance(name, str):
             raise ClientMessageError("A genre is a name, e.g. 'wuxia', or 'none'.")
@@ -318,6 +325,8 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
             "message": action.message,
             "note": action.note,
         }
+    if isinstance(action, GenreChoices):
+        return genres_json(action)
     if isinstance(action, StoryPage):
         return {
             "type": "story",
@@ -325,6 +334,21 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
             "has_more": action.has_more,
         }
     raise TypeError(f"the web room can't show {type(action).__name__}")
+
+
+def genres_json(action: GenreChoices, message: str = "") -> dict[str, Any]:
+    """The genre picker's choices: the trained genres and the story's (None: none), and what
+    just changed (`message`, plain text: the core's bold marks are chat markup)."""
+    return {
+        "message": message.replace("**", ""),
+        "type": "genres",
+        "genres": [
+            {"name": g.name, "phrase": g.phrase, "pictures": g.pictures, "steps": g.steps}
+            for g in action.genres
+        ],
+        "current": action.current,
+        "gone": action.gone,
+    }
 
 
 def queue_json(action: QueueShown) -> dict[str, Any]:

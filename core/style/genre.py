@@ -6,7 +6,18 @@ import logging
 import re
 
 from core.engine import ADAPTER_NAME, AdapterInfo, Engine
-from core.events import Action, Audience, ChannelRef, Event, GenreRequested, PostText, Refused
+from core.events import (
+    Action,
+    Audience,
+    ChannelRef,
+    Event,
+    GenreChoice,
+    GenreChoices,
+    GenreChoicesRequested,
+    GenreRequested,
+    PostText,
+    Refused,
+)
 from core.router import Router
 from storage.base import Storage
 
@@ -56,6 +67,15 @@ class GenreCommands:
 
     def register(self, router: Router) -> None:
         router.on(GenreRequested, self.handle)
+        router.on(GenreChoicesRequested, self.choices)
+
+    async def choices(self, event: Event) -> list[Action]:
+        """The picker's view: every trained genre, and the story's."""
+        known = await genres(self._engine)
+        current = await channel_genre(self._storage, event.channel.key)
+        listed = tuple(GenreChoice(i.name, i.phrase, i.pictures, i.steps) for i in known)
+        gone = current is not None and current not in {info.name for info in known}
+        return [GenreChoices(event.channel, genres=listed, current=current, gone=gone)]
 
     async def handle(self, event: Event) -> list[Action]:
         assert isinstance(event, GenreRequested)

@@ -118,3 +118,28 @@ def test_a_change_request_names_its_picture() -> None:
     ):
         with pytest.raises(convert.ClientMessageError, match=said):
             convert.to_event(convert.parse_client_message(bad), "Harbor", "Ana")
+
+
+def test_the_genre_picker_messages_become_genre_events_and_choices_json() -> None:
+    from core.events import GenreChoice, GenreChoices, GenreChoicesRequested, GenreRequested
+
+    shown = convert.to_event(
+        convert.parse_client_message('{"type": "genre_show"}'), "Harbor", "Ana"
+    )
+    assert isinstance(shown, GenreChoicesRequested)
+    picked = convert.to_event(
+        convert.parse_client_message('{"type": "genre", "name": "noir"}'), "Harbor", "Ana"
+    )
+    assert isinstance(picked, GenreRequested) and picked.name == "noir"
+    choices = GenreChoices(
+        convert.channel("Harbor"),
+        genres=(GenreChoice("noir", "noir style", 120, 400),),
+        current="noir",
+    )
+    assert convert.genres_json(choices, "Ana picked the genre **noir**.") == {
+        "type": "genres",
+        "message": "Ana picked the genre noir.",
+        "genres": [{"name": "noir", "phrase": "noir style", "pictures": 120, "steps": 400}],
+        "current": "noir",
+        "gone": False,
+    }

@@ -25,6 +25,8 @@
     styleMessage: byTestId("style-message"), styleNote: byTestId("style-note"),
     styleStrength: byTestId("style-strength"), styleStrengthValue: byTestId("style-strength-value"),
     styleUpload: byTestId("style-upload"), styleClear: byTestId("style-clear"),
+    genreSelect: byTestId("genre-select"), genreNote: byTestId("genre-note"),
+    genreMessage: byTestId("genre-message"),
   };
 
   const token = new URLSearchParams(location.search).get("token");
@@ -115,6 +117,7 @@
     el.errBanner.hidden = true;
     setComposerError(""); // the draft itself stays in the textarea across rooms
     resetStyle();
+    resetGenres();
     renderRooms();
     updateComposer();
     sendJoin();
@@ -216,6 +219,8 @@
         return showBanner(msg.text);
       case "style":
         return onStyle(msg);
+      case "genres":
+        return onGenres(msg);
       case "library":
         return window.InkwellLibrary.render(msg);
       case "why":
@@ -249,6 +254,38 @@
     el.styleNote.hidden = !msg.note;
     if (msg.changed) el.styleMessage.textContent = msg.message || "";
   }
+  // ---------- genre ----------
+  // The engine's trained genre adapters; the pick applies to paragraphs drawn after it.
+  function onGenres(msg) {
+    const choices = [{ name: "none", label: "none" }].concat(
+      (msg.genres || []).map((g) => ({
+        name: g.name,
+        label: g.phrase && g.phrase !== g.name ? `${g.name} (${g.phrase})` : g.name,
+        title: `${g.pictures} pictures, ${g.steps} steps`,
+      })));
+    if (msg.gone && msg.current) {
+      choices.push({ name: msg.current, label: `${msg.current} (no longer trained)`, disabled: true });
+    }
+    el.genreSelect.replaceChildren(...choices.map((c) => {
+      const option = make("option", null, c.label);
+      option.value = c.name;
+      if (c.title) option.title = c.title;
+      if (c.disabled) option.disabled = true;
+      return option;
+    }));
+    el.genreSelect.value = msg.current || "none";
+    el.genreSelect.dataset.current = msg.current || "none";
+    const note = msg.gone && msg.current
+      ? `The genre ${msg.current} is no longer trained: later pictures are drawn without one.`
+      : (msg.genres || []).length ? "" : "No genres are trained yet.";
+    el.genreNote.textContent = note;
+    el.genreNote.hidden = !note;
+    el.genreMessage.textContent = msg.message || "";  // who changed it, and what that means
+  }
+  function resetGenres() {
+    onGenres({ genres: [], current: null, gone: false });
+  }
+
   async function uploadStyle(file) {
     if (!state.room || !file) return;
     el.styleMessage.textContent = "Uploading the style picture…";
@@ -570,6 +607,12 @@
     send({ type: "style_strength", strength: Number(el.styleStrength.value) });
   });
   el.styleClear.addEventListener("click", () => send({ type: "style_clear" }));
+  el.genreSelect.addEventListener("change", () => {
+    // The room's answer (to everyone) sets the picker; until then it shows the story's pick.
+    const name = el.genreSelect.value;
+    el.genreSelect.value = el.genreSelect.dataset.current || "none";
+    if (!send({ type: "genre", name })) showBanner(OFFLINE);
+  });
 
   // library.js asks the room for its cast and for "why" through the same socket, and
   // uploads an element's reference picture to the room it is in.
