@@ -2,6 +2,7 @@
 training reads.
 
     python -m bot export-edit-pairs pairs/ [--channel web:tale]
+    python -m bot train-edit-model pairs/ --name edits   # Inkwell's own (bot/lora_verbs.py)
     accelerate launch train_instruct_pix2pix.py --train_data_dir pairs/ ...
 
 OUT/train/metadata.jsonl has one line per pair: `input_image_file_name` and
