@@ -235,7 +235,9 @@ async def draw_everything(args, stories: tuple[Story, ...]) -> Drawn:
         await engine.start()
         storage = await SQLiteStorage.open(Path(scratch) / "q.sqlite3", Path(scratch) / "img")
         seeded_ids(storage)
-        settings = StorySettings(candidates=args.candidates, progress_interval_s=0)
+        settings = StorySettings(
+            candidates=args.candidates, progress_interval_s=0, text_term=args.text_term
+        )
         inkwell = Inkwell(engine, storage, settings)
         chat = FakeAdapter()
         inkwell.attach(chat)
@@ -419,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--oracle-weights", type=Path, default=oracle.WEIGHTS)
     parser.add_argument(
         "--no-ablation", dest="ablation", action="store_false", help="skip the cast's ablation"
+    )
+    parser.add_argument(
+        "--text-term",
+        default=StorySettings().text_term,
+        choices=("nouns", "sentence+nouns"),
+        help="the loop's story.text_term (the default is the setting's)",
     )
     parser.add_argument("--drift", type=float, default=0.85, help="the ablation's drift threshold")
     args = parser.parse_args(argv)

@@ -83,7 +83,12 @@ class Inkwell:
         self._loop = IllustrationLoop(engine, storage, self.send, settings, self.deliver)
         edit = edit or EditPolicy()
         chooser = ConsistentChooser(
-            engine, storage, settings.thr_1, settings.presence_threshold, settings.cast
+            engine,
+            storage,
+            settings.thr_1,
+            settings.presence_threshold,
+            settings.cast,
+            text_term=settings.text_term,
         )
         edits = EditWork(
             engine,

@@ -85,12 +85,14 @@ class ConsistentChooser:
         thr_1: float,
         presence_threshold: float,
         cast: CastSettings | None = None,
+        text_term: str = "nouns",
     ) -> None:
         self._engine = engine
         self._storage = storage
         self._thr_1 = thr_1
         self._presence = presence_threshold
         self._cast = cast or CastSettings()
+        self._with_sentence = text_term == "sentence+nouns"
 
     async def choose(
         self,
@@ -157,6 +159,7 @@ class ConsistentChooser:
                 regions=regions[:, [k for _, k in columns]]
                 if regions is not None and columns
                 else None,
+                sentence=text_features[index] if self._with_sentence and found else None,
             )
             if forced and index in forced:
                 selection = Selection(

@@ -119,13 +119,22 @@ def select(
     thr_1: float,
     shown: np.ndarray | None = None,
     regions: np.ndarray | None = None,
+    sentence: np.ndarray | None = None,
 ) -> Selection:
-    """Choose one candidate image for a prompt (rows of `images`)."""
+    """Choose one candidate image for a prompt (rows of `images`).
+
+    `texts` are the prompt's noun features (seed 000); with `sentence`, the whole sentence's
+    feature, the text term that ranks candidates is the mean of the two similarities (thr_1
+    still retains by the nouns, the scale it is calibrated on).
+    """
     image_text = image_text_similarity(images, texts)
+    ranking_text = image_text
+    if sentence is not None:
+        ranking_text = 0.5 * image_text + 0.5 * cosines(images, sentence)
     everyone = tuple(range(len(images)))
     if history is None and not named:
-        index = int(np.argmax(image_text))
-        scores = tuple(float(s) for s in image_text)
+        index = int(np.argmax(ranking_text))
+        scores = tuple(float(s) for s in ranking_text)
         return Selection(index, scores, scores, everyone, "first prompt")
     retained = tuple(int(i) for i in np.flatnonzero(image_text > thr_1)) or everyone
     elements = element_similarity(images, named, shown, regions)
@@ -133,7 +142,7 @@ def select(
     if history is not None:
         terms.append(cosines(images, history))
     sequence = np.mean(terms, axis=0)
-    total = 0.5 * image_text + 0.5 * sequence
+    total = 0.5 * ranking_text + 0.5 * sequence
     index = max(retained, key=lambda i: total[i])
     return Selection(
         index,

@@ -100,7 +100,12 @@ class IllustrationLoop:
         self._settings = settings
         self._deliver = deliver or _delivering(send)
         self._chooser = ConsistentChooser(
-            engine, storage, settings.thr_1, settings.presence_threshold, settings.cast
+            engine,
+            storage,
+            settings.thr_1,
+            settings.presence_threshold,
+            settings.cast,
+            text_term=settings.text_term,
         )
         self._planner = ParagraphPlanner(engine, settings)
 

@@ -28,6 +28,13 @@ class StorySettings:
         at_least=-1,
         at_most=1,
     )
+    text_term: str = setting(
+        "nouns",
+        "what a candidate's text similarity is taken against: the sentence's nouns (seed 000 "
+        "[0136]) or, with `sentence+nouns`, the mean of that and the whole sentence's feature "
+        "(which also hears the time of day, weather and colours); thr_1 always uses the nouns",
+        choices=("nouns", "sentence+nouns"),
+    )
     index_threshold: int = setting(
         1,
         "seed 000 [0074]: sentences screened at or below this index are not drawn",

@@ -39,6 +39,22 @@ def test_the_first_prompt_takes_the_best_image_text_match() -> None:
     assert chosen.total == chosen.image_text
 
 
+def test_the_sentence_term_ranks_by_what_the_nouns_miss_but_thr_1_stays_on_the_nouns() -> None:
+    """`story.text_term = "sentence+nouns"`: a candidate matching the whole sentence (say, its
+    night) wins over one that matches only the noun; retention still uses the nouns alone."""
+    noun, night = unit(1, 0, 0), unit(1, 1, 0)
+    images = np.stack([E1, unit(1, 1, 0)])
+    by_nouns = select(images, noun[None], named=[], history=None, thr_1=0.2)
+    both = select(images, noun[None], named=[], history=None, thr_1=0.2, sentence=night)
+    assert (by_nouns.index, both.index) == (0, 1)
+    history = unit(0, 0, 1)
+    # Only the second candidate clears thr_1 by its nouns, whatever the sentence says.
+    images = np.stack([unit(0.1, 1, 0), unit(1, 0.2, 0)])
+    kept = select(images, noun[None], [], history, thr_1=0.5, sentence=unit(0, 1, 0))
+    assert kept.retained == (1,)
+    assert kept.index == 1
+
+
 def test_element_types_are_weighted_and_renormalised_over_those_present() -> None:
     images = np.stack([E1, E2])
     place = LibraryElement("forest", "environment", E1)
