@@ -290,6 +290,7 @@ class ChannelSettings(Action):
     profile: str
     candidates: int
     max_sentences: int
+    drawing_mode: str = "direct"  # direct (seed 000) or composed (seed 001)
 
 
 # ---------------------------------------------------------------- style references (seed 004)
@@ -326,6 +327,14 @@ class GenreRequested(Event):
     (seed 000 claim 16); `name` "" only lists, "none" draws without a genre again."""
 
     name: str = ""
+
+
+@dataclass(frozen=True)
+class DrawingModeRequested(Event):
+    """`/inkwell settings mode [direct|composed]`: show the story's drawing mode, or pick one
+    for later paragraphs (direct: seed 000; composed: seed 001's composed pictures)."""
+
+    mode: str = ""
 
 
 @dataclass(frozen=True)

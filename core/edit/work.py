@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from core.compose.drawing import STAGED_EDITS, Composing
+from core.compose.settings import COMPOSED
 from core.edit.chain import can_redo, current_version, original, redo, undo
 from core.edit.commands import intent_from_payload
 from core.edit.effects import steps_for
@@ -13,7 +15,14 @@ from core.edit.pairs import keep_pair
 from core.edit.preference import remember_preference
 from core.edit.prompts import edited_prompt, library_text, owner_of
 from core.edit.understanding import EditIntent
-from core.engine import CancelToken, EditRequest, Engine, GenerationCancelled, Provenance
+from core.engine import (
+    CancelToken,
+    EditRequest,
+    Engine,
+    GeneratedImage,
+    GenerationCancelled,
+    Provenance,
+)
 from core.events import (
     Action,
     Audience,
@@ -66,8 +75,10 @@ class EditWork:
         deliver: Deliver,
         strength: float = 0.55,
         progress_interval_s: float = 0.25,
+        composing: Composing | None = None,
     ) -> None:
         self._engine = engine
+        self._composing = composing
         self._storage = storage
         self._chooser = chooser
         self._send = send
@@ -156,8 +167,24 @@ class EditWork:
         generator = None
         if intent.kind == "attribute":
             generator = await attribute_generator(self._engine, intent.attribute)
+        composed = None
         try:
-            for step in steps_for(intent, owner):
+            if (
+                self._composing is not None
+                and target.provenance.get("drawing_mode") == COMPOSED
+                and intent.kind in STAGED_EDITS
+            ):
+                # Seed 001's additional input re-enters the composition at the stage it
+                # changes; None when the stages are gone: the pixels are edited instead.
+                composed = await self._composing.edit(target, intent, reporter.on_step, cancel)
+            if composed is not None:
+                result = GeneratedImage(
+                    composed.png,
+                    Provenance.from_dict(
+                        {k: v for k, v in composed.provenance.items() if k in _PROVENANCE_FIELDS}
+                    ),
+                )
+            for step in steps_for(intent, owner) if composed is None else ():
                 request = EditRequest(
                     kind=step.intent.kind,  # type: ignore[arg-type]
                     image=step.prepare(image) if step.prepare else image,
@@ -196,7 +223,7 @@ class EditWork:
             image_id=image_id,
             score=chosen[0].selection.score,
             provenance={
-                **result.provenance.to_dict(),
+                **(composed.provenance if composed is not None else result.provenance.to_dict()),
                 "edit_chain": [*target.provenance.get("edit_chain", []), target.id],
                 "request": task.item.payload.get("text", ""),
                 "read_as": intent.describe(owner)
