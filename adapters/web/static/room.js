@@ -25,6 +25,7 @@
     styleMessage: byTestId("style-message"), styleNote: byTestId("style-note"),
     styleStrength: byTestId("style-strength"), styleStrengthValue: byTestId("style-strength-value"),
     styleUpload: byTestId("style-upload"), styleClear: byTestId("style-clear"),
+    mode: byTestId("mode-select"),
   };
 
   const token = new URLSearchParams(location.search).get("token");
@@ -178,6 +179,7 @@
         setProfile(msg.profile);
         updateComposer();
         loadRooms();
+        send({ type: "settings" }); // the story's drawing mode, for the mode menu
         return;
       case "story": return onStory(msg);
       case "error": return onError(msg);
@@ -216,6 +218,9 @@
         return showBanner(msg.text);
       case "style":
         return onStyle(msg);
+      case "settings":
+        el.mode.value = msg.drawing_mode;
+        return;
       case "library":
         return window.InkwellLibrary.render(msg);
       case "why":
@@ -570,6 +575,10 @@
     send({ type: "style_strength", strength: Number(el.styleStrength.value) });
   });
   el.styleClear.addEventListener("click", () => send({ type: "style_clear" }));
+  el.mode.addEventListener("change", () => {
+    send({ type: "mode", mode: el.mode.value });
+    send({ type: "settings" });
+  });
 
   // library.js asks the room for its cast and for "why" through the same socket, and
   // uploads an element's reference picture to the room it is in.
