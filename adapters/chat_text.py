@@ -82,6 +82,8 @@ MODE_WORDS = {
 def composition_lines(detail: dict) -> list[str]:
     """A composed picture's stages in words, for "why"."""
     composition = detail.get("composition") or {}
+    if detail.get("drawing_mode") == "direct":
+        return ["   drawing mode: direct (seed 000: the chosen candidate is the picture)"]
     if detail.get("drawing_mode") != "composed" or not composition:
         return []
     reading = composition.get("reading") or {}

@@ -65,10 +65,23 @@ class Cast:
 
 @dataclass(frozen=True)
 class Composed:
-    """One composed picture, ready to store: its PNG and its provenance with every stage."""
+    """One composed picture, ready to store: its PNG and its provenance with every stage;
+    `stage_bytes` is what its stages' pictures weigh (counted in the story's budget)."""
 
     png: bytes
     provenance: dict[str, Any]
+    stage_bytes: int = 0
+
+    @property
+    def image_bytes(self) -> int:
+        return len(self.png) + self.stage_bytes
+
+
+def stage_image_ids(provenance: dict[str, Any]) -> list[str]:
+    """The stored pictures of a composed picture's stages (none for a direct picture)."""
+    stages = (provenance.get("composition") or {}).get("stages") or {}
+    ids = [stages[name] for name in ("initial", "background", "merged", "sketch") if name in stages]
+    return [*ids, *(stages.get("cutouts") or [])]
 
 
 class Composing:
@@ -169,6 +182,7 @@ class Composing:
     ) -> Composed:
         """Stores every stage's picture; new cutouts become the cast's for later pictures."""
         images = self._storage.images
+        pictures = [initial, result.background, result.merged, result.sketch, *result.cutouts]
         stages = {
             "initial": await images.put(initial),
             "background": await images.put(result.background),
@@ -187,30 +201,32 @@ class Composing:
             "background_prompt": request.background_prompt,
         }
         if self._settings.reuse_cutouts:
-            await self._remember_cutouts(channel_key, request, result, stages["cutouts"])
+            await self._remember_cutouts(channel_key, request, result)
         provenance = {
             **result.picture.provenance.to_dict(),
             "composition": composition,
             "drawing_mode": COMPOSED,
         }
-        return Composed(result.picture.png, provenance)
+        return Composed(result.picture.png, provenance, sum(len(p) for p in pictures))
 
     async def _remember_cutouts(
         self,
         channel_key: str,
         request: CompositionRequest,
         result: ComposedImage,
-        ids: list[str],
     ) -> None:
+        """The story keeps its own copy of each new element's cutout, so removing the
+        picture it was drawn for (the byte budget) leaves it to later pictures."""
         record = await self._storage.channels.get(channel_key)
         if record is None:
             return
         known = dict(record.settings.get(CUTOUTS_KEY) or {})
-        added = {
-            element.word: image_id
-            for element, box, image_id in zip(request.foreground, result.boxes, ids, strict=True)
-            if box is not None and element.cutout is None and element.word not in known
-        }
+        added = {}
+        for element, box, cutout in zip(
+            request.foreground, result.boxes, result.cutouts, strict=True
+        ):
+            if box is not None and element.cutout is None and element.word not in known:
+                added[element.word] = await self._storage.images.put(cutout)
         if added:
             await self._storage.channels.update_settings(channel_key, {CUTOUTS_KEY: known | added})
 

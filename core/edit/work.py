@@ -236,7 +236,7 @@ class EditWork:
             clip_feature=features[0],
             created_at=now_utc(),
             parent_id=target.id,
-            image_bytes=len(result.png),
+            image_bytes=composed.image_bytes if composed is not None else len(result.png),
         )
         await self._storage.illustrations.add(record)
         if intent.kind == "attribute":

@@ -13,7 +13,7 @@ import numpy as np
 from core.compose.drawing import Cast as CompositionCast
 from core.compose.drawing import Composed, Composing
 from core.compose.mode import drawing_mode
-from core.compose.settings import COMPOSED
+from core.compose.settings import COMPOSED, DIRECT
 from core.edit.preference import story_preference, with_preference
 from core.engine import (
     CancelToken,
@@ -308,9 +308,11 @@ class IllustrationLoop:
             sentence, group = prompt.text, prompt.candidates
             selection = choice.selection
             picture = group[selection.index]
-            png, provenance = picture.png, picture.provenance.to_dict()
+            png, provenance = picture.png, {**picture.provenance.to_dict(), "drawing_mode": DIRECT}
+            size = len(png)
             if composed is not None:
                 png, provenance = composed[index].png, composed[index].provenance
+                size = composed[index].image_bytes
             image_id = await self._storage.images.put(png)
             illustration_id = illustration_id_for(job, index)
             records.append(
@@ -344,7 +346,7 @@ class IllustrationLoop:
                         else image_features[offset + selection.index]
                     ),
                     created_at=now_utc(),
-                    image_bytes=len(png),
+                    image_bytes=size,
                 )
             )
             offset += len(group)

@@ -283,3 +283,38 @@ async def test_the_cutouts_setting_can_turn_reuse_off(storage: SQLiteStorage) ->
         assert channel.settings[MODE_KEY] == "composed"
     finally:
         await inkwell.stop()
+
+
+@pytest.mark.asyncio
+async def test_the_byte_budget_counts_and_removes_the_stages_but_keeps_the_cast_cutouts(
+    storage: SQLiteStorage,
+) -> None:
+    from dataclasses import replace
+
+    from core.inbox import InboxSettings
+    from core.inkwell import Inkwell
+    from core.story.settings import StorySettings
+
+    engine = ScriptedEngine()
+    settings = replace(StorySettings(candidates=2, progress_interval_s=0), max_image_bytes=1)
+    inkwell = Inkwell(engine, storage, settings, InboxSettings(retry_backoff_s=0))
+    chat = FakeAdapter()
+    inkwell.attach(chat)
+    await inkwell.start()
+    chat.inkwell = inkwell  # type: ignore[attr-defined]
+    try:
+        await _mode(chat, "composed")
+        first, _ = await _illustrated(chat, SAD)
+        record = await storage.illustrations.get(first.images[0].illustration_id)
+        stages = record.provenance["composition"]["stages"]
+        # Removed at once (a 1-byte budget), the picture with every stage picture.
+        assert not record.image_id
+        for image_id in [stages["initial"], stages["background"], *stages["cutouts"]]:
+            assert await storage.images.get(image_id) is None
+        # The story's own copy of the fox alone stays for later pictures.
+        channel = await storage.channels.get(record.channel_key)
+        assert await storage.images.get(channel.settings[CUTOUTS_KEY]["fox"]) is not None
+        await _illustrated(chat, "The fox sleeps.")
+        assert engine.compositions[-1].foreground[0].cutout is not None
+    finally:
+        await inkwell.stop()

@@ -137,6 +137,7 @@
         drawn ? `match with the text: ${(d.image_text_scores || []).map(percent).join(", ")}` : "",
         d.elements && d.elements.length ? `story elements seen: ${d.elements.join(", ")}` : "",
         `seed ${d.seed} · ${d.steps} steps · models ${d.profile}${d.style_ref ? " · styled by " + (d.style_method || "the style branch") : ""}${d.genre ? ` · genre ${d.genre}` : ""}`,
+        d.drawing_mode === "direct" ? "drawing mode: direct (seed 000: the chosen candidate is the picture)" : "",
         d.restorer ? `enhanced by ${d.restorer === "img2img" ? "img2img" : "the " + d.restorer + " restorer"}` : "",
       ];
       lines.filter(Boolean).forEach((line) => block.append(make("div", "muted", line)));
