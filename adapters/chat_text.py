@@ -54,6 +54,8 @@ def progress_line(action: Progress) -> str:
     if action.stage == "failed":
         return f"⚠️ {action.detail or 'Could not draw this paragraph'}"
     label = "Choosing the best pictures" if action.stage == "scoring" else "Drawing"
+    if action.detail == "Composing":
+        label = "Composing (background, elements, sketch)"
     return f"🖌️ {label} {progress_bar(action.fraction)} {round(action.fraction * 100)}%"
 
 

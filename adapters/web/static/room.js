@@ -336,7 +336,9 @@
   function statusText(p) {
     switch (p.stage) {
       case "queued": return p.queuePos ? `Queued — position ${p.queuePos}` : "Queued";
-      case "generating": return p.fraction != null ? `Drawing… ${Math.round(p.fraction * 100)}%` : "Drawing…";
+      case "generating":
+        if (p.detail === "Composing") return "Composing the pictures: background, elements, sketch…";
+        return p.fraction != null ? `Drawing… ${Math.round(p.fraction * 100)}%` : "Drawing…";
       case "scoring": return "Choosing the best picture…";
       case "cancelled": return "Illustration stopped.";
       case "failed": return "Couldn't illustrate this paragraph.";
