@@ -354,7 +354,10 @@ class ModelRunner:
         """Seed 001's composed pictures (see engine.composition.Composer)."""
         if self._composer is None:
             self._composer = Composer(
-                self._pipe, self._profile.name, *controlnet_loader(self._profile, self._pipe)
+                self._pipe,
+                self._profile.name,
+                *controlnet_loader(self._profile, self._pipe),
+                max_batch=self._max_batch,
             )
         return self._composer.compose(requests, on_step, should_stop)
 

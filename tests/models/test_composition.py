@@ -161,7 +161,7 @@ def test_a_given_background_is_reused_not_redrawn(runner, initial) -> None:
     composer = runner._composer or Composer(runner._pipe, "tiny")
     # Only the element alone and the render are drawn: no mask pass, no inpainting.
     steps = initial.provenance.steps
-    assert composer.planned_steps(request) == steps + max(1, int(steps * 0.5))
+    assert composer.planned_steps([request]) == steps + max(1, int(steps * 0.5))
     [composed] = runner.compose([request])
     assert np.array_equal(pixels(composed.background), pixels(given))
     record = composed.picture.provenance.composition
@@ -230,3 +230,18 @@ def test_the_controlnet_path_renders_the_sketch(runner, initial) -> None:
     record = composed.picture.provenance.composition["render"]
     assert record["method"].startswith("ControlNet for edges (random ControlNet")
     assert pixels(composed.picture.png).shape == (64, 64, 3)
+
+
+def test_requests_of_one_call_share_batched_stages(runner, initial) -> None:
+    [[other]] = runner.generate([GenerationRequest("a small boat on a lake", (12,))])
+    first = request_for(initial)
+    second = request_for(other, foreground=(ForegroundElement("boat", "a small boat"),))
+    composer = runner._composer
+    assert composer is not None
+    # Same steps, guidance and size: each stage is one call for both, not one each.
+    assert composer.planned_steps([first, second]) == composer.planned_steps([first])
+    steps: list[tuple[int, int]] = []
+    a, b = runner.compose([first, second], lambda d, t: steps.append((d, t)))
+    assert a.picture.provenance.seed == 11 and b.picture.provenance.seed == 12
+    assert [e["word"] for e in b.picture.provenance.composition["foreground"]] == ["boat"]
+    assert steps[-1] == (composer.planned_steps([first]),) * 2
