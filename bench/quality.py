@@ -436,8 +436,9 @@ def print_composed(result: dict[str, object]) -> None:
     ratio = times["composed"] / times["direct"] if times.get("direct") else float("nan")
     print(
         f"note: against direct, composed changes alignment by {aligned:+.3f} and consistency "
-        f"by {consistent:+.3f}, and takes {ratio:.2f}x its time (bare: each sentence drawn "
-        "once, nothing chosen)"
+        f"by {consistent:+.3f}, and takes {ratio:.2f}x its time (direct's includes loading the "
+        "screening and parsing models on first use; bare: each sentence drawn once, nothing "
+        "chosen)"
     )
 
 
