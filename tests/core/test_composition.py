@@ -318,3 +318,18 @@ async def test_the_byte_budget_counts_and_removes_the_stages_but_keeps_the_cast_
         assert engine.compositions[-1].foreground[0].cutout is not None
     finally:
         await inkwell.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_composed_pictures_candidates_are_its_first_drawings(
+    chat: FakeAdapter, engine: ScriptedEngine
+) -> None:
+    from core.events import CandidatesRequested, CandidatesShown
+
+    await _mode(chat, "composed")
+    post, _ = await _illustrated(chat, SAD)
+    drawn = engine.generate_calls[-1][0]
+    await chat.dispatch(CandidatesRequested(chat.channel(), Author("bo", "Bo"), post.paragraph_id))
+    await chat.wait_for(CandidatesShown)
+    again = engine.generate_calls[-1][0]
+    assert (again.prompt, again.seeds) == (drawn.prompt, drawn.seeds)
