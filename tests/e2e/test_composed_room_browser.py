@@ -43,6 +43,19 @@ def test_a_composed_story_shows_its_stages_in_why(page: Page, bot: str) -> None:
     stages.scroll_into_view_if_needed()
     card.screenshot(path=str(ARTIFACTS / "composed_why.png"))
 
+    # Additional input re-enters the composition: a new foreground element is drawn alone and
+    # merged; the background is reused, not redrawn.
+    picture = card.get_by_test_id("illustration")
+    before = picture.get_attribute("src")
+    card.get_by_test_id("edit-input").fill("add a cat on the left")
+    card.get_by_test_id("edit-send").click()
+    expect(picture).not_to_have_attribute("src", before, timeout=120_000)
+    card.get_by_test_id("why-button").click()
+    expect(stages).to_contain_text("changed: add: cat")
+    expect(stages).to_contain_text("background: reused, not redrawn")
+    expect(stages).to_contain_text("fox: drawn an earlier drawing of it alone, reused")
+    expect(stages.get_by_test_id("stage-image")).to_have_count(6)  # + the cat alone
+
     # The mode is the story's: a reload shows it.
     page.reload()
     expect(page.get_by_test_id("mode-select")).to_have_value("composed")
