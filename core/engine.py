@@ -206,7 +206,7 @@ class CompositionRequest:
     background: bytes | None = field(default=None, repr=False)
     redraw_background: bool = False
     cutout: str = "attention"  # how an element drawn alone is cut out: attention or backdrop
-    mask_threshold: float = 0.3
+    mask_threshold: float = 0.5
     element_strength: float = 0.6
     background_strength: float = 0.6
     render_strength: float = 0.5

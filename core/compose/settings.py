@@ -34,7 +34,7 @@ class CompositionSettings:
         choices=("attention", "backdrop"),
     )
     mask_threshold: float = setting(
-        0.3,
+        0.5,
         "share of its range at which a word's cross-attention becomes the element's mask",
         above=0,
         at_most=1,
