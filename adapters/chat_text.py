@@ -54,6 +54,8 @@ def progress_line(action: Progress) -> str:
     if action.stage == "failed":
         return f"⚠️ {action.detail or 'Could not draw this paragraph'}"
     label = "Choosing the best pictures" if action.stage == "scoring" else "Drawing"
+    if action.detail == "Composing":
+        label = "Composing (background, elements, sketch)"
     return f"🖌️ {label} {progress_bar(action.fraction)} {round(action.fraction * 100)}%"
 
 
@@ -72,6 +74,51 @@ def message_text(action: PostText | PostError | Refused) -> str:
     return action.text
 
 
+# How each drawing mode works, in a line (`/inkwell settings mode ...` picks one).
+MODE_WORDS = {
+    "direct": "seed 000: the best candidate is the picture",
+    "composed": "seed 001: background and foreground drawn apart, merged, rendered in a style",
+}
+
+
+def composition_lines(detail: dict) -> list[str]:
+    """A composed picture's stages in words, for "why"."""
+    composition = detail.get("composition") or {}
+    if detail.get("drawing_mode") == "direct":
+        return ["   drawing mode: direct (seed 000: the chosen candidate is the picture)"]
+    if detail.get("drawing_mode") != "composed" or not composition:
+        return []
+    reading = composition.get("reading") or {}
+    lines = ["   composed (seed 001):"]
+    if reading:
+        read = (
+            f"background {', '.join(reading.get('background') or []) or '-'}; "
+            f"foreground {', '.join(reading.get('foreground') or []) or '-'}"
+        )
+        if reading.get("emotions"):
+            read += (
+                f"; emotion {', '.join(reading['emotions'])} -> "
+                f"{', '.join(reading.get('emotion_elements') or [])}"
+            )
+        if reading.get("topic_elements"):
+            read += f"; topics -> {', '.join(reading['topic_elements'])}"
+        lines.append(f"     read: {read}")
+    if composition.get("additional_input"):
+        lines.append(f"     changed: {composition['additional_input']}")
+    background = composition.get("background") or {}
+    lines.append(f"     background: {background.get('how', '')}")
+    for element in composition.get("foreground") or []:
+        where = "not merged" if element.get("box") is None else "merged where first drawn"
+        lines.append(f"     {element.get('word')}: drawn {element.get('drawn', '')}; {where}")
+    if composition.get("sketch"):
+        lines.append(f"     sketch: {composition['sketch']}")
+    render = composition.get("render") or {}
+    style = composition.get("style") or reading.get("style") or ""
+    chosen = f" (from {reading['style_from']})" if reading.get("style_from") else ""
+    lines.append(f"     rendered by {render.get('method', '')} in the style “{style}”{chosen}")
+    return lines
+
+
 def settings_text(action: ChannelSettings) -> str:
     return "\n".join(
         [
@@ -80,6 +127,7 @@ def settings_text(action: ChannelSettings) -> str:
             f"Models: {action.profile}",
             f"Candidates drawn per sentence: {action.candidates}",
             f"Sentences illustrated per paragraph: up to {action.max_sentences}",
+            f"Drawing mode: {action.drawing_mode} ({MODE_WORDS.get(action.drawing_mode, '')})",
         ]
     )
 
@@ -158,6 +206,7 @@ def why_text(action: WhyShown, limit: int) -> str:
             )
         if detail.get("elements"):
             lines.append(f"   story elements seen: {', '.join(detail['elements'])}")
+        lines.extend(composition_lines(detail))
         if detail.get("style_ref"):
             lines.append(f"   styled by {detail.get('style_method') or 'the style branch'}")
         if detail.get("restorer"):
@@ -235,7 +284,8 @@ def help_text(platform: str) -> str:
         "`/inkwell disable` turn it off; the story so far is kept",
         "`/inkwell cancel` stop the paragraph being drawn",
         "`/inkwell story` the latest paragraphs",
-        "`/inkwell settings` how Inkwell is set up here",
+        "`/inkwell settings` how Inkwell is set up here (`settings mode composed`: composed "
+        "pictures, seed 001; `settings mode direct`: back)",
         "`/inkwell queue` what is waiting to be drawn here, and your place in it",
         "`/inkwell cast` the story's characters, places and props with their pictures; "
         "`/inkwell library rename|merge|forget|pin|unpin|describe|pronoun` to steer them; "

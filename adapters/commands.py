@@ -8,6 +8,7 @@ from core.events import (
     ChannelDisableRequested,
     ChannelEnableRequested,
     ChannelRef,
+    DrawingModeRequested,
     ElementDescribeRequested,
     ElementForgetRequested,
     ElementMergeRequested,
@@ -111,6 +112,22 @@ def style_event(
 def genre_event(channel: ChannelRef, author: Author, name: str = "") -> Event:
     """`/inkwell genre [NAME|none]`: list the trained genres, or pick one (the core checks it)."""
     return GenreRequested(channel, author, name=name.strip())
+
+
+SETTINGS_USAGE = (
+    "`/inkwell settings` shows how Inkwell is set up here; `/inkwell settings mode direct` or "
+    "`/inkwell settings mode composed` picks how later paragraphs are drawn."
+)
+
+
+def settings_event(channel: ChannelRef, author: Author, words: list[str]) -> Event:
+    """`/inkwell settings [mode [direct|composed]]`; ValueError(SETTINGS_USAGE) for anything
+    else. The mode's name is the core's to check, so every platform refuses alike."""
+    if not words:
+        return SettingsRequested(channel, author)
+    if words[0].lower() != "mode" or len(words) > 2:
+        raise ValueError(SETTINGS_USAGE)
+    return DrawingModeRequested(channel, author, mode=words[1] if len(words) == 2 else "")
 
 
 def parse_strength(text: str) -> float:

@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python -m bench.quality --oracle          the oracle's held-out accuracy
      .venv/bin/python -m bench.quality [--profile picturebook] [--quick] [--save DIR]
+     .venv/bin/python -m bench.quality --composed     + the stories composed (seed 001)
 The stories (picturebook/stories.py) are posted paragraph by paragraph through Inkwell
 (LocalEngine, SQLite storage, selection, element library, a fake chat adapter) and, for
 comparison, drawn bare: each sentence once by the same engine with the loop's first
@@ -62,6 +63,10 @@ class Drawn:
     ablation: dict[str, dict[tuple[str, int, int], bytes | None]] = field(default_factory=dict)
     captions: list[tuple[Facts, bytes]] = field(default_factory=list)
     seconds: float = 0.0
+    # Seed 001: the stories through the loop in the composed mode (--composed).
+    composed: dict[tuple[str, int, int], bytes | None] = field(default_factory=dict)
+    # Time to draw the stories: through the loop (direct), bare, and composed.
+    times: dict[str, float] = field(default_factory=dict)
 
 
 def held_out_scenes(count: int) -> list[tuple[Scene, Caption]]:
@@ -152,8 +157,10 @@ async def tell_all(chat: FakeAdapter, stories: tuple[Story, ...]) -> list[list[s
 
 async def draw_stories(inkwell, chat, engine, stories, k: int, timeout: float, drawn: Drawn):
     """Both sides of every story: through the loop, and bare with the loop's first seed."""
+    started = time.perf_counter()
     paragraph_ids = await tell_all(chat, stories)
     await asyncio.wait_for(inkwell.idle(), timeout)
+    drawn.times["direct"] = time.perf_counter() - started
     requests, keys = [], []
     for story, ids in zip(stories, paragraph_ids, strict=True):
         for sentence in story.sentences:
@@ -163,10 +170,12 @@ async def draw_stories(inkwell, chat, engine, stories, k: int, timeout: float, d
             seed = candidate_seeds(pid, sentence.index, k)[0]
             requests.append(GenerationRequest(sentence.text, (seed,)))
             keys.append(key)
+    started = time.perf_counter()
     for start in range(0, len(requests), 32):
         batch = await engine.generate(requests[start : start + 32])
         for key, [picture] in zip(keys[start : start + 32], batch, strict=True):
             drawn.bare[key] = picture.png
+    drawn.times["bare"] = time.perf_counter() - started
 
 
 def ablation_variants(drift: float) -> tuple[tuple[str, CastSettings], ...]:
@@ -249,6 +258,14 @@ async def draw_everything(args, stories: tuple[Story, ...]) -> Drawn:
             for case in EDITS:
                 drawn.edits[case.name] = await run_edit(inkwell, chat, case, args.timeout)
             drawn.seconds = time.perf_counter() - started
+            if args.composed:
+                # Seed 001: the same stories, seeds and settings, each picture composed.
+                composed = replace(settings, compose=replace(settings.compose, mode="composed"))
+                began = time.perf_counter()
+                drawn.composed = await draw_variant(
+                    engine, stories, composed, Path(scratch) / "composed", args.timeout
+                )
+                drawn.times["composed"] = time.perf_counter() - began
             for number, (label, cast) in enumerate(ablation_variants(args.drift)):
                 if not args.ablation:
                     break
@@ -331,6 +348,22 @@ def measure(stories: tuple[Story, ...], drawn: Drawn, model: oracle.Oracle) -> d
             total = total + measures.consistency(told)
         rows.append((label, total, measures.alignment(pairs)))
     result["ablation"] = rows
+    if drawn.composed:
+        keys = [k for k, png in drawn.composed.items() if png is not None]
+        pngs = [drawn.composed[k] for k in keys]
+        readings = dict(zip(keys, read_pngs(pngs, model), strict=True))  # type: ignore[arg-type]
+        pairs, total = [], Consistency(0, 0)
+        for story in stories:
+            told = [
+                (s.facts, readings.get((story.title, s.paragraph, s.index)))
+                for s in story.sentences
+            ]
+            pairs += told
+            total = total + measures.consistency(told)
+        result["alignment_composed"] = measures.alignment(pairs)
+        result["table_composed"] = measures.alignment_table(pairs)
+        result["consistency_composed"] = total
+    result["times"] = dict(drawn.times)
     return result
 
 
@@ -370,12 +403,44 @@ def print_report(result: dict[str, object], profile: str) -> None:
     for case, ok, outside in result["edit_rows"]:
         where = "-" if outside is None else f"{outside:.3f}"
         print(f"{case.name:>10} {'yes' if ok else 'no':>4} {where:>7}  {case.request!r}")
-    print(
+    summary = (
         f"quality: alignment_bare={result['alignment_bare']:.3f} "
         f"alignment_inkwell={result['alignment_inkwell']:.3f} "
         f"consistency_bare={result['consistency_bare'].share:.3f} "
         f"consistency_inkwell={result['consistency_inkwell'].share:.3f} "
         f"edits={result['edits']:.3f}"
+    )
+    if "alignment_composed" in result:
+        print_composed(result)
+        summary += (
+            f" consistency_composed={result['consistency_composed'].share:.3f}"
+            f" alignment_composed={result['alignment_composed']:.3f}"
+        )
+    print(summary)
+
+
+def print_composed(result: dict[str, object]) -> None:
+    """Seed 001's composed pictures beside the direct loop and bare generation."""
+    times = result["times"]
+    print("\ncomposed (seed 001) vs direct (seed 000's loop) vs bare, on the same stories")
+    print(f"{'side':>10} {'alignment':>10} {'consistency':>12} {'(matched/later)':>15} {'s':>7}")
+    for side, name in (("bare", "bare"), ("direct", "inkwell"), ("composed", "composed")):
+        c = result[f"consistency_{name}"]
+        counts = f"({c.matched}/{c.later})"
+        seconds = times.get(side, float("nan"))
+        alignment = result[f"alignment_{name}"]
+        print(f"{side:>10} {alignment:10.3f} {c.share:12.3f} {counts:>15} {seconds:7.1f}")
+    composed, direct = result["table_composed"], result["table_inkwell"]
+    shown = [f"{k} {direct[k][0]:.3f}->{composed[k][0]:.3f}" for k in composed if k in direct]
+    print("by check (direct -> composed): " + ", ".join(shown))
+    aligned = result["alignment_composed"] - result["alignment_inkwell"]
+    consistent = result["consistency_composed"].share - result["consistency_inkwell"].share
+    ratio = times["composed"] / times["direct"] if times.get("direct") else float("nan")
+    print(
+        f"note: against direct, composed changes alignment by {aligned:+.3f} and consistency "
+        f"by {consistent:+.3f}, and takes {ratio:.2f}x its time (direct's includes loading the "
+        "screening and parsing models on first use; bare: each sentence drawn once, nothing "
+        "chosen)"
     )
 
 
@@ -429,6 +494,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the loop's story.text_term (the default is the setting's)",
     )
     parser.add_argument("--drift", type=float, default=0.85, help="the ablation's drift threshold")
+    parser.add_argument(
+        "--composed",
+        action="store_true",
+        help="also draw the stories in the composed mode (seed 001) and compare",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not args.oracle_weights.exists():

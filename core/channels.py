@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 
 from core.adapter import Adapter
+from core.compose.mode import drawing_mode
 from core.events import (
     Accepted,
     Action,
@@ -17,6 +18,7 @@ from core.events import (
     ChannelEnableRequested,
     ChannelRef,
     ChannelSettings,
+    DrawingModeRequested,
     EditRequested,
     EnhanceRequested,
     Event,
@@ -69,6 +71,7 @@ _STORY_EVENTS = (
     StyleReferenceCleared,
     StyleStrengthSet,
     GenreRequested,
+    DrawingModeRequested,
     EnhanceRequested,  # seed 002: enhancing a picture is a story event too
 )
 
@@ -168,6 +171,9 @@ class ChannelControls:
                 profile=self._profile,
                 candidates=self._settings.candidates,
                 max_sentences=self._settings.max_sentences,
+                drawing_mode=await drawing_mode(
+                    self._storage, event.channel.key, self._settings.compose.mode
+                ),
             )
         ]
 

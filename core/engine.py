@@ -98,6 +98,7 @@ class Provenance:
     edit: dict | None = None  # how an edit made this version from its parent (kind, settings)
     style_method: str | None = None  # what carried the style reference (branch or IP-Adapter)
     genre: str | None = None  # the genre adapter it was drawn with
+    composition: dict | None = None  # seed 001: every stage of a composed picture
 
     def to_dict(self) -> dict:
         return {
@@ -115,6 +116,7 @@ class Provenance:
             "edit": self.edit,
             "style_method": self.style_method,
             "genre": self.genre,
+            "composition": self.composition,
         }
 
     @classmethod
@@ -175,6 +177,63 @@ def feature_branch_label(attribute_adapter: str | None, edit_model: str | None =
     if edit_model:
         return f"edit model {edit_model}"
     return f"attribute generator {attribute_adapter}" if attribute_adapter else "prompt only"
+
+
+@dataclass(frozen=True)
+class ForegroundElement:
+    """Seed 001: one foreground element of a composed picture, drawn on its own.
+
+    `word` is how the initial picture's prompt names it (its cross-attention mask there);
+    `prompt` how it is drawn alone. `cutout` (an RGBA PNG of an earlier drawing of it alone)
+    is merged as is, so its look is kept by construction; else `reference` (a crop of its
+    cast look) is redrawn by img2img; else it is drawn from `prompt`. `box` places it; None:
+    the box of its mask in the initial picture.
+    """
+
+    word: str
+    prompt: str
+    cutout: bytes | None = field(default=None, repr=False)
+    reference: bytes | None = field(default=None, repr=False)
+    box: Box | None = None
+
+
+@dataclass(frozen=True)
+class CompositionRequest:
+    """Seed 001's composition of one picture [0044]-[0052]: the background by inpainting the
+    foreground away from `initial`, each foreground element drawn alone and cut out, merged
+    where the initial picture put them, an edge sketch of the merge rendered in `style`.
+
+    `background` (a PNG) is reused as is when given. With `redraw_background` the background
+    is instead `initial` redrawn by img2img toward `background_prompt` (a new background
+    element, [0040]). Stage settings travel with the request (core's `[story.compose]`).
+    """
+
+    initial: bytes = field(repr=False)
+    provenance: Provenance  # the initial picture's (its seed and prompt)
+    foreground: tuple[ForegroundElement, ...]
+    background_prompt: str
+    style: str
+    background: bytes | None = field(default=None, repr=False)
+    redraw_background: bool = False
+    cutout: str = "attention"  # how an element drawn alone is cut out: attention or backdrop
+    mask_threshold: float = 0.5
+    element_strength: float = 0.6
+    background_strength: float = 0.6
+    render_strength: float = 0.5
+    edge_threshold: float = 0.2
+
+
+@dataclass(frozen=True)
+class ComposedImage:
+    """A composed picture and its stages (PNGs), so it can be redrawn or edited stage by
+    stage; `picture.provenance.composition` records how each stage was made."""
+
+    picture: GeneratedImage
+    background: bytes = field(repr=False)
+    cutouts: tuple[bytes, ...] = field(repr=False)  # RGBA, one per foreground element
+    boxes: tuple[Box | None, ...]  # where each was merged; None: not found, not merged
+    merged: bytes = field(repr=False)
+    sketch: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -410,6 +469,15 @@ class Engine(Protocol):
         cancel: CancelToken | None = None,
     ) -> list[GeneratedImage]:
         """One new version per request; its provenance records the edit."""
+        ...
+
+    async def compose(
+        self,
+        requests: Sequence[CompositionRequest],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[ComposedImage]:
+        """Seed 001's composed picture per request, with its stages (see CompositionRequest)."""
         ...
 
     async def restore(self, images: Sequence[bytes]) -> list[bytes]:

@@ -290,6 +290,7 @@ class ChannelSettings(Action):
     profile: str
     candidates: int
     max_sentences: int
+    drawing_mode: str = "direct"  # direct (seed 000) or composed (seed 001)
 
 
 # ---------------------------------------------------------------- style references (seed 004)
@@ -352,6 +353,14 @@ class GenreChoices(Action):
     genres: tuple[GenreChoice, ...] = ()
     current: str | None = None
     gone: bool = False
+
+
+@dataclass(frozen=True)
+class DrawingModeRequested(Event):
+    """`/inkwell settings mode [direct|composed]`: show the story's drawing mode, or pick one
+    for later paragraphs (direct: seed 000; composed: seed 001's composed pictures)."""
+
+    mode: str = ""
 
 
 @dataclass(frozen=True)

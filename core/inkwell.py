@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 from core.adapter import Adapter
 from core.channels import ChannelControls
+from core.compose.drawing import Composing
+from core.compose.mode import DrawingModeCommands
 from core.connections import Connection
 from core.edit.chain import current_versions
 from core.edit.commands import EDIT, EditCommands
@@ -99,6 +101,7 @@ class Inkwell:
             strength=edit.strength,
             progress_interval_s=settings.progress_interval_s,
             edit_model=edit.edit_model,
+            composing=Composing(engine, storage, settings.compose),
         )
         self._inbox_settings = inbox or InboxSettings()
         self._worker = InboxWorker(
@@ -131,6 +134,7 @@ class Inkwell:
         controls.register(self.router)
         StyleCommands(storage, engine).register(self.router)
         GenreCommands(storage, engine).register(self.router)
+        DrawingModeCommands(storage, settings.compose.mode).register(self.router)
         LibraryCommands(storage, engine).register(self.router)
         QueueView(storage, self.queue).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)

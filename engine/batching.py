@@ -24,7 +24,14 @@ from core.engine import CancelToken, GenerationCancelled, ProgressCallback, Step
 logger = logging.getLogger("inkwell.models")
 
 JobKind = Literal[
-    "generate", "embed_texts", "embed_images", "embed_regions", "screen", "edit", "restore"
+    "generate",
+    "embed_texts",
+    "embed_images",
+    "embed_regions",
+    "screen",
+    "edit",
+    "compose",
+    "restore",
 ]
 # Model methods callers reach by name; a runner method of one of these names is forwarded as is.
 JOB_KINDS: tuple[JobKind, ...] = (
@@ -34,10 +41,11 @@ JOB_KINDS: tuple[JobKind, ...] = (
     "embed_regions",
     "screen",
     "edit",
+    "compose",
     "restore",
 )
 # These take `(items, on_step, should_stop)`: their callers get progress and can stop them.
-STEPPED_KINDS: frozenset[str] = frozenset({"generate", "edit"})
+STEPPED_KINDS: frozenset[str] = frozenset({"generate", "edit", "compose"})
 
 StepCallback = Callable[[int, int], None]  # (denoising steps done, steps in all)
 StopCheck = Callable[[], bool]

@@ -18,6 +18,8 @@ from core.engine import (
     AdapterTrainingResult,
     Box,
     CancelToken,
+    ComposedImage,
+    CompositionRequest,
     EditRequest,
     GeneratedImage,
     GenerationCancelled,
@@ -194,6 +196,20 @@ class LocalEngine:
         if not requests:
             return []
         return await self._worker.run("edit", requests, progress, cancel)
+
+    async def compose(
+        self,
+        requests: Sequence[CompositionRequest],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[ComposedImage]:
+        """Seed 001's composed pictures; progress and cancel work as in `generate`."""
+        requests = list(requests)
+        if cancel is not None and cancel.cancelled:
+            raise GenerationCancelled()
+        if not requests:
+            return []
+        return await self._worker.run("compose", requests, progress, cancel)
 
     async def restore(self, images: Sequence[bytes]) -> list[bytes]:
         """Seed 002's restorer on each encoded picture; pending restore calls share a pass."""

@@ -63,6 +63,9 @@ class ModelProfile:
     ip_adapter: str | None = None
     ip_adapter_weight: str = "models/ip-adapter_sd15.safetensors"
     enhance_strength: float | None = None
+    # Seed 001: the ControlNet for edges that renders a composed picture's sketch (hub id or
+    # folder); None: the sketch is rendered by img2img from the merge.
+    controlnet: str | None = None
 
     @property
     def is_tiny_generator(self) -> bool:
@@ -122,6 +125,8 @@ PROFILES: dict[str, ModelProfile] = {
         width=512,
         height=512,
         architecture="sd-turbo",
+        # A Canny ControlNet trained for SD 2.1 (sd-turbo's UNet is SD 2.1's).
+        controlnet="thibaud/controlnet-sd21-canny-diffusers",
         # No IP-Adapter is published for SD 2.x UNets: style references need a trained
         # seed 004 branch here (python -m bot train-style).
         enhance_strength=0.3,
@@ -138,6 +143,7 @@ PROFILES: dict[str, ModelProfile] = {
         architecture="sd15",
         ip_adapter="h94/IP-Adapter",
         enhance_strength=0.3,
+        controlnet="lllyasviel/sd-controlnet-canny",
     ),
     # The real architectures with random weights (issue 20), built offline from the published
     # configurations: every capability meets the real UNet's four levels, attention layout and

@@ -24,6 +24,8 @@ from core.engine import (
     AdapterTrainingResult,
     Box,
     CancelToken,
+    ComposedImage,
+    CompositionRequest,
     EditRequest,
     GeneratedImage,
     GenerationCancelled,
@@ -128,6 +130,16 @@ class RayEngine:
         if cancel is not None and cancel.cancelled:
             raise GenerationCancelled()
         return await self.call("edit", list(requests), progress, cancel) if requests else []
+
+    async def compose(
+        self,
+        requests: Sequence[CompositionRequest],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[ComposedImage]:
+        if cancel is not None and cancel.cancelled:
+            raise GenerationCancelled()
+        return await self.call("compose", list(requests), progress, cancel) if requests else []
 
     async def restore(self, images: Sequence[bytes]) -> list[bytes]:
         return await self.call("restore", list(images)) if images else []

@@ -19,6 +19,8 @@ from PIL import Image
 from core.engine import (
     AdapterInfo,
     Box,
+    ComposedImage,
+    CompositionRequest,
     EditRequest,
     GeneratedImage,
     GenerationCancelled,
@@ -30,6 +32,7 @@ from core.engine import (
     StyleRef,
 )
 from engine.batching import StepCallback, StopCheck
+from engine.composition import Composer
 from engine.device import resolve_device
 from engine.edit_settings import EditSettings
 from engine.editing import Editor, global_steps
@@ -125,6 +128,7 @@ class ModelRunner:
         self._edit_settings = edit_settings or EditSettings()
         self._edit_settings.check_blocks(len(pipe.unet.up_blocks))  # fail at load, naming the key
         self._editor: Editor | None = None
+        self._composer: Composer | None = None
         self._restorer = restorer
         self._refiner: StableDiffusionImg2ImgPipeline | None = None
         # Trained LoRA adapters (genres, attribute generators); a folder that may not exist yet.
@@ -341,6 +345,22 @@ class ModelRunner:
             )
         return self._editor.edit(requests, on_step, should_stop)
 
+    def compose(
+        self,
+        requests: Sequence[CompositionRequest],
+        on_step: StepCallback | None = None,
+        should_stop: StopCheck | None = None,
+    ) -> list[ComposedImage]:
+        """Seed 001's composed pictures (see engine.composition.Composer)."""
+        if self._composer is None:
+            self._composer = Composer(
+                self._pipe,
+                self._profile.name,
+                *controlnet_loader(self._profile, self._pipe),
+                max_batch=self._max_batch,
+            )
+        return self._composer.compose(requests, on_step, should_stop)
+
     def _style_unit(self) -> StyleUnit | IPAdapterStyle:
         if self._style is None:
             if self._style_loader is None:
@@ -468,6 +488,24 @@ class ModelRunner:
         self._clip = None  # type: ignore[assignment]
         self._style = self._style_loader = self._screening = None  # type: ignore[assignment]
         self._editor = None
+        self._composer = None
         self._restorer = None
         if self._device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+def controlnet_loader(
+    profile: ModelProfile, pipe: StableDiffusionPipeline
+) -> tuple[Callable[[], Any] | None, str | None]:
+    """The profile's ControlNet for edges, loaded on first use (None: none is named)."""
+    name = profile.controlnet
+    if name is None:
+        return None, None
+
+    def load() -> Any:
+        from diffusers import ControlNetModel
+
+        logger.info("loading the ControlNet for edges %s", name)
+        return ControlNetModel.from_pretrained(name, torch_dtype=pipe.unet.dtype)
+
+    return load, name

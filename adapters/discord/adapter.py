@@ -31,6 +31,7 @@ from core.events import (
     Action,
     Audience,
     Author,
+    DrawingModeRequested,
     ElementReferenceSet,
     Event,
     LibraryShown,
@@ -365,6 +366,21 @@ class DiscordAdapter:
             await follow_up(interaction, "Inkwell works in server channels.", True)
             return
         for action in await self._core(genre_event(channel, _author(interaction), name)):
+            await self._answer(interaction, action, reply_to=None)
+
+    async def on_settings(self, interaction: discord.Interaction, mode: str) -> None:
+        """`/inkwell settings [mode]`: the settings for the asker; a new drawing mode is told
+        to the channel (the core names who changed it)."""
+        if not mode.strip():
+            await self.on_command(interaction, "settings")
+            return
+        await interaction.response.defer(thinking=True, ephemeral=False)
+        channel = self._channel_of(interaction)
+        if channel is None:
+            await follow_up(interaction, "Inkwell works in server channels.", True)
+            return
+        event = DrawingModeRequested(channel, _author(interaction), mode=mode.strip())
+        for action in await self._core(event):
             await self._answer(interaction, action, reply_to=None)
 
     def _channel_of(self, interaction: discord.Interaction) -> Any:

@@ -49,7 +49,7 @@ COMMANDS = {
     "disable": "Turn Inkwell off in this channel (needs Manage Channels)",
     "cancel": "Stop the paragraph being drawn",
     "story": "Show the latest paragraphs of this story",
-    "settings": "Show how Inkwell is set up in this channel",
+    "settings": "Show how Inkwell is set up here; with a mode (direct, composed): pick it",
     "why": "Why the latest paragraph got the pictures it got",
     "queue": "Show what the story has waiting to be drawn, and your place in it",
     "cast": "Show the story's characters, places and props with their pictures",

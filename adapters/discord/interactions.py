@@ -48,6 +48,8 @@ class InteractionTarget(Protocol):
 
     async def on_genre(self, interaction: discord.Interaction, name: str) -> None: ...
 
+    async def on_settings(self, interaction: discord.Interaction, mode: str) -> None: ...
+
 
 def _target(interaction: discord.Interaction) -> InteractionTarget:
     # The client that received the click carries the adapter, whichever process posted the button.
@@ -153,8 +155,9 @@ def build_command_group() -> app_commands.Group:
         name="inkwell", description="Illustrate this channel's story", guild_only=True
     )
     for name, description in convert.COMMANDS.items():
+        callback = _settings if name == "settings" else _callback(name)
         group.add_command(
-            app_commands.Command(name=name, description=description, callback=_callback(name))
+            app_commands.Command(name=name, description=description, callback=callback)
         )
     group.add_command(_style_group())
     group.add_command(_library_group())
@@ -166,6 +169,11 @@ def build_command_group() -> app_commands.Group:
         )
     )
     return group
+
+
+@app_commands.describe(mode="direct or composed: how later paragraphs are drawn; empty: show")
+async def _settings(interaction: discord.Interaction, mode: str = "") -> None:
+    await _target(interaction).on_settings(interaction, mode)
 
 
 @app_commands.describe(name="a trained genre's name, or none; empty: list them")

@@ -21,6 +21,7 @@ from adapters.commands import (
     genre_event,
     library_event,
     parse_strength,
+    settings_event,
     style_event,
 )
 from adapters.slack import convert, markup
@@ -256,6 +257,16 @@ class SlackAdapter:
             request = genre_event(
                 channel, writer, " ".join((command.get("text") or "").split()[1:])
             )
+            for action in await self._core(request):
+                await respond(text=render(action), response_type=_response_type(action))
+            return
+        if name == "settings" and len((command.get("text") or "").split()) > 1:
+            writer = Author(user, await self._name_of(user))
+            try:
+                request = settings_event(channel, writer, (command.get("text") or "").split()[1:])
+            except ValueError as error:
+                await respond(text=str(error), response_type="ephemeral")
+                return
             for action in await self._core(request):
                 await respond(text=render(action), response_type=_response_type(action))
             return

@@ -23,6 +23,8 @@ from core.events import (
     CancelRequested,
     CandidatesShown,
     ChannelRef,
+    ChannelSettings,
+    DrawingModeRequested,
     EditRequested,
     ElementReferenceSet,
     EnhanceRequested,
@@ -38,6 +40,7 @@ from core.events import (
     QueueRequested,
     QueueShown,
     Refused,
+    SettingsRequested,
     StoryEntry,
     StoryPage,
     StoryRequested,
@@ -95,6 +98,8 @@ def parse_client_message(raw: str) -> ClientMessage:
         "enhance",
         "queue",
         *_GENRE_MESSAGES,
+        "settings",
+        "mode",
         *_STYLE_MESSAGES,
         *LIBRARY_MESSAGES,
     }
@@ -174,6 +179,13 @@ def to_event(message: ClientMessage, room: str, author: str) -> Event:
         return genre_event(channel(room), who, name)
     if message.type == "enhance":
         return enhance_event(message.data, channel(room), who)
+    if message.type == "settings":
+        return SettingsRequested(channel(room), who)
+    if message.type == "mode":
+        mode = message.data.get("mode", "")
+        if not isinstance(mode, str) or len(mode) > 20:
+            raise ClientMessageError("A drawing mode is 'direct' or 'composed'.")
+        return DrawingModeRequested(channel(room), who, mode=mode)
     raise ClientMessageError(f"The room doesn't know the request {message.type!r}.")
 
 
@@ -293,6 +305,8 @@ def action_json(action: Action, client_id: str | None = None) -> dict[str, Any]:
         }
     if isinstance(action, PostText):
         return {"type": "text", "paragraph_id": action.paragraph_id, "text": action.text}
+    if isinstance(action, ChannelSettings):
+        return {"type": "settings", "drawing_mode": action.drawing_mode}
     if isinstance(action, PostError):
         return {
             "type": "error",

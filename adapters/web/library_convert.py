@@ -98,8 +98,25 @@ def library_json(action: LibraryShown | WhyShown, image_url: Any) -> dict[str, A
         "paragraph_id": action.paragraph_id,
         "text": action.text,
         "note": action.note,
-        "illustrations": list(action.illustrations),
+        "illustrations": [_with_stage_urls(detail, image_url) for detail in action.illustrations],
     }
+
+
+# A composed picture's stages in the order they were made (seed 001).
+STAGES = ("initial", "background", "merged", "sketch")
+
+
+def _with_stage_urls(detail: dict, image_url: Any) -> dict:
+    """A composed picture's "why" with the URL of each stage's picture, in order."""
+    stages = (detail.get("composition") or {}).get("stages") or {}
+    if not stages:
+        return detail
+    urls = [{"stage": name, "url": image_url(stages[name])} for name in STAGES if name in stages]
+    words = [e.get("word", "") for e in (detail["composition"].get("elements") or [])]
+    for number, image_id in enumerate(stages.get("cutouts") or []):
+        name = words[number] if number < len(words) else f"element {number + 1}"
+        urls.insert(2 + number, {"stage": f"{name} alone", "url": image_url(image_id)})
+    return {**detail, "stage_images": urls}
 
 
 def _text(data: dict[str, Any], key: str, missing: str) -> str:

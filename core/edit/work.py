@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from core.compose.drawing import STAGED_EDITS, Composing
+from core.compose.settings import COMPOSED
 from core.edit.chain import can_redo, current_version, original, redo, undo
 from core.edit.commands import intent_from_payload
 from core.edit.effects import steps_for
@@ -13,7 +15,14 @@ from core.edit.pairs import keep_pair
 from core.edit.preference import remember_preference
 from core.edit.prompts import edited_prompt, library_text, owner_of
 from core.edit.understanding import EditIntent
-from core.engine import CancelToken, EditRequest, Engine, GenerationCancelled, Provenance
+from core.engine import (
+    CancelToken,
+    EditRequest,
+    Engine,
+    GeneratedImage,
+    GenerationCancelled,
+    Provenance,
+)
 from core.events import (
     Action,
     Audience,
@@ -75,9 +84,11 @@ class EditWork:
         strength: float = 0.55,
         progress_interval_s: float = 0.25,
         edit_model: str = NEWEST,
+        composing: Composing | None = None,
     ) -> None:
         self._engine = engine
         self._edit_model = edit_model  # `[edit] edit_model`
+        self._composing = composing
         self._storage = storage
         self._chooser = chooser
         self._send = send
@@ -184,8 +195,24 @@ class EditWork:
             if model is None:
                 generator = await attribute_generator(self._engine, intent.attribute)
         words = task.item.payload.get("text", "")
+        composed = None
         try:
-            for step in steps_for(intent, owner):
+            if (
+                self._composing is not None
+                and target.provenance.get("drawing_mode") == COMPOSED
+                and intent.kind in STAGED_EDITS
+            ):
+                # Seed 001's additional input re-enters the composition at the stage it
+                # changes; None when the stages are gone: the pixels are edited instead.
+                composed = await self._composing.edit(target, intent, reporter.on_step, cancel)
+            if composed is not None:
+                result = GeneratedImage(
+                    composed.png,
+                    Provenance.from_dict(
+                        {k: v for k, v in composed.provenance.items() if k in _PROVENANCE_FIELDS}
+                    ),
+                )
+            for step in steps_for(intent, owner) if composed is None else ():
                 request = EditRequest(
                     kind=step.intent.kind,  # type: ignore[arg-type]
                     image=step.prepare(image) if step.prepare else image,
@@ -227,7 +254,7 @@ class EditWork:
             image_id=image_id,
             score=chosen[0].selection.score,
             provenance={
-                **result.provenance.to_dict(),
+                **(composed.provenance if composed is not None else result.provenance.to_dict()),
                 "edit_chain": [*target.provenance.get("edit_chain", []), target.id],
                 "request": task.item.payload.get("text", ""),
                 "read_as": intent.describe(owner) + method,
@@ -239,7 +266,7 @@ class EditWork:
             clip_feature=features[0],
             created_at=now_utc(),
             parent_id=target.id,
-            image_bytes=len(result.png),
+            image_bytes=composed.image_bytes if composed is not None else len(result.png),
         )
         await self._storage.illustrations.add(record)
         if intent.kind == "attribute":

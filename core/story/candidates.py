@@ -173,8 +173,11 @@ class CandidatesWork:
             if image is None:  # removed after cannot_redraw looked: fail, don't draw unstyled
                 raise LookupError(f"style picture {p['style_ref']} was removed")
             style = StyleRef(p["style_ref"], image, float(p.get("style_strength") or 1.0))
+        # A composed picture's candidates were its first drawings (seed 001), from its
+        # initial prompt, not from the prompt its sketch was rendered with.
+        composition = p.get("composition") or {}
         return GenerationRequest(
-            prompt=p["prompt"],
+            prompt=composition.get("initial_prompt") or p["prompt"],
             seeds=tuple(int(seed) for seed in p["candidate_seeds"]),
             negative_prompt=p.get("negative_prompt", ""),
             steps=p.get("steps"),

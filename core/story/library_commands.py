@@ -40,6 +40,8 @@ MAX_DESCRIPTION = 200  # characters; the prompt's token budget trims further whe
 
 # What "why" shows of an illustration's provenance, in this order.
 WHY_FIELDS = (
+    "drawing_mode",  # seed 001: direct, or composed with its stages below
+    "composition",
     "branch",
     "screening",
     "selection",

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from core.compose.drawing import Cast as CompositionCast
+from core.compose.drawing import Composed, Composing
+from core.compose.mode import drawing_mode
+from core.compose.settings import COMPOSED, DIRECT
 from core.edit.preference import story_preference, with_preference
 from core.engine import (
     CancelToken,
@@ -108,6 +112,7 @@ class IllustrationLoop:
             text_term=settings.text_term,
         )
         self._planner = ParagraphPlanner(engine, settings)
+        self._composing = Composing(engine, storage, settings.compose)
 
     async def illustrate(self, job: ParagraphJob) -> None:
         """Draw one paragraph and post it; a stop is recorded here, failures are raised."""
@@ -194,6 +199,22 @@ class IllustrationLoop:
         look = await story_preference(self._storage, paragraph.channel_key)
         # The cast's descriptions join the prompts that name (or refer to) an element.
         cast = await CastPrompts.load(self._storage, paragraph.channel_key, self._settings.cast)
+        # Seed 001: composed pictures start from a first drawing whose prompt also carries
+        # what the text's topics and emotion add ("sad": dark clouds, light rain).
+        mode = await drawing_mode(self._storage, paragraph.channel_key, self._settings.compose.mode)
+        composition_cast = (
+            await CompositionCast.load(self._storage, paragraph.channel_key)
+            if mode == COMPOSED
+            else None
+        )
+
+        def prompt_for(text: str) -> str:
+            prompt = with_preference(cast.prompt(text, reserved=look), look)
+            if composition_cast is None:
+                return prompt
+            reading = self._composing.read(text, composition_cast)
+            return self._composing.initial_prompt(prompt, reading)
+
         reporter = ProgressReporter(
             self._send, channel, paragraph.id, self._settings.progress_interval_s
         )
@@ -205,7 +226,7 @@ class IllustrationLoop:
             round, count)."""
             requests = [
                 GenerationRequest(
-                    prompt=with_preference(cast.prompt(text, reserved=look), look),
+                    prompt=prompt_for(text),
                     seeds=candidate_seeds(
                         paragraph.id,
                         index,
@@ -255,7 +276,18 @@ class IllustrationLoop:
                 extra[n] += count
             if job.cancel.cancelled:
                 raise GenerationCancelled
-        images = await self._store(job, prompts, chosen, image_features, extra)
+        composed = None
+        if mode == COMPOSED:
+            await self._send(
+                Progress(channel, paragraph.id, "generating", GENERATING_SHARE, detail="Composing")
+            )
+            initials = [
+                p.candidates[c.selection.index] for p, c in zip(prompts, chosen, strict=True)
+            ]
+            composed = await self._composing.compose(
+                paragraph.channel_key, [p.text for p in prompts], initials, None, job.cancel
+            )
+        images = await self._store(job, prompts, chosen, image_features, extra, composed)
         await mark_drawn(self._storage, job)
         # After the illustrations: a retry that reuses them must not update the library twice.
         await memory.save(self._storage)
@@ -268,15 +300,25 @@ class IllustrationLoop:
         chosen: list[Chosen],
         image_features: np.ndarray,
         extra: list[int],
+        composed: list[Composed] | None = None,
     ) -> list[IllustrationImage]:
         paragraph = job.paragraph
         images, records = [], []
         offset = 0
+        # A composed picture is what the story keeps; its features are its own.
+        final_features = (
+            await self._engine.embed_images([c.png for c in composed]) if composed else None
+        )
         for index, (prompt, choice) in enumerate(zip(prompts, chosen, strict=True)):
             sentence, group = prompt.text, prompt.candidates
             selection = choice.selection
             picture = group[selection.index]
-            image_id = await self._storage.images.put(picture.png)
+            png, provenance = picture.png, {**picture.provenance.to_dict(), "drawing_mode": DIRECT}
+            size = len(png)
+            if composed is not None:
+                png, provenance = composed[index].png, composed[index].provenance
+                size = composed[index].image_bytes
+            image_id = await self._storage.images.put(png)
             illustration_id = illustration_id_for(job, index)
             records.append(
                 IllustrationRecord(
@@ -288,7 +330,7 @@ class IllustrationLoop:
                     image_id=image_id,
                     score=selection.score,
                     provenance={
-                        **picture.provenance.to_dict(),
+                        **provenance,
                         "selection": selection.rule,
                         "candidate_index": selection.index,
                         "candidate_seeds": [c.provenance.seed for c in group],
@@ -303,14 +345,18 @@ class IllustrationLoop:
                             "verb_included": prompt.screening.verb_included,
                         },
                     },
-                    clip_feature=image_features[offset + selection.index],
+                    clip_feature=(
+                        final_features[index]
+                        if final_features is not None
+                        else image_features[offset + selection.index]
+                    ),
                     created_at=now_utc(),
-                    image_bytes=len(picture.png),
+                    image_bytes=size,
                 )
             )
             offset += len(group)
             images.append(
-                IllustrationImage(illustration_id, image_id, picture.png, sentence, selection.score)
+                IllustrationImage(illustration_id, image_id, png, sentence, selection.score)
             )
         # All of a paragraph's illustrations at once: a crash leaves all or none.
         await self._storage.illustrations.add_many(records)

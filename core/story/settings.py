@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.compose.settings import CompositionSettings
 from core.settings import setting
 from core.story.cast_settings import CastSettings
 
@@ -63,4 +64,8 @@ class StorySettings:
     )
     cast: CastSettings = setting(
         factory=CastSettings, doc="the story's cast: looks, descriptions, drift check"
+    )
+    compose: CompositionSettings = setting(
+        factory=CompositionSettings,
+        doc="seed 001's composed pictures: the drawing mode, tables and stages",
     )

@@ -19,6 +19,8 @@ from PIL.PngImagePlugin import PngInfo
 from core.engine import (
     AdapterInfo,
     CancelToken,
+    ComposedImage,
+    CompositionRequest,
     EditRequest,
     GeneratedImage,
     GenerationCancelled,
@@ -28,9 +30,12 @@ from core.engine import (
     Screening,
     StepProgress,
 )
+from engine.composition_pixels import SKETCH_METHOD, edge_sketch, merge, open_picture, png_bytes
 from engine.tone import apply_tone
 
 DIM = 8
+# Where the scripted composition "finds" the initial prompt's elements, by their order.
+FAKE_PLACES = ((0.0, 0.5, 0.5, 1.0), (0.5, 0.5, 1.0, 1.0), (0.25, 0.0, 0.75, 0.5))
 
 
 def _png(prompt_index: int, candidate: int, seed: int) -> bytes:
@@ -71,6 +76,7 @@ class ScriptedEngine:
         self.gate: asyncio.Event | None = None  # when set, generate waits for it
         self.generating = asyncio.Event()  # set once a generate call has begun
         self.edits: list[EditRequest] = []  # every edit request, in the order received
+        self.compositions: list[CompositionRequest] = []  # every composition request
         self._features: dict[bytes, np.ndarray] = {}
         self.restore_calls: list[list[bytes]] = []
         self.restore_error: Exception | None = None  # raised by the next restore call
@@ -178,6 +184,82 @@ class ScriptedEngine:
             )
             results.append(GeneratedImage(png, provenance))
         return results
+
+    async def compose(
+        self,
+        requests: Sequence[CompositionRequest],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[ComposedImage]:
+        """Seed 001's stages without a model: each element the initial prompt names is "found"
+        in a fixed place by its order, the background is the initial picture with those places
+        filled with its mean colour, an element drawn alone is a square of a colour fixed by
+        its prompt; the merge and the edge sketch are the engine's own (pixels only)."""
+        self.compositions.extend(requests)
+        await self._denoise(progress, cancel)
+        return [self._composed(number, request) for number, request in enumerate(requests)]
+
+    def _composed(self, number: int, request: CompositionRequest) -> ComposedImage:
+        p = request.provenance
+        initial = open_picture(request.initial, (p.width, p.height), "initial picture")
+        boxes = [
+            element.box
+            if element.box is not None
+            else FAKE_PLACES[n % len(FAKE_PLACES)]
+            if element.word in p.prompt
+            else None
+            for n, element in enumerate(request.foreground)
+        ]
+        if request.background is not None:
+            background = open_picture(request.background, initial.size, "background")
+            how = "reused, not redrawn"
+        elif request.redraw_background:
+            background = ImageOps.invert(initial)
+            how = "redrawn by img2img from the previous background"
+        else:
+            background = initial.copy()
+            mean = tuple(int(v) for v in np.asarray(initial).reshape(-1, 3).mean(0))
+            for box in boxes:
+                if box is not None:
+                    x0, y0, x1, y1 = box
+                    w, h = background.size
+                    background.paste(mean, (int(x0 * w), int(y0 * h), int(x1 * w), int(y1 * h)))
+            how = "the foreground inpainted away from the initial picture"
+        cutouts = []
+        for element in request.foreground:
+            if element.cutout is not None:
+                cutouts.append(open_picture(element.cutout, (0, 0), "cutout", mode="RGBA"))
+                continue
+            level = hashlib.sha256(element.prompt.encode()).digest()[:3]
+            cutouts.append(Image.new("RGBA", (4, 4), (*level, 255)))
+        merged = merge(background, list(zip(cutouts, boxes, strict=True)))
+        sketch = edge_sketch(merged, request.edge_threshold)
+        prompt = f"{p.prompt}, {request.style}" if request.style else p.prompt
+        info = PngInfo()
+        info.add_text("inkwell-composed", f"{len(self.compositions)}-{number}")
+        buffer = io.BytesIO()
+        merged.save(buffer, format="PNG", pnginfo=info)
+        png = buffer.getvalue()
+        self._features[png] = self._features.get(request.initial, np.eye(DIM, dtype=np.float32)[0])
+        composition = {
+            "background": {"how": how, "prompt": request.background_prompt},
+            "foreground": [
+                {"word": e.word, "drawn": "reused" if e.cutout else "alone", "box": box}
+                for e, box in zip(request.foreground, boxes, strict=True)
+            ],
+            "sketch": SKETCH_METHOD,
+            "render": {"method": "scripted: the merge as is", "strength": request.render_strength},
+            "style": request.style,
+        }
+        provenance = replace(p, prompt=prompt, composition=composition)
+        return ComposedImage(
+            GeneratedImage(png, provenance),
+            background=png_bytes(background),
+            cutouts=tuple(png_bytes(cutout) for cutout in cutouts),
+            boxes=tuple(boxes),
+            merged=png_bytes(merged),
+            sketch=png_bytes(sketch),
+        )
 
     async def screen(self, texts: Sequence[str]) -> list[Screening]:
         """Scripted in `screenings` by text; anything else is drawable and verb-excluded."""

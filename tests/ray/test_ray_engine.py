@@ -9,7 +9,14 @@ import signal
 import numpy as np
 import pytest
 
-from core.engine import CancelToken, GenerationCancelled, GenerationRequest, StepProgress
+from core.engine import (
+    CancelToken,
+    CompositionRequest,
+    ForegroundElement,
+    GenerationCancelled,
+    GenerationRequest,
+    StepProgress,
+)
 from engine.ray_engine import EngineUnavailable, RayEngine
 
 pytestmark = [pytest.mark.ray, pytest.mark.asyncio]
@@ -36,6 +43,26 @@ async def test_the_four_calls_answer_like_the_local_engine(ray_app: str) -> None
     assert np.allclose(regions[0, 0], images[0], atol=1e-4), "the whole picture's box"
     [screening] = await engine.screen(["A red kite flies over the harbour."])
     assert screening.generability in (0, 1, 2)
+
+
+async def test_a_composition_runs_on_the_replica_with_its_stages(ray_app: str) -> None:
+    """Seed 001 through Ray: every stage comes back, progress streams, records travel."""
+    engine = await RayEngine.connect(ray_app)
+    [[initial]] = await engine.generate([GenerationRequest("a red fox in a forest", (7,), **SMALL)])
+    steps: list[StepProgress] = []
+    request = CompositionRequest(
+        initial=initial.png,
+        provenance=initial.provenance,
+        foreground=(ForegroundElement("fox", "a red fox"),),
+        background_prompt="a forest",
+        style="watercolor",
+    )
+    [composed] = await engine.compose([request], progress=steps.append)
+    assert composed.picture.png.startswith(b"\x89PNG") and composed.sketch.startswith(b"\x89PNG")
+    assert len(composed.cutouts) == len(composed.boxes) == 1
+    record = composed.picture.provenance.composition
+    assert record["render"]["method"] == "img2img from the merge"
+    assert steps and steps[-1].step == steps[-1].total
 
 
 async def test_concurrent_callers_share_batches_and_get_their_own_results(ray_app: str) -> None:

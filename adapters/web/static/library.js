@@ -137,12 +137,48 @@
         drawn ? `match with the text: ${(d.image_text_scores || []).map(percent).join(", ")}` : "",
         d.elements && d.elements.length ? `story elements seen: ${d.elements.join(", ")}` : "",
         `seed ${d.seed} · ${d.steps} steps · models ${d.profile}${d.style_ref ? " · styled by " + (d.style_method || "the style branch") : ""}${d.genre ? ` · genre ${d.genre}` : ""}`,
+        d.drawing_mode === "direct" ? "drawing mode: direct (seed 000: the chosen candidate is the picture)" : "",
         d.restorer ? `enhanced by ${d.restorer === "img2img" ? "img2img" : "the " + d.restorer + " restorer"}` : "",
       ];
       lines.filter(Boolean).forEach((line) => block.append(make("div", "muted", line)));
+      if (d.drawing_mode === "composed" && d.composition) block.append(composedStages(d));
       parts.push(block);
     });
     box.replaceChildren(...parts);
+  }
+
+  // Seed 001: how a composed picture was made, stage by stage, with each stage's picture.
+  function composedStages(d) {
+    const c = d.composition;
+    const r = c.reading || {};
+    const box = make("div", "composed-stages");
+    box.dataset.testid = "composed-stages";
+    const list = (xs) => (xs && xs.length ? xs.join(", ") : "–");
+    const lines = [
+      "composed (seed 001)",
+      `read: background ${list(r.background)} · foreground ${list(r.foreground)}`,
+      r.emotions && r.emotions.length ? `emotion ${list(r.emotions)} → ${list(r.emotion_elements)}` : "",
+      r.topic_elements && r.topic_elements.length ? `topics → ${list(r.topic_elements)}` : "",
+      c.additional_input ? `changed: ${c.additional_input}` : "",
+      `background: ${(c.background || {}).how || ""}`,
+      ...(c.foreground || []).map((e) =>
+        `${e.word}: drawn ${e.drawn || ""}; ${e.box ? "merged where first drawn" : "not merged"}`),
+      c.sketch ? `sketch: ${c.sketch}` : "",
+      `rendered by ${(c.render || {}).method || ""} in the style “${c.style || r.style || ""}”${r.style_from ? ` (from ${r.style_from})` : ""}`,
+    ];
+    lines.filter(Boolean).forEach((line) => box.append(make("div", "muted", line)));
+    const strip = make("div", "stage-strip");
+    (d.stage_images || []).forEach((s) => {
+      const fig = make("figure", "stage");
+      const img = make("img");
+      img.src = window.InkwellRoom.withToken(s.url);
+      img.alt = s.stage;
+      img.dataset.testid = "stage-image";
+      fig.append(img, make("figcaption", null, s.stage));
+      strip.append(fig);
+    });
+    box.append(strip);
+    return box;
   }
 
   // Every candidate a paragraph's pictures were chosen from, drawn again from their seeds.

@@ -27,6 +27,7 @@
     styleUpload: byTestId("style-upload"), styleClear: byTestId("style-clear"),
     genreSelect: byTestId("genre-select"), genreNote: byTestId("genre-note"),
     genreMessage: byTestId("genre-message"),
+    mode: byTestId("mode-select"),
   };
 
   const token = new URLSearchParams(location.search).get("token");
@@ -181,6 +182,7 @@
         setProfile(msg.profile);
         updateComposer();
         loadRooms();
+        send({ type: "settings" }); // the story's drawing mode, for the mode menu
         return;
       case "story": return onStory(msg);
       case "error": return onError(msg);
@@ -221,6 +223,9 @@
         return onStyle(msg);
       case "genres":
         return onGenres(msg);
+      case "settings":
+        el.mode.value = msg.drawing_mode;
+        return;
       case "library":
         return window.InkwellLibrary.render(msg);
       case "why":
@@ -368,7 +373,9 @@
   function statusText(p) {
     switch (p.stage) {
       case "queued": return p.queuePos ? `Queued — position ${p.queuePos}` : "Queued";
-      case "generating": return p.fraction != null ? `Drawing… ${Math.round(p.fraction * 100)}%` : "Drawing…";
+      case "generating":
+        if (p.detail === "Composing") return "Composing the pictures: background, elements, sketch…";
+        return p.fraction != null ? `Drawing… ${Math.round(p.fraction * 100)}%` : "Drawing…";
       case "scoring": return "Choosing the best picture…";
       case "cancelled": return "Illustration stopped.";
       case "failed": return "Couldn't illustrate this paragraph.";
@@ -612,6 +619,10 @@
     const name = el.genreSelect.value;
     el.genreSelect.value = el.genreSelect.dataset.current || "none";
     if (!send({ type: "genre", name })) showBanner(OFFLINE);
+  });
+  el.mode.addEventListener("change", () => {
+    send({ type: "mode", mode: el.mode.value });
+    send({ type: "settings" });
   });
 
   // library.js asks the room for its cast and for "why" through the same socket, and

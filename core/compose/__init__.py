@@ -1,0 +1,1 @@
+"""Seed 001: pictures composed from a background and separately drawn foreground elements."""
