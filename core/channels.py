@@ -13,6 +13,7 @@ from core.events import (
     Audience,
     CancelRequested,
     CandidatesRequested,
+    CastLooksSet,
     ChannelDisableRequested,
     ChannelEnableRequested,
     ChannelRef,
@@ -36,6 +37,7 @@ from core.events import (
     StyleStrengthSet,
 )
 from core.router import Handler, Router
+from core.story.looks import channel_look_strength
 from core.story.queue import StoryQueue
 from core.story.settings import StorySettings
 from storage.base import UNFINISHED_STATUSES, Storage
@@ -69,6 +71,7 @@ _STORY_EVENTS = (
     StyleReferenceCleared,
     StyleStrengthSet,
     GenreRequested,
+    CastLooksSet,  # how strongly the cast's looks condition drawing
     EnhanceRequested,  # seed 002: enhancing a picture is a story event too
 )
 
@@ -168,6 +171,9 @@ class ChannelControls:
                 profile=self._profile,
                 candidates=self._settings.candidates,
                 max_sentences=self._settings.max_sentences,
+                look_strength=await channel_look_strength(
+                    self._storage, event.channel.key, self._settings.cast.look_strength
+                ),
             )
         ]
 

@@ -125,7 +125,7 @@ class Inkwell:
         controls.register(self.router)
         StyleCommands(storage, engine).register(self.router)
         GenreCommands(storage, engine).register(self.router)
-        LibraryCommands(storage, engine).register(self.router)
+        LibraryCommands(storage, engine, settings.cast.look_strength).register(self.router)
         QueueView(storage, self.queue).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)
         CandidateCommands(storage, self.queue, engine.profile_name).register(self.router)

@@ -35,6 +35,7 @@ from core.story.chat_text import drawing_text
 from core.story.choosing import Chosen, ConsistentChooser
 from core.story.clauses import split_sentences
 from core.story.drift import drift_record, drifting
+from core.story.looks import CastLooks
 from core.story.planning import ParagraphPlanner, Prompt, skipped_note
 from core.story.posting import (
     Deliver,
@@ -189,6 +190,10 @@ class IllustrationLoop:
         look = await story_preference(self._storage, paragraph.channel_key)
         # The cast's descriptions join the prompts that name (or refer to) an element.
         cast = await CastPrompts.load(self._storage, paragraph.channel_key, self._settings.cast)
+        # ... and their looks condition the drawing, at the channel's strength.
+        looks = await CastLooks.load(
+            self._storage, paragraph.channel_key, self._settings.cast.look_strength
+        )
         reporter = ProgressReporter(
             self._send, channel, paragraph.id, self._settings.progress_interval_s
         )
@@ -198,9 +203,10 @@ class IllustrationLoop:
 
             An item is (text, index, clause) or, for the drift check, (text, prompt number,
             round, count)."""
+            prompts = [with_preference(cast.prompt(item[0], reserved=look), look) for item in items]
             requests = [
                 GenerationRequest(
-                    prompt=with_preference(cast.prompt(text, reserved=look), look),
+                    prompt=prompt,
                     seeds=candidate_seeds(
                         paragraph.id,
                         index,
@@ -209,8 +215,10 @@ class IllustrationLoop:
                     ),
                     style=style,
                     genre=genre,
+                    looks=await looks.of(cast.elements(text)),
+                    look_strength=looks.strength,
                 )
-                for item in items
+                for item, prompt in zip(items, prompts, strict=True)
                 for text, index, clause in [item[:3]]
             ]
             try:
