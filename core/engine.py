@@ -107,7 +107,8 @@ class Provenance:
     edit: dict | None = None  # how an edit made this version from its parent (kind, settings)
     style_method: str | None = None  # what carried the style reference (branch or IP-Adapter)
     genre: str | None = None  # the genre adapter it was drawn with
-    looks: tuple[str, ...] = ()  # the elements whose looks conditioned it
+    looks: tuple[str, ...] = ()  # the elements whose looks conditioned it,
+    look_images: tuple[str, ...] = ()  # and their reference pictures' image ids
     look_strength: float | None = None
     look_method: str | None = None  # what carried the looks, or why they did not condition
 
@@ -128,13 +129,16 @@ class Provenance:
             "style_method": self.style_method,
             "genre": self.genre,
             "looks": list(self.looks),
+            "look_images": list(self.look_images),
             "look_strength": self.look_strength,
             "look_method": self.look_method,
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> Provenance:
-        tuples = {name: tuple(data.get(name, ())) for name in ("edit_chain", "looks")}
+        tuples = {
+            name: tuple(data.get(name, ())) for name in ("edit_chain", "looks", "look_images")
+        }
         return cls(**{**data, **tuples})
 
 

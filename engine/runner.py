@@ -304,6 +304,7 @@ class ModelRunner:
                     style_method=self.style_method if candidate.style else None,
                     genre=key.genre,
                     looks=tuple(look.element for look in candidate.looks),
+                    look_images=tuple(look.image_id for look in candidate.looks),
                     look_strength=candidate.look_strength,
                     look_method=candidate.look_method,
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from core.edit.chain import current_versions, original
-from core.engine import CancelToken, Engine, GenerationRequest, StyleRef
+from core.engine import CancelToken, Engine, GenerationRequest, LookRef, StyleRef
 from core.events import (
     Action,
     CandidatesRequested,
@@ -43,6 +43,11 @@ STYLE_REMOVED = (
     "candidates can't be drawn again as they were; redraw the paragraph to see new ones."
 )
 
+LOOK_REMOVED = (
+    "A reference picture those pictures were drawn with has been removed, so their "
+    "candidates can't be drawn again as they were; redraw the paragraph to see new ones."
+)
+
 
 async def cannot_redraw(
     storage: Storage, drawn: list[IllustrationRecord], running_profile: str
@@ -57,6 +62,9 @@ async def cannot_redraw(
         style_ref = record.provenance.get("style_ref")
         if style_ref and await storage.images.get(style_ref) is None:
             return STYLE_REMOVED
+        for image_id in record.provenance.get("look_images") or ():
+            if await storage.images.get(image_id) is None:
+                return LOOK_REMOVED
     return None
 
 
@@ -157,6 +165,12 @@ class CandidatesWork:
             if image is None:  # removed after cannot_redraw looked: fail, don't draw unstyled
                 raise LookupError(f"style picture {p['style_ref']} was removed")
             style = StyleRef(p["style_ref"], image, float(p.get("style_strength") or 1.0))
+        looks = []
+        for name, image_id in zip(p.get("looks") or (), p.get("look_images") or (), strict=True):
+            picture = await self._storage.images.get(image_id)
+            if picture is None:  # removed after cannot_redraw looked
+                raise LookupError(f"reference picture {image_id} was removed")
+            looks.append(LookRef(name, image_id, picture))
         return GenerationRequest(
             prompt=p["prompt"],
             seeds=tuple(int(seed) for seed in p["candidate_seeds"]),
@@ -167,6 +181,8 @@ class CandidatesWork:
             guidance_scale=p.get("guidance_scale"),
             style=style,
             genre=p.get("genre"),
+            looks=tuple(looks),
+            look_strength=float(p.get("look_strength") or 0.0) if looks else 0.0,
         )
 
 

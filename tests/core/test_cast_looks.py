@@ -12,6 +12,8 @@ from PIL import Image
 
 from core.events import (
     Author,
+    CandidatesRequested,
+    CandidatesShown,
     CastLooksSet,
     ChannelSettings,
     ElementReferenceSet,
@@ -82,6 +84,12 @@ async def test_why_names_the_looks_their_strength_and_method(chat, engine: Scrip
     assert detail["looks"] == ["fox"]
     assert detail["look_strength"] == 0.6
     assert detail["look_method"] == "scripted looks"
+    # The candidates drawn again carry the same looks, from the recorded reference pictures.
+    drawn_with = engine.generate_calls[-1][0].looks
+    await chat.dispatch(CandidatesRequested(chat.channel(), ANA, posted.paragraph_id))
+    await chat.wait_for(CandidatesShown)
+    assert engine.generate_calls[-1][0].looks == drawn_with
+    assert engine.generate_calls[-1][0].look_strength == 0.6
 
 
 @pytest.mark.asyncio

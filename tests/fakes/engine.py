@@ -120,6 +120,7 @@ class ScriptedEngine:
                     style_strength=request.style.strength if request.style else None,
                     genre=request.genre,
                     looks=tuple(look.element for look in looked),
+                    look_images=tuple(look.image_id for look in looked),
                     look_strength=request.look_strength if looked else None,
                     look_method=self.look_method if looked else None,
                 )

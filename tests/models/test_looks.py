@@ -135,6 +135,7 @@ def test_provenance_names_the_looks_their_strength_and_method(runner: ModelRunne
     [[image]] = runner.generate([request])
     provenance = image.provenance
     assert provenance.looks == ("fox", "fox")
+    assert provenance.look_images == (RED.image_id, GREEN.image_id)
     assert provenance.look_strength == 0.7
     assert provenance.look_method == "ip-adapter (random test weights)"
     assert provenance.to_dict()["looks"] == ["fox", "fox"]
@@ -178,5 +179,8 @@ def test_without_an_adapter_the_looks_are_recorded_as_not_drawn(
         plain.close()
     assert image.provenance.look_method == "none: no image-prompt adapter for tiny"
     assert pictures_match(pixels(image.png), pixels(bare.png))
-    unlooked = dataclasses.replace(image.provenance, looks=(), look_strength=None, look_method=None)
+    assert image.provenance.look_images == (RED.image_id,), "recorded, to say what was asked"
+    unlooked = dataclasses.replace(
+        image.provenance, looks=(), look_images=(), look_strength=None, look_method=None
+    )
     assert unlooked == bare.provenance
