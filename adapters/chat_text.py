@@ -262,7 +262,8 @@ def help_text(platform: str) -> str:
         "`/inkwell settings` how Inkwell is set up here",
         "`/inkwell queue` what is waiting to be drawn here, and your place in it",
         "`/inkwell cast` the story's characters, places and props with their pictures; "
-        "`/inkwell library rename|merge|forget|pin|unpin|describe|pronoun` to steer them; "
+        "`/inkwell library rename|merge|forget|pin|unpin|describe|pronoun` to steer them, "
+        "`/inkwell library looks 0.6` how strongly their pictures steer drawing (0: off); "
         "`/inkwell why` why the latest pictures",
         "`/inkwell genre` the trained genres and this story's; `/inkwell genre NAME` draws "
         "later paragraphs in one, `/inkwell genre none` in none",

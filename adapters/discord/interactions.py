@@ -174,7 +174,7 @@ async def _genre(interaction: discord.Interaction, name: str = "") -> None:
 
 
 def _library_group() -> app_commands.Group:
-    """`/inkwell library show|rename|merge|forget|pin|unpin|describe|pronoun|reference`: see
+    """`/inkwell library show|rename|merge|forget|pin|unpin|describe|pronoun|reference|looks`: see
     and steer the story's cast."""
     library = app_commands.Group(name="library", description="The story's characters and things")
     callbacks: dict[str, Callable[..., Awaitable[None]]] = {

@@ -69,3 +69,13 @@ def test_the_ablation_ends_with_references_then_image_prompt_looks() -> None:
     assert all(v.cast.look_strength == 0 for v in variants[:-1])
     assert variants[-1].cast.look_strength == 1.0 and variants[-1].references
     assert [v.references for v in variants[:-2]] == [False] * 4
+
+
+def test_bench_looks_runs_the_whole_path_on_tiny(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import looks
+
+    assert looks.main(["--profile", "tiny", "--count", "2"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    fields = dict(field.split("=") for field in last.removeprefix("looks: ").split())
+    assert fields["method"] == "ip-adapter_(random_test_weights)"
+    assert set(fields) == {"method", "present_bare", "present_looks", "colour_bare", "colour_looks"}
