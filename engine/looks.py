@@ -166,6 +166,14 @@ class LookAdapter:
         self._cache_size = cache_size
 
     @classmethod
+    def shared(cls, source: LookSource, unet: UNet2DConditionModel, parts: tuple) -> LookAdapter:
+        """The looks through an adapter already loaded for style references (`IPAdapterStyle.
+        parts()`): one copy of the weights and image encoder. Calls set their own scales."""
+        processors, projection, encoder, features = parts
+        logger.info("the cast's looks condition drawing through %s (shared)", source.method)
+        return cls(unet, processors, projection, _hub_encode(encoder, features), source.method)
+
+    @classmethod
     def load(
         cls,
         source: LookSource,
@@ -199,12 +207,7 @@ class LookAdapter:
             unet.config.encoder_hid_dim_type = None
         if hub:
             encoder = loader.image_encoder.eval().requires_grad_(False)
-            features = loader.feature_extractor
-
-            def encode(images: list[Image.Image]) -> torch.Tensor:
-                pixels = features(images, return_tensors="pt").pixel_values
-                return encoder(pixels.to(encoder.device, encoder.dtype)).image_embeds
-
+            encode = _hub_encode(encoder, loader.feature_extractor)
         else:
             if clip_encode is None:
                 raise ValueError(f"look adapter {source.folder} needs the profile's CLIP")
@@ -262,6 +265,16 @@ class LookAdapter:
             unet.set_attn_processor(original)
             unet.encoder_hid_proj = None
             unet.config.encoder_hid_dim_type = None
+
+
+def _hub_encode(encoder: nn.Module, features: Any) -> Encode:
+    """The hub layout's image encoder as diffusers' encode_image uses it for ImageProjection."""
+
+    def encode(images: list[Image.Image]) -> torch.Tensor:
+        pixels = features(images, return_tensors="pt").pixel_values
+        return encoder(pixels.to(encoder.device, encoder.dtype)).image_embeds
+
+    return encode
 
 
 def _is_current(root: Path) -> bool:

@@ -369,11 +369,20 @@ class ModelRunner:
 
     def _look_adapter(self) -> LookAdapter:
         if self._looks is None:
-            if self._look_source is None or self._models_dir is None:
+            source = self._look_source
+            if source is None or self._models_dir is None:
                 raise RuntimeError("this runner was built without a look adapter")
-            self._looks = LookAdapter.load(
-                self._look_source, self._pipe, self._models_dir, self._clip_image_embeds
-            )
+            p = self._profile
+            same = (source.folder, source.weight) == (p.ip_adapter, p.ip_adapter_weight)
+            if same and self._style_branch == "ip-adapter":
+                # sd15 until a style branch is trained: one IP-Adapter for styles and looks.
+                style = self._style_unit()
+                assert isinstance(style, IPAdapterStyle)
+                self._looks = LookAdapter.shared(source, self._pipe.unet, style.parts())
+            else:
+                self._looks = LookAdapter.load(
+                    source, self._pipe, self._models_dir, self._clip_image_embeds
+                )
         return self._looks
 
     def _clip_image_embeds(self, images: list[Image.Image]) -> torch.Tensor:
