@@ -191,6 +191,12 @@ class LookAdapter:
         unet = pipe.unet
         original = unet.attn_processors
         hub = source.encoder == "clip-vision"
+        # A trained look adapter reads the profile's CLIP, so diffusers' warning that no image
+        # encoder was loaded says nothing here.
+        quiet = logging.getLogger("diffusers.loaders.ip_adapter")
+        level = quiet.level
+        if not hub:
+            quiet.setLevel(logging.ERROR)
         try:
             loader.load_ip_adapter(
                 source.folder,
@@ -202,6 +208,7 @@ class LookAdapter:
             processors = unet.attn_processors
             projection = unet.encoder_hid_proj
         finally:
+            quiet.setLevel(level)
             unet.set_attn_processor(original)
             unet.encoder_hid_proj = None
             unet.config.encoder_hid_dim_type = None
