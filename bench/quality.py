@@ -391,11 +391,11 @@ def print_report(result: dict[str, object], profile: str) -> None:
     if result["ablation"]:
         print("\nthe cast, part by part (stories through the loop)")
         print(f"image-prompt looks through: {result['look_method']}")
-        print(f"{'variant':>18} {'consistency':>12} {'(matched/later)':>15} {'alignment':>10}")
+        print(f"{'variant':>20} {'consistency':>12} {'(matched/later)':>15} {'alignment':>10}")
         rows = [("bare", result["consistency_bare"], result["alignment_bare"])]
         for label, c, alignment in [*rows, *result["ablation"]]:
             counts = f"({c.matched}/{c.later})"
-            print(f"{label:>18} {c.share:12.3f} {counts:>15} {alignment:10.3f}")
+            print(f"{label:>20} {c.share:12.3f} {counts:>15} {alignment:10.3f}")
     print("\nedits (change read by the oracle; share of pixels changed outside the region)")
     for case, ok, outside in result["edit_rows"]:
         where = "-" if outside is None else f"{outside:.3f}"
