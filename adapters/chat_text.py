@@ -128,7 +128,18 @@ def settings_text(action: ChannelSettings) -> str:
             f"Candidates drawn per sentence: {action.candidates}",
             f"Sentences illustrated per paragraph: up to {action.max_sentences}",
             f"Drawing mode: {action.drawing_mode} ({MODE_WORDS.get(action.drawing_mode, '')})",
+            *([looks_line(action.look_strength)] if action.look_strength is not None else []),
         ]
+    )
+
+
+def looks_line(strength: float) -> str:
+    """How strongly the cast's looks condition drawing, with how to change it."""
+    if strength == 0:
+        return "The cast's looks: off (`/inkwell library looks 0.6` turns them on)"
+    return (
+        f"The cast's looks condition drawing at strength {strength:g} "
+        "(`/inkwell library looks N`, 0: off)"
     )
 
 
@@ -150,6 +161,8 @@ def story_text(action: StoryPage, limit: int) -> str:
 def library_text(action: LibraryShown, limit: int) -> str:
     """The story's cast: names, kinds, descriptions, pronouns, how often drawn, aliases, pins."""
     lines = [action.message] if action.message else []
+    if action.look_strength is not None:
+        lines.append(looks_line(action.look_strength))
     if not action.elements:
         lines.append("The story's cast is empty: elements appear once they are drawn.")
     for element in action.elements:
@@ -218,7 +231,18 @@ def why_text(action: WhyShown, limit: int) -> str:
             lines.append(f"   enhanced by {how}")
         if detail.get("genre"):
             lines.append(f"   drawn in the genre {detail['genre']} (a trained adapter)")
+        if detail.get("looks"):
+            lines.append(f"   {looks_why(detail)}")
     return clip("\n".join(lines), limit)
+
+
+def looks_why(detail: dict) -> str:
+    """Which looks a picture was drawn with, how strongly and through what."""
+    names = ", ".join(dict.fromkeys(detail["looks"]))
+    method = str(detail.get("look_method") or "")
+    if method.startswith("none"):
+        return f"looks of {names} not drawn with ({method.removeprefix('none: ')})"
+    return f"drawn with the looks of {names} (strength {detail.get('look_strength')}, {method})"
 
 
 def queue_text(action: QueueShown, limit: int) -> str:
@@ -288,7 +312,8 @@ def help_text(platform: str) -> str:
         "pictures, seed 001; `settings mode direct`: back)",
         "`/inkwell queue` what is waiting to be drawn here, and your place in it",
         "`/inkwell cast` the story's characters, places and props with their pictures; "
-        "`/inkwell library rename|merge|forget|pin|unpin|describe|pronoun` to steer them; "
+        "`/inkwell library rename|merge|forget|pin|unpin|describe|pronoun` to steer them, "
+        "`/inkwell library looks 0.6` how strongly their pictures steer drawing (0: off); "
         "`/inkwell why` why the latest pictures",
         "`/inkwell genre` the trained genres and this story's; `/inkwell genre NAME` draws "
         "later paragraphs in one, `/inkwell genre none` in none",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.events import (
     Author,
     CancelRequested,
+    CastLooksSet,
     ChannelDisableRequested,
     ChannelEnableRequested,
     ChannelRef,
@@ -26,6 +27,7 @@ from core.events import (
     StyleStrengthSet,
     WhyRequested,
 )
+from core.story.looks import LOOKS_USAGE
 from core.style.settings import MAX_STRENGTH, MIN_STRENGTH
 
 STORY_PAGE = 10  # paragraphs `/inkwell story` shows
@@ -60,13 +62,15 @@ def command_event(
 
 
 LIBRARY_SUBCOMMANDS = (
-    "show", "rename", "merge", "forget", "pin", "unpin", "describe", "pronoun",
+    "show", "rename", "merge", "forget", "pin", "unpin", "describe", "pronoun", "looks",
 )  # fmt: skip
 LIBRARY_USAGE = (
     "`/inkwell cast` (or `library`) shows the story's cast; `/inkwell library rename OLD NEW`, "
     "`merge NAME INTO`, `forget NAME`, `pin NAME` (keep its look), `unpin NAME`, "
     '`describe NAME "grey beard, green apron"` (drawn with every sentence naming it; '
     '`describe NAME ""` clears it) or `pronoun NAME she`. '
+    "`looks 0.6` sets how strongly the cast's looks (their reference pictures) condition "
+    "drawing (0: off; `looks` alone shows it). "
     'Use quotes for names of several words: `rename "old man" wizard`.'
 )
 
@@ -78,6 +82,8 @@ def library_event(name: str, names: list[str], channel: ChannelRef, author: Auth
     wanted |= {"describe": 2, "pronoun": 2}
     if name == "describe" and len(names) > 2:  # the description typed without quotes
         names = [names[0], " ".join(names[1:])]
+    if name == "looks" and len(names) <= 1:
+        return CastLooksSet(channel, author, _look_strength(names[0] if names else ""))
     if name not in wanted or len(names) != wanted[name]:
         raise ValueError(LIBRARY_USAGE)
     if name == "show":
@@ -128,6 +134,16 @@ def settings_event(channel: ChannelRef, author: Author, words: list[str]) -> Eve
     if words[0].lower() != "mode" or len(words) > 2:
         raise ValueError(SETTINGS_USAGE)
     return DrawingModeRequested(channel, author, mode=words[1] if len(words) == 2 else "")
+
+
+def _look_strength(text: str) -> float | None:
+    """`/inkwell library looks [N]`'s number; None shows it (the core checks the range)."""
+    if not text.strip():
+        return None
+    try:
+        return float(text.strip().replace(",", "."))
+    except ValueError:
+        raise ValueError(LOOKS_USAGE) from None
 
 
 def parse_strength(text: str) -> float:

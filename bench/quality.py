@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image
 
 from bench.engines import data_dir_for
+from bench.references import give_references
 from core.engine import GenerationRequest
 from core.events import Accepted, Author, EditRequested, MessageRef, PostIllustrations
 from core.inkwell import Inkwell
@@ -39,6 +40,7 @@ from core.story.cast_settings import CastSettings
 from core.story.loop import StorySettings, candidate_seeds
 from core.testing import FakeAdapter
 from engine.local_engine import LocalEngine
+from engine.looks import look_source
 from engine.profiles import resolve_profile
 from picturebook import measures, oracle
 from picturebook.captions import Caption, compose
@@ -67,6 +69,7 @@ class Drawn:
     composed: dict[tuple[str, int, int], bytes | None] = field(default_factory=dict)
     # Time to draw the stories: through the loop (direct), bare, and composed.
     times: dict[str, float] = field(default_factory=dict)
+    look_method: str = ""  # what carries the image-prompt looks on this profile
 
 
 def held_out_scenes(count: int) -> list[tuple[Scene, Caption]]:
@@ -178,17 +181,39 @@ async def draw_stories(inkwell, chat, engine, stories, k: int, timeout: float, d
     drawn.times["bare"] = time.perf_counter() - started
 
 
-def ablation_variants(drift: float) -> tuple[tuple[str, CastSettings], ...]:
-    """The cast's parts added one by one, the seed's own library first."""
+@dataclass(frozen=True)
+class Variant:
+    """One row of the cast's ablation: its cast settings, and whether each story's recurring
+    elements are given a reference picture before it is told (bench/references.py)."""
+
+    label: str
+    cast: CastSettings
+    references: bool = False
+
+
+def ablation_variants(drift: float, look_strength: float) -> tuple[Variant, ...]:
+    """The cast's parts added one by one, the seed's own library first; the image-prompt
+    looks last (every earlier row draws from words alone: look strength 0)."""
+    off = {"look_strength": 0.0}
+    full = CastSettings(mode="looks", describe=True, drift_threshold=drift, **off)
     return (
-        ("seed's mode alone", CastSettings(mode="seed", describe=False)),
-        ("+ looks", CastSettings(mode="looks", describe=False)),
-        ("+ descriptions", CastSettings(mode="looks", describe=True)),
-        ("+ drift check", CastSettings(mode="looks", describe=True, drift_threshold=drift)),
+        Variant("seed's mode alone", CastSettings(mode="seed", describe=False, **off)),
+        Variant("+ looks", CastSettings(mode="looks", describe=False, **off)),
+        Variant("+ descriptions", CastSettings(mode="looks", describe=True, **off)),
+        Variant("+ drift check", full),
+        Variant("+ references", full, references=True),
+        Variant("+ image-prompt looks", replace(full, look_strength=look_strength), True),
     )
 
 
-async def draw_variant(engine, stories, settings: StorySettings, scratch: Path, timeout: float):
+async def draw_variant(
+    engine,
+    stories,
+    settings: StorySettings,
+    scratch: Path,
+    timeout: float,
+    references: bool = False,
+):
     """The stories through a fresh loop (own storage) with these settings: key -> picture."""
     storage = await SQLiteStorage.open(scratch / "v.sqlite3", scratch / "img")
     seeded_ids(storage)
@@ -197,6 +222,9 @@ async def draw_variant(engine, stories, settings: StorySettings, scratch: Path, 
     inkwell.attach(chat)
     await inkwell.start()
     try:
+        for story in stories if references else ():
+            key = chat.channel(f"story-{story.title}").key
+            await give_references(storage, engine, key, story)
         paragraph_ids = await tell_all(chat, stories)
         await asyncio.wait_for(inkwell.idle(), timeout)
     finally:
@@ -239,11 +267,16 @@ async def draw_everything(args, stories: tuple[Story, ...]) -> Drawn:
     profile = resolve_profile(args.profile)
     data, temporary = data_dir_for(args.profile, args.data_dir)
     drawn = Drawn()
+    source = look_source(profile, data / "models")
+    drawn.look_method = (
+        source.method if source else f"none (no image-prompt adapter for {profile.name})"
+    )
     with tempfile.TemporaryDirectory(prefix="inkwell-quality-") as scratch:
         engine = LocalEngine.for_profile(profile, data / "models", args.device, args.max_batch)
         await engine.start()
         storage = await SQLiteStorage.open(Path(scratch) / "q.sqlite3", Path(scratch) / "img")
         seeded_ids(storage)
+        # The loop as configured by default, looks included (where the profile has an adapter).
         settings = StorySettings(
             candidates=args.candidates, progress_interval_s=0, text_term=args.text_term
         )
@@ -266,13 +299,17 @@ async def draw_everything(args, stories: tuple[Story, ...]) -> Drawn:
                     engine, stories, composed, Path(scratch) / "composed", args.timeout
                 )
                 drawn.times["composed"] = time.perf_counter() - began
-            for number, (label, cast) in enumerate(ablation_variants(args.drift)):
+            for number, variant in enumerate(ablation_variants(args.drift, args.look_strength)):
                 if not args.ablation:
                     break
                 folder = Path(scratch) / f"variant-{number}"
-                variant = replace(settings, cast=cast)
-                drawn.ablation[label] = await draw_variant(
-                    engine, stories, variant, folder, args.timeout
+                drawn.ablation[variant.label] = await draw_variant(
+                    engine,
+                    stories,
+                    replace(settings, cast=variant.cast),
+                    folder,
+                    args.timeout,
+                    variant.references,
                 )
         finally:
             await inkwell.stop()
@@ -364,6 +401,7 @@ def measure(stories: tuple[Story, ...], drawn: Drawn, model: oracle.Oracle) -> d
         result["table_composed"] = measures.alignment_table(pairs)
         result["consistency_composed"] = total
     result["times"] = dict(drawn.times)
+    result["look_method"] = drawn.look_method
     return result
 
 
@@ -391,14 +429,13 @@ def print_report(result: dict[str, object], profile: str) -> None:
         c = result[f"consistency_{side}"]
         print(f"{side:>10} {c.share:8.3f} ({c.matched}/{c.later})")
     if result["ablation"]:
-        print(
-            "\nthe cast, part by part (stories through the loop; IP-Adapter references: not built)"
-        )
-        print(f"{'variant':>18} {'consistency':>12} {'(matched/later)':>15} {'alignment':>10}")
+        print("\nthe cast, part by part (stories through the loop)")
+        print(f"image-prompt looks through: {result['look_method']}")
+        print(f"{'variant':>20} {'consistency':>12} {'(matched/later)':>15} {'alignment':>10}")
         rows = [("bare", result["consistency_bare"], result["alignment_bare"])]
         for label, c, alignment in [*rows, *result["ablation"]]:
             counts = f"({c.matched}/{c.later})"
-            print(f"{label:>18} {c.share:12.3f} {counts:>15} {alignment:10.3f}")
+            print(f"{label:>20} {c.share:12.3f} {counts:>15} {alignment:10.3f}")
     print("\nedits (change read by the oracle; share of pixels changed outside the region)")
     for case, ok, outside in result["edit_rows"]:
         where = "-" if outside is None else f"{outside:.3f}"
@@ -498,6 +535,12 @@ def main(argv: list[str] | None = None) -> int:
         "--composed",
         action="store_true",
         help="also draw the stories in the composed mode (seed 001) and compare",
+    )
+    parser.add_argument(
+        "--look-strength",
+        type=float,
+        default=1.0,
+        help="the ablation's image-prompt look strength (1: as the adapter was trained)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -14,6 +14,7 @@ from bot.calibrate_verb import add_calibrate_verb, run_calibrate
 from bot.config import Config, ConfigError, load_config
 from bot.doctor import add_doctor_verb, run_doctor
 from bot.edit_pairs_verb import EDIT_PAIR_VERBS, add_edit_pair_verbs, run_edit_pair_verb
+from bot.look_verbs import LOOK_VERBS, add_look_verbs, run_look_verb
 from bot.lora_verbs import LORA_VERBS, add_lora_verbs, run_lora_verb
 from bot.picturebook_verbs import PICTUREBOOK_VERBS, add_picturebook_verbs, run_picturebook_verb
 from bot.restorer_verbs import RESTORER_VERBS, add_restorer_verbs, run_restorer_verb
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_picturebook_verbs(verbs)
     add_doctor_verb(verbs)
     add_lora_verbs(verbs)
+    add_look_verbs(verbs)
     add_edit_pair_verbs(verbs)
     return parser
 
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_lora_verb(args, config)
     if args.verb in PICTUREBOOK_VERBS:
         return run_picturebook_verb(args, config)
+    if args.verb in LOOK_VERBS:
+        return run_look_verb(args, config)
     from bot.serve import serve
 
     try:

@@ -283,6 +283,19 @@ def _trained_parts(report: Report, profile: Any, models_dir: Path) -> None:
             + ("IP-Adapter" if getattr(profile, "ip_adapter", None) else "the untrained branch"),
             "python -m bot train-style FOLDER",
         )
+    from engine.looks import look_source
+
+    looks = look_source(profile, models_dir)
+    if looks is None:
+        hint = "python -m bot train-look-adapter" if profile.name == "picturebook" else ""
+        report.add(
+            WARN,
+            "look adapter (the cast's looks)",
+            f"none for {profile.name}: reference pictures do not condition drawing",
+            hint or "set models.overrides.look_adapter",
+        )
+    else:
+        report.add(OK, "look adapter (the cast's looks)", looks.method)
     if restorer_state(models_dir) == "trained":
         report.add(OK, "restorer (seed 002)", f"trained, {restorer_dir(models_dir)}")
     else:

@@ -14,6 +14,7 @@ from core.events import (
     Audience,
     CancelRequested,
     CandidatesRequested,
+    CastLooksSet,
     ChannelDisableRequested,
     ChannelEnableRequested,
     ChannelRef,
@@ -38,6 +39,7 @@ from core.events import (
     StyleStrengthSet,
 )
 from core.router import Handler, Router
+from core.story.looks import channel_look_strength
 from core.story.queue import StoryQueue
 from core.story.settings import StorySettings
 from storage.base import UNFINISHED_STATUSES, Storage
@@ -72,6 +74,7 @@ _STORY_EVENTS = (
     StyleStrengthSet,
     GenreRequested,
     DrawingModeRequested,
+    CastLooksSet,  # how strongly the cast's looks condition drawing
     EnhanceRequested,  # seed 002: enhancing a picture is a story event too
 )
 
@@ -173,6 +176,9 @@ class ChannelControls:
                 max_sentences=self._settings.max_sentences,
                 drawing_mode=await drawing_mode(
                     self._storage, event.channel.key, self._settings.compose.mode
+                ),
+                look_strength=await channel_look_strength(
+                    self._storage, event.channel.key, self._settings.cast.look_strength
                 ),
             )
         ]

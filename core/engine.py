@@ -37,6 +37,15 @@ class StyleRef:
 
 
 @dataclass(frozen=True)
+class LookRef:
+    """An element's look a drawing is conditioned on: its reference picture (the cast's)."""
+
+    element: str
+    image_id: str
+    image: bytes = field(repr=False)  # the encoded reference picture
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """One prompt to draw as len(seeds) candidates, each from its own seed."""
 
@@ -49,6 +58,10 @@ class GenerationRequest:
     guidance_scale: float | None = None
     style: StyleRef | None = None
     genre: str | None = None  # a trained genre adapter's name (seed 000 claim 16); None: none
+    # The looks of the elements the prompt names, through the engine's image-prompt adapter
+    # at `look_strength` (its scale); () or strength 0: none.
+    looks: tuple[LookRef, ...] = ()
+    look_strength: float = 0.0
 
 
 # A trained LoRA adapter's name: lower-case letters, digits and dashes (it names a folder and
@@ -99,6 +112,10 @@ class Provenance:
     style_method: str | None = None  # what carried the style reference (branch or IP-Adapter)
     genre: str | None = None  # the genre adapter it was drawn with
     composition: dict | None = None  # seed 001: every stage of a composed picture
+    looks: tuple[str, ...] = ()  # the elements whose looks conditioned it,
+    look_images: tuple[str, ...] = ()  # and their reference pictures' image ids
+    look_strength: float | None = None
+    look_method: str | None = None  # what carried the looks, or why they did not condition
 
     def to_dict(self) -> dict:
         return {
@@ -117,11 +134,18 @@ class Provenance:
             "style_method": self.style_method,
             "genre": self.genre,
             "composition": self.composition,
+            "looks": list(self.looks),
+            "look_images": list(self.look_images),
+            "look_strength": self.look_strength,
+            "look_method": self.look_method,
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> Provenance:
-        return cls(**{**data, "edit_chain": tuple(data.get("edit_chain", ()))})
+        tuples = {
+            name: tuple(data.get(name, ())) for name in ("edit_chain", "looks", "look_images")
+        }
+        return cls(**{**data, **tuples})
 
 
 EditKind = Literal["global", "add", "remove", "attribute"]

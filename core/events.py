@@ -291,6 +291,7 @@ class ChannelSettings(Action):
     candidates: int
     max_sentences: int
     drawing_mode: str = "direct"  # direct (seed 000) or composed (seed 001)
+    look_strength: float | None = None  # the cast's looks (None: not told)
 
 
 # ---------------------------------------------------------------- style references (seed 004)
@@ -459,6 +460,14 @@ class LibraryShown(Action):
     audience: Audience = field(default=Audience.WRITER, kw_only=True)
     elements: tuple[ElementSummary, ...]
     message: str = ""  # what a change request did, when this answers one
+    look_strength: float | None = None  # how strongly the looks condition drawing here
+
+
+@dataclass(frozen=True)
+class CastLooksSet(Event):
+    """How strongly the cast's looks condition later drawings (0: off); None shows it."""
+
+    strength: float | None = None
 
 
 @dataclass(frozen=True)

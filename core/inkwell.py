@@ -135,7 +135,7 @@ class Inkwell:
         StyleCommands(storage, engine).register(self.router)
         GenreCommands(storage, engine).register(self.router)
         DrawingModeCommands(storage, settings.compose.mode).register(self.router)
-        LibraryCommands(storage, engine).register(self.router)
+        LibraryCommands(storage, engine, settings.cast.look_strength).register(self.router)
         QueueView(storage, self.queue).register(self.router)
         EditCommands(storage, engine, self.queue, edit).register(self.router)
         CandidateCommands(storage, self.queue, engine).register(self.router)

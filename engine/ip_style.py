@@ -161,6 +161,11 @@ class IPAdapterStyle:
     def method(self) -> str:
         return METHOD
 
+    def parts(self) -> tuple[dict[str, Any], nn.Module, nn.Module, Any]:
+        """The loaded adapter (processors, projection, image encoder, its preprocessing), for
+        the cast's looks to share when they go through the same adapter (engine.looks)."""
+        return self._processors, self._projection, self._encoder, self._features
+
     @property
     def pipeline(self) -> StableDiffusionPipeline:
         return self._pipeline

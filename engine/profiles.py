@@ -44,6 +44,10 @@ class ModelProfile:
     layout; `ip_adapter_weight` is the weights file inside it, its image encoder beside it in
     `image_encoder/`). Until seed 002's restorer is trained, Enhance refines with img2img at
     `enhance_strength` (None: the untrained restorer, which returns the picture unchanged).
+
+    The cast's looks condition drawing through an image-prompt adapter (engine.looks):
+    `look_adapter` (hub id or folder) when set; else one trained for the profile in
+    `<models>/look-adapter/<name>`; else `tiny`'s random one; else `ip_adapter`.
     """
 
     name: str
@@ -66,6 +70,7 @@ class ModelProfile:
     # Seed 001: the ControlNet for edges that renders a composed picture's sketch (hub id or
     # folder); None: the sketch is rendered by img2img from the merge.
     controlnet: str | None = None
+    look_adapter: str | None = None
 
     @property
     def is_tiny_generator(self) -> bool:

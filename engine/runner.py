@@ -25,6 +25,7 @@ from core.engine import (
     GeneratedImage,
     GenerationCancelled,
     GenerationRequest,
+    LookRef,
     Provenance,
     RestorerState,
     Screening,
@@ -39,6 +40,7 @@ from engine.editing import Editor, global_steps
 from engine.ip_style import METHOD as IP_ADAPTER_METHOD
 from engine.ip_style import IPAdapterStyle
 from engine.loading import load_clip, load_pipeline
+from engine.looks import LookAdapter, LookSource, look_source
 from engine.lora import AdapterShelf, adapters_root
 from engine.profiles import ModelProfile
 from engine.restorer import LazyRestorer
@@ -63,6 +65,10 @@ class SamplingKey(NamedTuple):
     style_scale: float | None = None
     # The genre adapter (engine.lora): requests of different genres never share a call.
     genre: str | None = None
+    # The cast's looks (engine.looks): the adapter's scale is one number per call and each
+    # sample brings the same number of references, so both are part of the key.
+    look_scale: float | None = None
+    look_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,9 @@ class _Candidate:
     negative_prompt: str
     seed: int
     style: StyleRef | None = None
+    looks: tuple[LookRef, ...] = ()
+    look_strength: float | None = None
+    look_method: str | None = None
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -110,6 +119,8 @@ class ModelRunner:
         edit_settings: EditSettings | None = None,
         restorer: LazyRestorer | None = None,
         adapters: Path | None = None,
+        look_source: LookSource | None = None,
+        models_dir: Path | None = None,
     ) -> None:
         if max_batch < 1 or embed_batch < 1:
             raise ValueError("max_batch and embed_batch must be at least 1")
@@ -133,6 +144,9 @@ class ModelRunner:
         self._refiner: StableDiffusionImg2ImgPipeline | None = None
         # Trained LoRA adapters (genres, attribute generators); a folder that may not exist yet.
         self._adapters = AdapterShelf(pipe, adapters, profile.name)
+        self._look_source = look_source
+        self._models_dir = models_dir
+        self._looks: LookAdapter | None = None
         with torch.inference_mode():
             probe = self._clip.encode_text(self._tokenizer([""]).to(device))
         self._embed_dim = int(probe.shape[-1])
@@ -180,6 +194,8 @@ class ModelRunner:
             edit_settings=edit_settings,
             restorer=LazyRestorer(Path(models_dir), torch_device),
             adapters=adapters or adapters_root("", Path(models_dir)),
+            look_source=look_source(profile, Path(models_dir)),
+            models_dir=Path(models_dir),
         )
 
     @property
@@ -205,9 +221,22 @@ class ModelRunner:
             return IP_ADAPTER_METHOD
         return f"seed 004 style branch ({self._style_branch})"
 
+    def look_method(self, request: GenerationRequest) -> str | None:
+        """What carries the request's looks, or why they do not condition it; None: no looks."""
+        if not request.looks or request.look_strength <= 0:
+            return None
+        if self._look_source is None:
+            return f"none: no image-prompt adapter for {self._profile.name}"
+        if request.style is not None and self._style_branch == "ip-adapter":
+            # One IP-Adapter call has one set of scales: InstantStyle's are the style's.
+            return "none: the IP-Adapter carries this story's style reference"
+        return self._look_source.method
+
     def sampling_key(self, request: GenerationRequest) -> SamplingKey:
         """The request's settings with the profile's defaults filled in."""
         p = self._profile
+        method = self.look_method(request)
+        looked = method is not None and not method.startswith("none")
         return SamplingKey(
             steps=request.steps if request.steps is not None else p.steps,
             width=request.width if request.width is not None else p.width,
@@ -222,6 +251,8 @@ class ModelRunner:
                 else None
             ),
             genre=request.genre,
+            look_scale=float(request.look_strength) if looked else None,
+            look_count=len(request.looks) if looked else 0,
         )
 
     def generate(
@@ -238,9 +269,14 @@ class ModelRunner:
         groups: dict[SamplingKey, list[_Candidate]] = {}
         for r, request in enumerate(requests):
             key = self.sampling_key(request)
+            method = self.look_method(request)
+            looks = request.looks if method is not None else ()
             for i, seed in enumerate(request.seeds):
                 candidate = _Candidate(
-                    r, i, request.prompt, request.negative_prompt, seed, request.style
+                    *(r, i, request.prompt, request.negative_prompt, seed, request.style),
+                    looks=looks,
+                    look_strength=float(request.look_strength) if looks else None,
+                    look_method=method,
                 )
                 groups.setdefault(key, []).append(candidate)
         calls = [
@@ -271,6 +307,10 @@ class ModelRunner:
                     style_strength=candidate.style.strength if candidate.style else None,
                     style_method=self.style_method if candidate.style else None,
                     genre=key.genre,
+                    looks=tuple(look.element for look in candidate.looks),
+                    look_images=tuple(look.image_id for look in candidate.looks),
+                    look_strength=candidate.look_strength,
+                    look_method=candidate.look_method,
                 )
                 results[candidate.request][candidate.index] = GeneratedImage(
                     _encode_png(image), provenance
@@ -309,7 +349,13 @@ class ModelRunner:
         styles = [c.style for c in chunk if c.style is not None]
         styling = self._style_unit().applied(styles) if key.styled else nullcontext(self._pipe)
         genre = self._adapters.active("genre", key.genre, self._pipe)
-        with torch.inference_mode(), genre, styling as pipe:
+        looking = nullcontext({})
+        if key.look_count:
+            assert key.look_scale is not None
+            guided = key.guidance_scale > 1 and unet.config.time_cond_proj_dim is None
+            looks = [c.looks for c in chunk]
+            looking = self._look_adapter().applied(looks, key.look_scale, guided)
+        with torch.inference_mode(), genre, looking as look_args, styling as pipe:
             output = pipe(
                 prompt=[self._adapters.prompt("genre", key.genre, c.prompt) for c in chunk],
                 negative_prompt=[c.negative_prompt for c in chunk],
@@ -321,8 +367,32 @@ class ModelRunner:
                 generator=generators,
                 callback_on_step_end=step_end,
                 output_type="pil",
+                **look_args,
             )
         return list(output.images), pipe.num_timesteps
+
+    def _look_adapter(self) -> LookAdapter:
+        if self._looks is None:
+            source = self._look_source
+            if source is None or self._models_dir is None:
+                raise RuntimeError("this runner was built without a look adapter")
+            p = self._profile
+            same = (source.folder, source.weight) == (p.ip_adapter, p.ip_adapter_weight)
+            if same and self._style_branch == "ip-adapter":
+                # sd15 until a style branch is trained: one IP-Adapter for styles and looks.
+                style = self._style_unit()
+                assert isinstance(style, IPAdapterStyle)
+                self._looks = LookAdapter.shared(source, self._pipe.unet, style.parts())
+            else:
+                self._looks = LookAdapter.load(
+                    source, self._pipe, self._models_dir, self._clip_image_embeds
+                )
+        return self._looks
+
+    def _clip_image_embeds(self, images: list[Image.Image]) -> torch.Tensor:
+        """The profile CLIP's L2-normalised image features: what trained look adapters read."""
+        pixels = torch.stack([self._preprocess(image) for image in images]).to(self._device)
+        return F.normalize(self._clip.encode_image(pixels).float(), dim=-1)
 
     def edit(
         self,

@@ -67,6 +67,7 @@ LIBRARY_COMMANDS = {
     "describe": "Words drawn with every sentence that names an element",
     "pronoun": "The pronoun that refers to an element (he, she, it, they)",
     "reference": "Give an element a picture of how it looks",
+    "looks": "How strongly the cast's reference pictures steer drawing (0: off)",
 }
 STYLE_COMMANDS = {
     "set": "Draw later paragraphs like a picture you attach",

@@ -182,7 +182,7 @@ async def _genre(interaction: discord.Interaction, name: str = "") -> None:
 
 
 def _library_group() -> app_commands.Group:
-    """`/inkwell library show|rename|merge|forget|pin|unpin|describe|pronoun|reference`: see
+    """`/inkwell library show|rename|merge|forget|pin|unpin|describe|pronoun|reference|looks`: see
     and steer the story's cast."""
     library = app_commands.Group(name="library", description="The story's characters and things")
     callbacks: dict[str, Callable[..., Awaitable[None]]] = {
@@ -195,6 +195,7 @@ def _library_group() -> app_commands.Group:
         "describe": _library_describe,
         "pronoun": _library_pronoun,
         "reference": _library_reference,
+        "looks": _library_looks,
     }
     for name, description in convert.LIBRARY_COMMANDS.items():
         library.add_command(
@@ -236,6 +237,11 @@ async def _library_reference(
     interaction: discord.Interaction, name: str, picture: discord.Attachment
 ) -> None:
     await _target(interaction).on_library(interaction, "reference", [name], picture)
+
+
+@app_commands.describe(strength="0 is off, up to 2; empty shows it")
+async def _library_looks(interaction: discord.Interaction, strength: str = "") -> None:
+    await _target(interaction).on_library(interaction, "looks", [strength] if strength else [])
 
 
 def _library_named(command: str) -> Callable[..., Awaitable[None]]:

@@ -289,9 +289,9 @@ class SlackAdapter:
     async def _library_command(
         self, text: str, channel: Any, author: Author, respond: Respond
     ) -> None:
-        """`/inkwell library [rename|merge|forget|pin|unpin|describe|pronoun ...]`: a change is
-        told to all. `/inkwell cast` also posts the cast's thumbnails to the channel (Slack
-        can't show a file to one person)."""
+        """`/inkwell library [rename|merge|forget|pin|unpin|describe|pronoun|looks ...]`: a
+        change is told to all. `/inkwell cast` also posts the cast's thumbnails to the channel
+        (Slack can't show a file to one person)."""
         name, names = convert.library_request(text)
         try:
             event = library_event(name, names, channel, author)

@@ -9,6 +9,7 @@ from core.events import (
     Author,
     CandidatesRequested,
     CandidatesShown,
+    CastLooksSet,
     ChannelRef,
     ElementDescribeRequested,
     ElementForgetRequested,
@@ -24,7 +25,18 @@ from core.events import (
 )
 
 LIBRARY_MESSAGES = frozenset(
-    {"library", "rename", "merge", "forget", "pin", "describe", "pronoun", "why", "candidates"}
+    {
+        "library",
+        "rename",
+        "merge",
+        "forget",
+        "pin",
+        "describe",
+        "pronoun",
+        "why",
+        "candidates",
+        "looks",
+    }
 )
 
 
@@ -39,6 +51,11 @@ def library_event(kind: str, data: dict[str, Any], channel: ChannelRef, who: Aut
         return WhyRequested(channel, who, _text(data, "paragraph_id", "Which paragraph?"))
     if kind == "candidates":
         return CandidatesRequested(channel, who, _text(data, "paragraph_id", "Which paragraph?"))
+    if kind == "looks":
+        strength = data.get("strength")
+        if not isinstance(strength, (int, float)) or isinstance(strength, bool):
+            raise LibraryMessageError("How strongly should the looks steer the pictures?")
+        return CastLooksSet(channel, who, float(strength))
     name = _text(data, "name", "Which element?")
     if kind == "rename":
         return ElementRenameRequested(channel, who, name, _text(data, "new_name", "Rename to?"))
@@ -78,6 +95,7 @@ def library_json(action: LibraryShown | WhyShown, image_url: Any) -> dict[str, A
         return {
             "type": "library",
             "message": action.message,
+            "look_strength": action.look_strength,
             "elements": [
                 {
                     "name": e.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from core.edit.chain import current_versions, original
-from core.engine import CancelToken, Engine, GenerationRequest, StyleRef
+from core.engine import CancelToken, Engine, GenerationRequest, LookRef, StyleRef
 from core.events import (
     Action,
     CandidatesRequested,
@@ -43,6 +43,11 @@ STYLE_REMOVED = (
     "candidates can't be drawn again as they were; redraw the paragraph to see new ones."
 )
 
+LOOK_REMOVED = (
+    "A reference picture those pictures were drawn with has been removed, so their "
+    "candidates can't be drawn again as they were; redraw the paragraph to see new ones."
+)
+
 
 def genre_removed(genre: str) -> str:
     return (
@@ -73,6 +78,9 @@ async def cannot_redraw(
                 genres = {info.name for info in await engine.adapters() if info.kind == "genre"}
             if genre not in genres:
                 return genre_removed(str(genre))
+        for image_id in record.provenance.get("look_images") or ():
+            if await storage.images.get(image_id) is None:
+                return LOOK_REMOVED
     return None
 
 
@@ -176,6 +184,12 @@ class CandidatesWork:
         # A composed picture's candidates were its first drawings (seed 001), from its
         # initial prompt, not from the prompt its sketch was rendered with.
         composition = p.get("composition") or {}
+        looks = []
+        for name, image_id in zip(p.get("looks") or (), p.get("look_images") or (), strict=True):
+            picture = await self._storage.images.get(image_id)
+            if picture is None:  # removed after cannot_redraw looked
+                raise LookupError(f"reference picture {image_id} was removed")
+            looks.append(LookRef(name, image_id, picture))
         return GenerationRequest(
             prompt=composition.get("initial_prompt") or p["prompt"],
             seeds=tuple(int(seed) for seed in p["candidate_seeds"]),
@@ -186,6 +200,8 @@ class CandidatesWork:
             guidance_scale=p.get("guidance_scale"),
             style=style,
             genre=p.get("genre"),
+            looks=tuple(looks),
+            look_strength=float(p.get("look_strength") or 0.0) if looks else 0.0,
         )
 
 

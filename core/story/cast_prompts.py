@@ -167,6 +167,12 @@ class CastPrompts:
         budget = self._settings.prompt_tokens - (estimated_tokens(reserved) - 2 if reserved else 0)
         return described(text, self._seen[text], budget)
 
+    def elements(self, text: str) -> list[ElementRecord]:
+        """The cast entries `text` names or refers to, as `prompt` found them."""
+        if text not in self._seen:
+            self._seen[text] = self._mentions.of(text)
+        return [mention.element for mention in self._seen[text]]
+
     @property
     def learned_pronouns(self) -> dict[str, str]:
         return dict(self._mentions.learned)

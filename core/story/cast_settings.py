@@ -37,3 +37,10 @@ class CastSettings:
     drift_extra: int = setting(
         4, "most extra candidates the drift check draws for one sentence", at_least=0, at_most=64
     )
+    look_strength: float = setting(
+        0.6,
+        "how strongly the looks of the elements a sentence names condition its drawing through "
+        "the image-prompt adapter, where a channel set none (0: off)",
+        at_least=0,
+        at_most=2,
+    )

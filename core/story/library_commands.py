@@ -14,6 +14,7 @@ from core.engine import Engine
 from core.events import (
     Action,
     Audience,
+    CastLooksSet,
     ElementDescribeRequested,
     ElementForgetRequested,
     ElementMergeRequested,
@@ -32,6 +33,7 @@ from core.events import (
 )
 from core.router import Router, new_reference
 from core.story.cast_prompts import PRONOUNS
+from core.story.looks import LOOKS_KEY, LOOKS_USAGE, channel_look_strength, valid_look_strength
 from core.style.reference import StyleImageRefused, normalise_style_image
 from storage.base import ElementLook, ElementRecord, Storage
 
@@ -58,15 +60,19 @@ WHY_FIELDS = (
     "style_method",
     "restorer",  # an enhanced version: what redrew it
     "genre",  # the genre adapter it was drawn with (seed 000 claim 16)
+    "looks",  # the elements whose looks conditioned it,
+    "look_strength",  # how strongly,
+    "look_method",  # and through what (or why they did not)
     "request",  # an edit: what the writer asked,
     "read_as",  # and how Inkwell read it
 )
 
 
 class LibraryCommands:
-    def __init__(self, storage: Storage, engine: Engine) -> None:
+    def __init__(self, storage: Storage, engine: Engine, look_strength: float = 0.6) -> None:
         self._storage = storage
         self._engine = engine
+        self._look_strength = look_strength  # `story.cast.look_strength`: channels' default
 
     def register(self, router: Router) -> None:
         router.on(LibraryRequested, self.show)
@@ -78,6 +84,7 @@ class LibraryCommands:
         router.on(ElementPronounRequested, self.set_pronoun)
         router.on(ElementReferenceSet, self.set_reference)
         router.on(WhyRequested, self.why)
+        router.on(CastLooksSet, self.set_looks)
 
     async def show(self, event: Event, message: str = "") -> list[Action]:
         elements = await self._storage.elements.list(event.channel.key)
@@ -97,7 +104,34 @@ class LibraryCommands:
         ]
         # A change is announced to the channel; a plain look is for the asker.
         audience = Audience.CHANNEL if message else Audience.WRITER
-        return [LibraryShown(event.channel, tuple(summaries), message, audience=audience)]
+        strength = await channel_look_strength(
+            self._storage, event.channel.key, self._look_strength
+        )
+        shown = LibraryShown(event.channel, tuple(summaries), message, strength, audience=audience)
+        return [shown]
+
+    async def set_looks(self, event: Event) -> list[Action]:
+        """How strongly the cast's looks condition later drawings; None shows the cast."""
+        assert isinstance(event, CastLooksSet)
+        if event.strength is None:
+            return await self.show(event)
+        if not valid_look_strength(event.strength):
+            return [Refused(event.channel, LOOKS_USAGE)]
+        channel = event.channel
+        await self._storage.channels.ensure(
+            channel.key, channel.platform, channel.channel_id, channel.thread_id, channel.channel_id
+        )
+        await self._storage.channels.update_settings(channel.key, {LOOKS_KEY: event.strength})
+        log.info("look strength %s in %s by %s", event.strength, channel.key, event.author.user_id)
+        who = event.author.display_name
+        if event.strength == 0:
+            message = f"{who} turned the cast's looks off: later pictures follow the words alone."
+        else:
+            message = (
+                f"{who} set the cast's looks to {event.strength:g}: later pictures of the story's "
+                "characters, places and props are drawn from their reference pictures that much."
+            )
+        return await self.show(event, f"{message} Earlier illustrations keep how they were drawn.")
 
     async def rename(self, event: Event) -> list[Action]:
         assert isinstance(event, ElementRenameRequested)

@@ -39,6 +39,7 @@ from core.story.chat_text import drawing_text
 from core.story.choosing import Chosen, ConsistentChooser
 from core.story.clauses import split_sentences
 from core.story.drift import drift_record, drifting
+from core.story.looks import CastLooks
 from core.story.planning import ParagraphPlanner, Prompt, skipped_note
 from core.story.posting import (
     Deliver,
@@ -215,6 +216,10 @@ class IllustrationLoop:
             reading = self._composing.read(text, composition_cast)
             return self._composing.initial_prompt(prompt, reading)
 
+        # ... and their looks condition the drawing, at the channel's strength.
+        looks = await CastLooks.load(
+            self._storage, paragraph.channel_key, self._settings.cast.look_strength
+        )
         reporter = ProgressReporter(
             self._send, channel, paragraph.id, self._settings.progress_interval_s
         )
@@ -224,9 +229,10 @@ class IllustrationLoop:
 
             An item is (text, index, clause) or, for the drift check, (text, prompt number,
             round, count)."""
+            prompts = [prompt_for(item[0]) for item in items]
             requests = [
                 GenerationRequest(
-                    prompt=prompt_for(text),
+                    prompt=prompt,
                     seeds=candidate_seeds(
                         paragraph.id,
                         index,
@@ -235,8 +241,10 @@ class IllustrationLoop:
                     ),
                     style=style,
                     genre=genre,
+                    looks=await looks.of(cast.elements(text)),
+                    look_strength=looks.strength,
                 )
-                for item in items
+                for item, prompt in zip(items, prompts, strict=True)
                 for text, index, clause in [item[:3]]
             ]
             try:

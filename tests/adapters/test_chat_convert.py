@@ -245,3 +245,49 @@ def test_slack_markup_becomes_plain_story_words_and_posts_are_escaped() -> None:
     words = plain_text(text, {"U1": "Ana"}, "UB")
     assert words == "Ana and cara met in on Nov 14 bravely & slowly a map"
     assert escaped("<!everyone> & <@U1>") == "&lt;!everyone&gt; &amp; &lt;@U1&gt;"
+
+
+def test_the_casts_look_strength_by_command_and_in_the_answers() -> None:
+    from adapters.chat_text import library_text, settings_text
+    from adapters.commands import library_event
+    from core.events import CastLooksSet, ChannelSettings, LibraryShown, WhyShown
+    from core.story.looks import LOOKS_USAGE
+
+    channel, who = ChannelRef("slack", "C1"), Author("u1", "Ana")
+    set_to = library_event("looks", ["0,4"], channel, who)
+    assert isinstance(set_to, CastLooksSet) and set_to.strength == 0.4
+    shown = library_event("looks", [], channel, who)
+    assert isinstance(shown, CastLooksSet) and shown.strength is None
+    with pytest.raises(ValueError, match="look strength"):
+        library_event("looks", ["lots"], channel, who)
+    assert "library looks 0.6" in LOOKS_USAGE
+    settings = ChannelSettings(channel, True, 3, "tiny", 4, 12, look_strength=0.6)
+    assert "The cast's looks condition drawing at strength 0.6" in settings_text(settings)
+    off = library_text(LibraryShown(channel, (), look_strength=0.0), 2000)
+    assert "The cast's looks: off" in off
+    why = WhyShown(
+        channel,
+        "p1",
+        "The fox runs.",
+        "",
+        (
+            {"text": "The fox runs.", "looks": ["fox"], "look_strength": 0.6,
+             "look_method": "ip-adapter h94/IP-Adapter"},
+            {"text": "He sleeps.", "looks": ["fox"], "look_strength": 0.6,
+             "look_method": "none: no image-prompt adapter for sd-turbo"},
+        ),
+    )  # fmt: skip
+    text = chat_text.why_text(why, 3000)
+    assert "drawn with the looks of fox (strength 0.6, ip-adapter h94/IP-Adapter)" in text
+    assert "looks of fox not drawn with (no image-prompt adapter for sd-turbo)" in text
+
+
+def test_the_rooms_cast_panel_sets_the_look_strength() -> None:
+    from adapters.web.library_convert import LibraryMessageError, library_event
+    from core.events import CastLooksSet
+
+    channel, who = ChannelRef("web", "tale"), Author("u1", "Ana")
+    event = library_event("looks", {"strength": 1.2}, channel, who)
+    assert isinstance(event, CastLooksSet) and event.strength == 1.2
+    with pytest.raises(LibraryMessageError):
+        library_event("looks", {"strength": "lots"}, channel, who)

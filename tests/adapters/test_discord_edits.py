@@ -128,6 +128,15 @@ async def test_library_commands_and_why_by_slash_command(bot: Bot, discord: Fake
     [why] = await discord.followups_of(await discord.slash(discord.reader, "why"))
     assert "Why these pictures: “The fox sleeps.”" in why.content
 
+    [looks] = await discord.followups_of(
+        await discord.slash(
+            discord.reader, "library", options=library_options("looks", strength="0")
+        )
+    )
+    assert "turned the cast's looks off" in looks.content and not looks.data["flags"] & EPHEMERAL
+    [settings] = await discord.followups_of(await discord.slash(discord.reader, "settings"))
+    assert "The cast's looks: off" in settings.content
+
 
 @pytest.mark.asyncio
 async def test_the_cast_by_slash_command_with_thumbnails_descriptions_and_references(

@@ -80,3 +80,7 @@ async def test_why_library_and_why_command(http: SlackHttp, fake: FakeSlack) -> 
     assert await http.form(fake.command(slack.READER, "why")) == 200
     why = await fake.until(lambda: fake.responses[before + 3 :])
     assert "Why these pictures: “The fox sleeps.”" in why[0]["text"]
+    assert await http.form(fake.command(slack.READER, "library looks 1.2")) == 200
+    looks = await fake.until(lambda: fake.responses[before + 4 :])
+    assert "set the cast's looks to 1.2" in looks[0]["text"]
+    assert looks[0]["response_type"] == "in_channel"

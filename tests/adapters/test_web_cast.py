@@ -64,3 +64,26 @@ async def test_the_cast_is_described_given_a_pronoun_and_a_reference_picture(
     await ana.send({"type": "paragraph", "text": "The fox wakes.", "client_id": "p2"})
     await ana.expect("illustrations")
     assert engine.generate_calls[-1][0].prompt == "The red fox with a hat wakes."
+
+
+@pytest.mark.asyncio
+async def test_the_cast_panel_sets_how_strongly_looks_steer_drawing(
+    site: Any,  # noqa: F811
+) -> None:
+    base, session, engine = site
+    engine.text_features = {"fox": vec(1, 0.2)}
+    ana = await join(session, base, "Ana")
+    await ana.send({"type": "paragraph", "text": "The fox sleeps.", "client_id": "p1"})
+    await ana.expect("illustrations")
+    await ana.send({"type": "library"})
+    assert (await ana.expect("library"))["look_strength"] == 0.6
+    bo = await join(session, base, "Bo")
+    await ana.send({"type": "looks", "strength": 1.4})
+    shown = await bo.expect("library")
+    assert shown["look_strength"] == 1.4 and "set the cast's looks to 1.4" in shown["message"]
+    await ana.send({"type": "paragraph", "text": "The fox runs.", "client_id": "p2"})
+    await ana.expect("illustrations")
+    [request] = engine.generate_calls[-1]
+    assert [look.element for look in request.looks] == ["fox"] and request.look_strength == 1.4
+    await ana.send({"type": "looks", "strength": 3})
+    assert "from 0 (off) to 2" in (await ana.expect("error"))["message"]

@@ -303,8 +303,22 @@ def test_the_library_and_why_these_pictures(page: Page, bot: str, tmp_path: Path
     elements.filter(has_text="oak").get_by_test_id("library-forget").click()
     expect(page.get_by_test_id("library-message")).to_contain_text("Forgot 'oak'")
     page.screenshot(path=str(ARTIFACTS / "story_room_library.png"), full_page=True)
+    # How strongly the looks steer: the Looks slider, then a sentence naming the fox is drawn
+    # with its reference picture through the tiny profile's IP-Adapter.
+    expect(page.get_by_test_id("look-strength")).to_have_value("0.6")
+    page.get_by_test_id("look-strength").fill("1.2")
+    expect(page.get_by_test_id("library-message")).to_contain_text("set the cast's looks to 1.2")
+    expect(page.get_by_test_id("look-strength-value")).to_have_text("1.2")
     page.get_by_test_id("library-close").click()
     expect(panel).to_be_hidden()
+    page.get_by_test_id("composer").fill("The fox runs home.")
+    page.get_by_test_id("post-button").click()
+    later = page.get_by_test_id("paragraph").filter(has_text="fox runs home")
+    expect(later).to_have_attribute("data-stage", "done", timeout=120_000)
+    later.get_by_test_id("why-button").click()
+    expect(later.get_by_test_id("why")).to_contain_text(
+        "drawn with the looks of fox (strength 1.2, ip-adapter (random test weights))"
+    )
 
 
 def _luminance_of(page: Page, bot: str, src: str) -> float:

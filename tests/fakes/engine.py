@@ -58,6 +58,7 @@ class ScriptedEngine:
 
     profile_name = "scripted"
     style_branch = "trained"  # style references reach the (scripted) pictures
+    look_method = "scripted looks"  # what provenance says carried the cast's looks
 
     def __init__(self, similarities: dict[str, list[float]] | None = None, steps: int = 3):
         self.similarities = similarities or {}
@@ -97,6 +98,7 @@ class ScriptedEngine:
         results = []
         for index, request in enumerate(requests):
             scripted = self.similarities.get(request.prompt)
+            looked = request.looks if request.look_strength > 0 else ()
             group = []
             for candidate, seed in enumerate(request.seeds):
                 png = _png(index, candidate, seed)
@@ -123,6 +125,10 @@ class ScriptedEngine:
                     style_ref=request.style.image_id if request.style else None,
                     style_strength=request.style.strength if request.style else None,
                     genre=request.genre,
+                    looks=tuple(look.element for look in looked),
+                    look_images=tuple(look.image_id for look in looked),
+                    look_strength=request.look_strength if looked else None,
+                    look_method=self.look_method if looked else None,
                 )
                 group.append(GeneratedImage(png, provenance))
             results.append(group)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.engine import EditRequest, GenerationRequest, StyleRef
+from core.engine import EditRequest, GenerationRequest, LookRef, StyleRef
 from engine.attribute_edit import BranchPair
 from engine.attribute_fusion import (
     CrossAttentionRecorder,
@@ -212,6 +212,28 @@ def test_style_reference_through_ip_adapter_on_the_style_layers(runner) -> None:
         for v in (0.5, 1.0)
     }
     assert len(keys) == 2
+
+
+def test_the_casts_looks_through_the_same_ip_adapter_on_every_layer(runner) -> None:
+    request = GenerationRequest(PROMPT, (7,))
+    [[plain]] = runner.generate([request])
+    look = LookRef("knight", "reference-1", style_png(2))
+    with_look = GenerationRequest(PROMPT, (7,), looks=(look,), look_strength=0.6)
+    [[looked]] = runner.generate([with_look])
+    assert not pictures_match(pixels(looked.png), pixels(plain.png))
+    assert looked.provenance.look_method.startswith("ip-adapter ")
+    assert looked.provenance.looks == ("knight",)
+    # One IP-Adapter (weights and ViT-H image encoder) for style references and looks.
+    assert runner._look_adapter()._processors is runner._style_unit().parts()[0]
+    # With an IP-Adapter style reference in the same request, the looks are recorded only.
+    style = StyleRef("style-1", style_png(1), 1.0)
+    [[both]] = runner.generate([GenerationRequest(PROMPT, (7,), style=style, looks=(look,),
+                                                  look_strength=0.6)])  # fmt: skip
+    assert (
+        both.provenance.look_method == "none: the IP-Adapter carries this story's style reference"
+    )
+    [[after]] = runner.generate([request])
+    assert pictures_match(pixels(after.png), pixels(plain.png))
 
 
 def test_enhance_refines_with_img2img_until_the_restorer_is_trained(runner, tmp_path) -> None:

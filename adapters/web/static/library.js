@@ -5,6 +5,8 @@
   const panel = $("library-panel");
   const list = $("library-list");
   const message = $("library-message");
+  const lookStrength = $("look-strength");
+  const lookStrengthValue = $("look-strength-value");
   const make = (tag, cls, text) => {
     const node = document.createElement(tag);
     if (cls) node.className = cls;
@@ -30,6 +32,10 @@
   function render(msg) {
     panel.hidden = false;
     message.textContent = msg.message || "";
+    if (typeof msg.look_strength === "number") {
+      lookStrength.value = String(msg.look_strength);
+      lookStrengthValue.textContent = msg.look_strength.toFixed(1);
+    }
     if (!msg.elements.length) {
       list.replaceChildren(make("li", "muted", "Nothing yet: the cast fills as the story is drawn."));
       return;
@@ -138,6 +144,7 @@
         d.elements && d.elements.length ? `story elements seen: ${d.elements.join(", ")}` : "",
         `seed ${d.seed} · ${d.steps} steps · models ${d.profile}${d.style_ref ? " · styled by " + (d.style_method || "the style branch") : ""}${d.genre ? ` · genre ${d.genre}` : ""}`,
         d.drawing_mode === "direct" ? "drawing mode: direct (seed 000: the chosen candidate is the picture)" : "",
+        d.looks && d.looks.length ? lookLine(d) : "",
         d.restorer ? `enhanced by ${d.restorer === "img2img" ? "img2img" : "the " + d.restorer + " restorer"}` : "",
       ];
       lines.filter(Boolean).forEach((line) => block.append(make("div", "muted", line)));
@@ -181,6 +188,13 @@
     return box;
   }
 
+  function lookLine(d) {
+    const names = [...new Set(d.looks)].join(", ");
+    const method = d.look_method || "";
+    if (method.startsWith("none")) return `looks of ${names} not drawn with (${method.replace(/^none: /, "")})`;
+    return `drawn with the looks of ${names} (strength ${d.look_strength}, ${method})`;
+  }
+
   // Every candidate a paragraph's pictures were chosen from, drawn again from their seeds.
   function showCandidates(msg) {
     const card = document.querySelector(`[data-paragraph-id="${CSS.escape(msg.paragraph_id)}"]`);
@@ -200,5 +214,11 @@
 
   $("library-button").addEventListener("click", open);
   $("library-close").addEventListener("click", () => { panel.hidden = true; });
+  lookStrength.addEventListener("input", () => {
+    lookStrengthValue.textContent = Number(lookStrength.value).toFixed(1);
+  });
+  lookStrength.addEventListener("change", () => {
+    ask({ type: "looks", strength: Number(lookStrength.value) });
+  });
   window.InkwellLibrary = { render, showWhy, showCandidates, open };
 })();
