@@ -161,6 +161,15 @@ class InboxWorker:
                 if not due:
                     return
                 async with self.turns.turn(channel_key):
+                    # A turn can take long to come: work only if this process still holds the
+                    # story now (renewing says so), or the other owner and this one both would.
+                    if lease_lost.is_set() or not await leases.try_lease(
+                        channel_key, self.owner, ttl, self._clock()
+                    ):
+                        if not lease_lost.is_set():
+                            log.error("lost the lease of %s while waiting for a turn", channel_key)
+                        lease_lost.set()
+                        return
                     await self._work(due[0])
         finally:
             keeper.cancel()

@@ -24,13 +24,19 @@ async def _process(
     engine: ScriptedEngine,
     lease_s: float = 30,
     clock: ManualClock | None = None,
+    stories_at_once: int = 8,
 ):
     """One 'bot process': its own core and worker owner over the shared store."""
     inkwell = Inkwell(
         engine,
         storage,
         StorySettings(candidates=2, progress_interval_s=0),
-        InboxSettings(lease_s=lease_s, max_attempts=2, retry_backoff_s=0),
+        InboxSettings(
+            lease_s=lease_s,
+            max_attempts=2,
+            retry_backoff_s=0,
+            stories_at_once=stories_at_once,
+        ),
         clock=clock or now_utc,
     )
     adapter = FakeAdapter()
@@ -88,6 +94,36 @@ async def test_a_dead_process_lease_runs_out_and_another_finishes_its_story(
     [posted] = await alive_chat.wait_for(PostIllustrations)
     assert posted.images[0].caption == "The lamp flickers."
     await alive.stop()
+
+
+async def test_a_story_whose_lease_ran_out_while_waiting_for_a_turn_is_left_to_its_new_owner(
+    storage: SQLiteStorage,
+) -> None:
+    """Two processes once drew one paragraph at once: the lease ran out while the story waited
+    in line for the engine, and the process worked it anyway when its turn came."""
+    clock = ManualClock()
+    engine = ScriptedEngine()
+    inkwell, chat = await _process(storage, engine, clock=clock, stories_at_once=1)
+    turns = inkwell._worker.turns
+    busy = turns.turn("fake:another-story")
+    await busy.__aenter__()  # the only turn is taken
+    await storage.channels.ensure("fake:story", "fake", "story", None, "story")
+    paragraph = await storage.paragraphs.add(
+        "fake:story", "ana", "Ana", "The lamp flickers.", clock()
+    )
+    await storage.inbox.add(
+        "fake:story", "illustrate", {"paragraph_id": paragraph.id}, "work-1", clock()
+    )
+    assert await inkwell.sweep() == 1
+    await asyncio.wait_for(turns.until_waiting("fake:story"), 10)
+    clock.advance(31)  # the lease runs out, and another process takes the story
+    assert await storage.channels.try_lease("fake:story", "other-process", 30, clock())
+    await busy.__aexit__(None, None, None)
+    await inkwell.idle()
+    assert engine.generate_calls == [] and chat.of_type(PostIllustrations) == []
+    [item] = await storage.inbox.due("fake:story", clock(), limit=1)  # still there for the owner
+    assert item.kind == "illustrate"
+    await inkwell.stop()
 
 
 async def test_a_post_already_made_is_not_made_again(storage: SQLiteStorage) -> None:
